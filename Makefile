@@ -1,0 +1,138 @@
+# SPDX-License-Identifier: GPL-2.0
+# rblk: `make` builds the module, rblkctl and the tests; `make check` runs
+# the unit tests natively and the selftests in a qemu guest. `make help`.
+
+KDIR ?= $(lastword $(sort $(wildcard /usr/src/linux-headers-6.12*-amd64)))
+KSRC_TAR ?= /usr/src/linux-source-6.12.tar.xz
+DEBUG_KERNEL_TAR ?= $(firstword $(wildcard ../shared/debug-kernel/rblk-debug-kernel-*.tar.xz))
+
+B := build
+KSRC := $(B)/ksrc
+HARNESS_DIR := $(KSRC)/tools/testing/selftests
+YNL_GEN := $(KSRC)/tools/net/ynl/ynl-gen-c.py
+CHECKPATCH := $(KSRC)/scripts/checkpatch.pl
+
+CC := gcc
+PKGS := libmnl json-c
+PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
+PKG_LIBS = $(shell pkg-config --libs $(PKGS))
+WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
+CPPFLAGS_US := -D_GNU_SOURCE -Iinclude/uapi -Iuserspace/lib -Iuserspace/rblkctl
+CFLAGS_US := -std=c11 -O2 -g $(WARN) $(PKG_CFLAGS)
+SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
+# Tests use kselftest_harness.h, which needs GNU C.
+CFLAGS_TEST := -std=gnu11 -O1 -g -Wall -Wextra -Werror $(PKG_CFLAGS) -I$(HARNESS_DIR)
+
+LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c
+LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h
+CTL_SRC := userspace/rblkctl/rblkctl.c
+UNIT_SRC := $(wildcard tests/unit/*.c)
+UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
+SELF_SRC := $(wildcard tests/selftests/*.c)
+SELF_BIN := $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(SELF_SRC))
+
+KMOD_SRC := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/rblk.h
+
+.PHONY: all module userspace tests deps check check-unit check-guest check-debug \
+	demo bench checkpatch sparse nl-gen nl-check lint clean help
+
+all: module userspace tests
+
+help:
+	@echo "make            build kmod/rblk.ko (KDIR=$(KDIR)), rblkctl and the tests"
+	@echo "make deps       install the Debian packages the build, demo and tests need"
+	@echo "make demo       boot a guest, create a volume, write and verify data"
+	@echo "make check      unit tests (ASan/UBSan) natively, selftests in a guest"
+	@echo "make check-debug  the teardown/error-path selftests on the KASAN+lockdep kernel"
+	@echo "make bench      fio on the raw backing device and on rblk, side by side"
+	@echo "make lint       checkpatch --strict, sparse and the generated-code check"
+
+# --- kernel source pieces: checkpatch, ynl-gen, kselftest harness --------
+$(KSRC)/.stamp: $(KSRC_TAR)
+	@mkdir -p $(KSRC)
+	tar -xJf $(KSRC_TAR) -C $(KSRC) --strip-components=1 \
+		linux-source-6.12/scripts/checkpatch.pl \
+		linux-source-6.12/scripts/spelling.txt \
+		linux-source-6.12/scripts/const_structs.checkpatch \
+		linux-source-6.12/tools/net/ynl \
+		linux-source-6.12/tools/testing/selftests/kselftest_harness.h \
+		linux-source-6.12/tools/testing/selftests/kselftest.h \
+		linux-source-6.12/tools/testing/selftests/kselftest/ktap_helpers.sh \
+		linux-source-6.12/Documentation/netlink/genetlink.yaml
+	@touch $@
+
+# --- generated netlink code ------------------------------------------------
+NL_SPEC := netlink/specs/rblk.yaml
+NL_OUT := include/uapi/linux/rblk.h kmod/rblk_nl_gen.h kmod/rblk_nl_gen.c
+
+nl-gen: $(KSRC)/.stamp
+	ln -sf ../$(KSRC)/Documentation/netlink/genetlink.yaml netlink/genetlink.yaml
+	python3 $(YNL_GEN) --mode uapi --header --spec $(NL_SPEC) -o include/uapi/linux/rblk.h
+	python3 $(YNL_GEN) --mode kernel --header --spec $(NL_SPEC) -o kmod/rblk_nl_gen.h
+	python3 $(YNL_GEN) --mode kernel --source --spec $(NL_SPEC) -o kmod/rblk_nl_gen.c
+
+# The generated files are committed; this fails when they are stale.
+nl-check: $(KSRC)/.stamp
+	@tools/nl-check $(YNL_GEN) $(NL_SPEC)
+
+# --- module ------------------------------------------------------------------
+module: kmod/rblk.ko
+
+kmod/rblk.ko: $(KMOD_SRC)
+	@test -d "$(KDIR)" || { echo "no kernel headers in KDIR='$(KDIR)': run make deps" >&2; exit 1; }
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+
+# --- userspace ---------------------------------------------------------------
+userspace: $(B)/rblkctl
+
+$(B)/rblkctl: $(CTL_SRC) $(LIB_SRC) $(LIB_HDR) userspace/rblkctl/rblkctl.h
+	@mkdir -p $(B)
+	$(CC) $(CPPFLAGS_US) $(CFLAGS_US) -o $@ $(CTL_SRC) $(LIB_SRC) $(PKG_LIBS)
+
+# Unit tests link the library (and rblkctl's helpers) under ASan and UBSan.
+$(B)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) $(KSRC)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_US) $(CFLAGS_TEST) $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+$(B)/tests/selftests/%: tests/selftests/%.c $(LIB_SRC) $(LIB_HDR) $(KSRC)/.stamp
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_US) $(CFLAGS_TEST) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+tests: $(UNIT_BIN) $(SELF_BIN) $(KSRC)/.stamp
+
+# --- checks ------------------------------------------------------------------
+deps:
+	@tools/deps
+
+check: all nl-check
+	@tools/check
+
+check-unit: all
+	@tools/check --unit-only
+
+check-guest: all
+	@tools/check --guest-only
+
+check-debug: all
+	@tools/check-debug "$(DEBUG_KERNEL_TAR)"
+
+demo: all
+	@tools/vm/vm -- tools/demo
+
+bench: all
+	@tools/vm/vm --timeout 3000 -- tools/bench/run
+
+checkpatch: $(KSRC)/.stamp
+	$(CHECKPATCH) --no-tree --strict --terse --show-types \
+		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
+		-f $(filter-out kmod/rblk_nl_gen.%,$(wildcard kmod/*.c kmod/*.h))
+
+sparse:
+	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+		tee $(B)/sparse.log; ! grep -E "warning|error" $(B)/sparse.log
+
+lint: checkpatch sparse nl-check
+
+clean:
+	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean 2>/dev/null
+	rm -rf $(B) netlink/genetlink.yaml

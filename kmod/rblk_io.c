@@ -1,0 +1,144 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - the blk-mq I/O path: every request is passed to the backing device
+ * as clones of its bios.
+ */
+#include <linux/bio.h>
+#include <linux/blk-mq.h>
+#include <linux/blkdev.h>
+
+#include "rblk.h"
+
+/**
+ * struct rblk_cmd - per-request state, the blk-mq PDU
+ * @pending:	clones in flight plus one reference held by rblk_queue_rq()
+ *		while it submits; the request ends when this drops to zero
+ * @status:	first error of any clone; written with cmpxchg() so the first
+ *		error wins
+ */
+struct rblk_cmd {
+	atomic_t pending;
+	blk_status_t status;
+};
+
+size_t rblk_cmd_size(void)
+{
+	return sizeof(struct rblk_cmd);
+}
+
+static void rblk_cmd_put(struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (atomic_dec_and_test(&cmd->pending))
+		blk_mq_end_request(rq, READ_ONCE(cmd->status));
+}
+
+static void rblk_cmd_fail(struct rblk_cmd *cmd, blk_status_t status)
+{
+	cmpxchg(&cmd->status, BLK_STS_OK, status);
+}
+
+static void rblk_clone_end_io(struct bio *clone)
+{
+	struct request *rq = clone->bi_private;
+
+	if (clone->bi_status)
+		rblk_cmd_fail(blk_mq_rq_to_pdu(rq), clone->bi_status);
+	bio_put(clone);
+	rblk_cmd_put(rq);
+}
+
+static void rblk_submit_clone(struct request *rq, struct bio *clone)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	clone->bi_private = rq;
+	clone->bi_end_io = rblk_clone_end_io;
+	atomic_inc(&cmd->pending);
+	submit_bio_noacct(clone);
+}
+
+/*
+ * The flush state machine hands us REQ_OP_FLUSH requests without a bio;
+ * they become an empty preflush bio on the backing device.
+ */
+static void rblk_submit_flush(struct rblk_vol *vol, struct request *rq)
+{
+	struct bio *clone;
+
+	clone = bio_alloc_bioset(rblk_backing_bdev(vol), 0,
+				 REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
+				 GFP_NOIO, &vol->bioset);
+	rblk_submit_clone(rq, clone);
+}
+
+/*
+ * Data, discard and write-zeroes requests: one clone per bio, sharing the
+ * bio's pages. The flush state machine has already turned REQ_PREFLUSH into
+ * a separate flush request and left REQ_FUA on the request only when the
+ * queue supports it, so the request's flags, not the bio's, decide.
+ */
+static void rblk_submit_bios(struct rblk_vol *vol, struct request *rq)
+{
+	blk_opf_t keep = rq->cmd_flags & REQ_FUA;
+	struct bio *bio, *clone;
+
+	__rq_for_each_bio(bio, rq) {
+		clone = bio_alloc_clone(rblk_backing_bdev(vol), bio, GFP_NOIO,
+					&vol->bioset);
+		clone->bi_opf &= ~(REQ_PREFLUSH | REQ_FUA);
+		clone->bi_opf |= keep;
+		rblk_submit_clone(rq, clone);
+	}
+}
+
+static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
+				  const struct blk_mq_queue_data *bd)
+{
+	struct request *rq = bd->rq;
+	struct rblk_vol *vol = rq->q->queuedata;
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	switch (req_op(rq)) {
+	case REQ_OP_FLUSH:
+	case REQ_OP_READ:
+	case REQ_OP_WRITE:
+	case REQ_OP_DISCARD:
+	case REQ_OP_WRITE_ZEROES:
+		break;
+	default:
+		return BLK_STS_NOTSUPP;
+	}
+
+	blk_mq_start_request(rq);
+	atomic_set(&cmd->pending, 1);
+	cmd->status = BLK_STS_OK;
+
+	if (req_op(rq) == REQ_OP_FLUSH)
+		rblk_submit_flush(vol, rq);
+	else
+		rblk_submit_bios(vol, rq);
+
+	rblk_cmd_put(rq);
+	return BLK_STS_OK;
+}
+
+const struct blk_mq_ops rblk_mq_ops = {
+	.queue_rq	= rblk_queue_rq,
+};
+
+static int rblk_open(struct gendisk *disk, blk_mode_t mode)
+{
+	struct rblk_vol *vol = disk->private_data;
+
+	/* Called with disk->open_mutex held, see rblk_vol_destroy(). */
+	if (vol->state != RBLK_VOL_STATE_UP)
+		return -ENXIO;
+	return 0;
+}
+
+const struct block_device_operations rblk_fops = {
+	.owner		= THIS_MODULE,
+	.open		= rblk_open,
+};
