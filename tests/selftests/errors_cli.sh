@@ -1,0 +1,114 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Every refusal rblkctl can meet: a clear message naming the object on
+# stderr and the documented exit status; nothing is created or destroyed.
+. "$(dirname "$0")/lib.sh"
+need setpriv mkfs.ext4
+MNT=/tmp/rblk-errors
+cleanup() {
+	umount "$MNT" 2>/dev/null
+	exec 3<&- 2>/dev/null
+	cleanup_volumes
+	insmod "$RBLK_TREE/kmod/rblk.ko" 2>/dev/null
+	true
+}
+trap cleanup EXIT
+
+ktap_print_header
+brd_setup 3 16
+rblkctl create /dev/ram0 minor 0 >/dev/null || ktap_exit_fail_msg "cannot create rblk0"
+
+volumes() {
+	ls /sys/block | grep -c '^rblk' || true
+}
+
+backing_missing() {
+	expect_err 5 "create /dev/nonexistent: backing device /dev/nonexistent does not exist" \
+		rblkctl create /dev/nonexistent
+	[ "$(volumes)" -eq 1 ]
+}
+
+not_block_device() {
+	expect_err 7 "create /etc/hostname: /etc/hostname is not a block device" \
+		rblkctl create /etc/hostname
+	expect_err 7 "create /tmp: /tmp is not a block device" rblkctl create /tmp
+	[ "$(volumes)" -eq 1 ]
+}
+
+backing_in_use() {
+	expect_err 6 "backing device /dev/ram0 is in use" rblkctl create /dev/ram0
+	mkfs.ext4 -q -F /dev/ram2
+	mkdir -p "$MNT"
+	mount /dev/ram2 "$MNT"
+	expect_err 6 "backing device /dev/ram2 is in use" rblkctl create /dev/ram2
+	umount "$MNT"
+	[ "$(volumes)" -eq 1 ]
+}
+
+minor_taken() {
+	expect_err 6 "create /dev/ram1: minor 0 is taken by rblk0" \
+		rblkctl create /dev/ram1 minor 0
+	# The refused create released /dev/ram1: it can be used now.
+	rblkctl create /dev/ram1 minor 9 >/dev/null
+	rblkctl destroy rblk9
+	[ "$(volumes)" -eq 1 ]
+}
+
+not_root() {
+	local nobody=(setpriv --reuid=65534 --regid=65534 --clear-groups --inh-caps=-all)
+	expect_err 4 "create /dev/ram1: rblk commands require CAP_SYS_ADMIN" \
+		"${nobody[@]}" "$RBLKCTL" create /dev/ram1
+	expect_err 4 "rblk0: rblk commands require CAP_SYS_ADMIN" \
+		"${nobody[@]}" "$RBLKCTL" destroy rblk0
+	expect_err 4 "status: rblk commands require CAP_SYS_ADMIN" \
+		"${nobody[@]}" "$RBLKCTL" status
+	expect_err 4 "rblk0: rblk commands require CAP_SYS_ADMIN" \
+		"${nobody[@]}" "$RBLKCTL" status rblk0
+	[ "$(volumes)" -eq 1 ]
+}
+
+volume_busy() {
+	exec 3</dev/rblk0
+	expect_err 6 "rblk0: rblk0 is open (1 openers)" rblkctl destroy rblk0
+	rblkctl -j status rblk0 | grep -q '"open_count":1'
+	exec 3<&-
+	[ "$(volumes)" -eq 1 ]
+}
+
+no_such_volume() {
+	expect_err 5 "rblk7: no volume rblk7" rblkctl destroy rblk7
+	expect_err 5 "rblk7: no volume rblk7" rblkctl status /dev/rblk7
+}
+
+bad_usage() {
+	expect_err 2 "unknown command 'frobnicate'" rblkctl frobnicate
+	expect_err 2 "create: missing BACKING device" rblkctl create
+	expect_err 2 "bad minor '256' (0-255)" rblkctl create /dev/ram1 minor 256
+	expect_err 2 "bad minor 'x'" rblkctl create /dev/ram1 minor x
+	expect_err 2 "unexpected argument 'minor'" rblkctl create /dev/ram1 minor
+	expect_err 2 "'sda' is not a volume name" rblkctl destroy sda
+	expect_err 2 "destroy: expects exactly one VOLUME" rblkctl destroy
+	expect_err 2 "status: expects at most one VOLUME" rblkctl status rblk0 rblk1
+	expect_err 2 "Try 'rblkctl help'" rblkctl --frob status
+	rblkctl help | grep -q '^Usage: rblkctl'
+}
+
+module_not_loaded() {
+	rblkctl destroy rblk0
+	rmmod rblk
+	expect_err 3 "netlink: the rblk kernel module is not loaded" rblkctl status
+	insmod "$RBLK_TREE/kmod/rblk.ko"
+	rblkctl create /dev/ram0 minor 0 >/dev/null
+}
+
+ktap_set_plan 9
+t "backing device missing"		backing_missing
+t "backing path not a block device"	not_block_device
+t "backing device already in use"	backing_in_use
+t "minor taken"				minor_taken
+t "caller not root"			not_root
+t "volume busy"				volume_busy
+t "no such volume"			no_such_volume
+t "bad arguments"			bad_usage
+t "module not loaded"			module_not_loaded
+ktap_finished

@@ -1,0 +1,100 @@
+# SPDX-License-Identifier: GPL-2.0
+# Shared helpers of the rblk selftests (bash, run in the guest as root).
+# Results are KTAP, through the kernel's ktap_helpers.sh.
+set -u
+RBLK_TREE=${RBLK_TREE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
+# shellcheck source=/dev/null
+. "$RBLK_TREE/build/ksrc/tools/testing/selftests/kselftest/ktap_helpers.sh"
+RBLKCTL=$RBLK_TREE/build/rblkctl
+
+rblkctl() { "$RBLKCTL" "$@"; }
+
+# t DESCRIPTION COMMAND...: one test case. COMMAND runs in a subshell with
+# errexit on; its output is shown as TAP comments before the result line.
+t() {
+	local desc=$1 out rc
+	shift
+	out=$(mktemp)
+	( set -e; "$@" ) >"$out" 2>&1
+	rc=$?
+	sed 's/^/# /' "$out"
+	rm -f "$out"
+	if [ $rc -eq 0 ]; then
+		ktap_test_pass "$desc"
+	elif [ $rc -eq "$KSFT_SKIP" ]; then
+		ktap_test_skip "$desc"
+	else
+		ktap_test_fail "$desc"
+	fi
+}
+
+fail() {
+	echo "FAIL: $*"
+	return 1
+}
+
+need() {
+	local c
+	for c in "$@"; do
+		command -v "$c" >/dev/null || { ktap_skip_all "$c not installed"; exit "$KSFT_SKIP"; }
+	done
+}
+
+# expect_err EXIT_CODE TEXT COMMAND...: COMMAND must fail with EXIT_CODE
+# and print TEXT on stderr, and nothing on stdout.
+expect_err() {
+	local want=$1 text=$2 rc out err
+	shift 2
+	out=$(mktemp) err=$(mktemp)
+	rc=0
+	"$@" >"$out" 2>"$err" || rc=$?
+	echo "\$ $* -> exit $rc: $(cat "$err")"
+	if [ $rc -ne "$want" ]; then
+		rm -f "$out" "$err"
+		fail "expected exit $want"
+		return 1
+	fi
+	if ! grep -qF -- "$text" "$err"; then
+		rm -f "$out" "$err"
+		fail "expected '$text' on stderr"
+		return 1
+	fi
+	if [ -s "$out" ]; then
+		rm -f "$out" "$err"
+		fail "unexpected output on stdout"
+		return 1
+	fi
+	rm -f "$out" "$err"
+}
+
+# brd_setup COUNT SIZE_MIB: /dev/ram0.. of SIZE_MIB each.
+brd_setup() {
+	rmmod brd 2>/dev/null
+	modprobe brd rd_nr="$1" rd_size=$(($2 * 1024)) max_part=0
+	udevadm settle 2>/dev/null || true
+	[ -b /dev/ram0 ]
+}
+
+# Destroy every volume; remove brd.
+cleanup_volumes() {
+	local d
+	for d in /sys/block/rblk*; do
+		[ -e "$d" ] || continue
+		rblkctl destroy "$(basename "$d")" >/dev/null 2>&1
+	done
+	rmmod brd 2>/dev/null
+	true
+}
+
+# Fills DEV from offset 0 with SIZE_MIB of a reproducible pattern.
+fill_pattern() {
+	local dev=$1 mib=$2 seed=${3:-1}
+	openssl enc -aes-128-ctr -pass pass:"rblk$seed" -nosalt -pbkdf2 \
+		</dev/zero 2>/dev/null | head -c $((mib << 20)) |
+		dd of="$dev" bs=1M oflag=direct iflag=fullblock status=none
+}
+
+# Number of the sysfs stat field N (1-based) of block device NAME.
+blk_stat() {
+	awk -v f="$2" '{ print $f }' "/sys/block/$1/stat"
+}
