@@ -18,6 +18,8 @@
 
 /* Large enough for one dump round of the kernel (NLMSG_GOODSIZE). */
 #define RBLK_NL_RECV_SIZE 32768
+/* Requests: a path of RBLK_PATH_MAX bytes with headers to spare. */
+#define RBLK_NL_SEND_SIZE (RBLK_PATH_MAX + 4096)
 
 #ifndef NETLINK_EXT_ACK
 #define NETLINK_EXT_ACK 11
@@ -315,7 +317,7 @@ int rblk_nl_request(struct rblk_nl *nl, uint8_t cmd, bool dump,
 		    rblk_nl_reply_cb reply, void *reply_arg,
 		    struct rblk_nl_error *e)
 {
-	char buf[MNL_SOCKET_BUFFER_SIZE];
+	char buf[RBLK_NL_SEND_SIZE];
 	struct rblk_nl_recv r = { reply, reply_arg, e, RBLK_A_VOL_MAX };
 	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
 	struct nlmsghdr *nlh;
