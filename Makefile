@@ -21,7 +21,7 @@ CPPFLAGS_US := -D_GNU_SOURCE -Iinclude/uapi -Iuserspace/lib -Iuserspace/rblkctl
 CFLAGS_US := -std=c11 -O2 -g $(WARN) $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Tests use kselftest_harness.h, which needs GNU C.
-CFLAGS_TEST := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter $(PKG_CFLAGS) -I$(HARNESS_DIR)
+CFLAGS_TEST := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare $(PKG_CFLAGS) -I$(HARNESS_DIR)
 
 LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c
 LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h

@@ -78,6 +78,20 @@ static int attr_at_offset(const struct nlmsghdr *req, uint32_t offs)
 	return 0;
 }
 
+/* True when the attributes from payload offset @off fill the message. */
+static bool attrs_fill_message(const struct nlmsghdr *nlh, size_t off)
+{
+	const struct nlattr *attr = mnl_nlmsg_get_payload_offset(nlh, off);
+	const char *tail = mnl_nlmsg_get_payload_tail(nlh);
+	int len = (int)(tail - (const char *)attr);
+
+	while (mnl_attr_ok(attr, len)) {
+		len -= (int)MNL_ALIGN(attr->nla_len);
+		attr = mnl_attr_next(attr);
+	}
+	return len == 0;
+}
+
 int rblk_nl_parse_error(const struct nlmsghdr *nlh, struct rblk_nl_error *e)
 {
 	const struct nlmsgerr *err;
@@ -98,7 +112,7 @@ int rblk_nl_parse_error(const struct nlmsghdr *nlh, struct rblk_nl_error *e)
 			return -1;
 		off += err->msg.nlmsg_len - sizeof(struct nlmsghdr);
 	}
-	if (mnl_nlmsg_size(off) > nlh->nlmsg_len)
+	if (mnl_nlmsg_size(off) > nlh->nlmsg_len || !attrs_fill_message(nlh, off))
 		return -1;
 	if (mnl_attr_parse(nlh, off, parse_extack_attr, e) < 0)
 		return -1;
