@@ -124,8 +124,7 @@ bench: all
 
 checkpatch: $(KSRC)/.stamp
 	$(CHECKPATCH) --no-tree --strict --terse --show-types \
-		--ignore FILE_PATH_CHANGES,SPDX_LICENSE_TAG \
-		-f $(filter-out kmod/rblk_nl_gen.%,$(wildcard kmod/*.c kmod/*.h))
+		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) include/uapi/linux/rblk.h
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \

@@ -48,8 +48,14 @@ static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
 }
 
 /* rblk_main.c: the volume registry. */
+/*
+ * Creates a volume over the block device at @path as /dev/rblk@minor (the
+ * lowest free minor when @minor is negative). On success calls @done, when
+ * given, with the new volume under rblk_vols_lock; its result is ignored:
+ * the volume exists either way.
+ */
 int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
-		    u32 *minor_out);
+		    int (*done)(struct rblk_vol *vol, void *arg), void *arg);
 int rblk_vol_destroy(u32 minor, struct netlink_ext_ack *extack);
 /*
  * Calls @fn on the volume @minor (or on each volume from @*pos on, when

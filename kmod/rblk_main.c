@@ -152,7 +152,7 @@ static void rblk_vol_free(struct rblk_vol *vol)
 }
 
 int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
-		    u32 *minor_out)
+		    int (*done)(struct rblk_vol *vol, void *arg), void *arg)
 {
 	struct rblk_vol *vol;
 	struct file *backing;
@@ -190,10 +190,11 @@ int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
 				   vol->minor, err);
 		goto out_release_minor;
 	}
-	*minor_out = vol->minor;
-	mutex_unlock(&rblk_vols_lock);
 	pr_info("rblk%u: created over %s, %llu sectors\n", vol->minor, path,
 		get_capacity(vol->disk));
+	if (done)
+		done(vol, arg);
+	mutex_unlock(&rblk_vols_lock);
 	return 0;
 
 out_release_minor:

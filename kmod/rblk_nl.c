@@ -109,8 +109,12 @@ static int rblk_nl_reply_vol(struct genl_info *info, u32 minor)
 
 int rblk_nl_vol_create_doit(struct sk_buff *skb, struct genl_info *info)
 {
+	struct rblk_nl_reply r = {
+		.portid = info->snd_portid,
+		.seq = info->snd_seq,
+		.cmd = info->genlhdr->cmd,
+	};
 	int minor = -1;
-	u32 created;
 	int err;
 
 	if (GENL_REQ_ATTR_CHECK(info, RBLK_A_VOL_BACKING_PATH))
@@ -118,11 +122,19 @@ int rblk_nl_vol_create_doit(struct sk_buff *skb, struct genl_info *info)
 	if (info->attrs[RBLK_A_VOL_MINOR])
 		minor = nla_get_u32(info->attrs[RBLK_A_VOL_MINOR]);
 
+	/* Allocated first: once the volume exists, the request succeeded. */
+	r.skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	if (!r.skb)
+		return -ENOMEM;
 	err = rblk_vol_create(nla_data(info->attrs[RBLK_A_VOL_BACKING_PATH]),
-			      minor, info->extack, &created);
-	if (err)
+			      minor, info->extack, rblk_nl_fill_vol, &r);
+	if (err) {
+		nlmsg_free(r.skb);
 		return err;
-	return rblk_nl_reply_vol(info, created);
+	}
+	/* A reply lost to a full socket does not undo the creation. */
+	genlmsg_reply(r.skb, info);
+	return 0;
 }
 
 int rblk_nl_vol_destroy_doit(struct sk_buff *skb, struct genl_info *info)

@@ -9,7 +9,7 @@ cleanup() {
 	umount "$MNT" 2>/dev/null
 	exec 3<&- 2>/dev/null
 	cleanup_volumes
-	insmod "$RBLK_TREE/kmod/rblk.ko" 2>/dev/null
+	rblk_load
 	true
 }
 trap cleanup EXIT
@@ -97,7 +97,7 @@ module_not_loaded() {
 	rblkctl destroy rblk0
 	rmmod rblk
 	expect_err 3 "netlink: the rblk kernel module is not loaded" rblkctl status
-	insmod "$RBLK_TREE/kmod/rblk.ko"
+	rblk_load
 	rblkctl create /dev/ram0 minor 0 >/dev/null
 }
 

@@ -6,8 +6,14 @@ RBLK_TREE=${RBLK_TREE:-$(cd "$(dirname "${BASH_SOURCE[0]}")/../.." && pwd)}
 # shellcheck source=/dev/null
 . "$RBLK_TREE/build/ksrc/tools/testing/selftests/kselftest/ktap_helpers.sh"
 RBLKCTL=$RBLK_TREE/build/rblkctl
+# The module tools/vm/vm loaded (another kernel's build in the debug lane).
+RBLK_MODULE=${RBLK_VM_MODULE:-$RBLK_TREE/kmod/rblk.ko}
 
 rblkctl() { "$RBLKCTL" "$@"; }
+
+rblk_load() {
+	lsmod | grep -q '^rblk ' || insmod "$RBLK_MODULE"
+}
 
 # t DESCRIPTION COMMAND...: one test case. COMMAND runs in a subshell with
 # errexit on; its output is shown as TAP comments before the result line.

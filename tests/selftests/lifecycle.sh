@@ -10,7 +10,7 @@ LOOPS=${RBLK_TEST_LOOPS:-100}
 cleanup() {
 	[ -n "${FIO_PID:-}" ] && kill "$FIO_PID" 2>/dev/null && wait "$FIO_PID"
 	cleanup_volumes
-	lsmod | grep -q '^rblk ' || insmod "$RBLK_TREE/kmod/rblk.ko"
+	rblk_load
 	true
 }
 trap cleanup EXIT
@@ -46,8 +46,11 @@ create_destroy_loop() {
 	[ "$(refcnt)" -eq 0 ]
 	[ -z "$(ls /sys/block | grep '^rblk')" ]
 	[ -z "$(rblkctl status)" ]
-	# One leaked disk and tag set per cycle is well over 100 KiB.
-	[ $((after - before)) -lt 2048 ]
+	# One leaked disk and tag set per cycle is well over 100 KiB. Under
+	# KASAN freed objects wait in a quarantine; there kmemleak is the check.
+	if [ ! -e /sys/kernel/debug/kmemleak ]; then
+		[ $((after - before)) -lt 2048 ]
+	fi
 	# Every minor is free again.
 	for i in 0 1 2 3; do
 		rblkctl create /dev/ram0 minor $i >/dev/null
@@ -65,7 +68,7 @@ unload_with_volumes() {
 	[ ! -e /dev/rblk200 ]
 	# The backing devices were released: they can be opened exclusively.
 	mkfs.ext4 -q -F /dev/ram0
-	insmod "$RBLK_TREE/kmod/rblk.ko"
+	rblk_load
 	rblkctl create /dev/ram0 >/dev/null
 	rblkctl destroy rblk0
 }
@@ -95,7 +98,7 @@ io_in_flight() {
 	FIO_PID=
 	rblkctl destroy rblk0
 	rmmod rblk
-	insmod "$RBLK_TREE/kmod/rblk.ko"
+	rblk_load
 }
 
 ktap_set_plan 3

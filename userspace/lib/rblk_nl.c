@@ -134,12 +134,16 @@ int rblk_nl_parse_error(const struct nlmsghdr *nlh, struct rblk_nl_error *e)
  * @arg:	its argument
  * @e:		error being reported
  * @maxattr:	size of the attribute table minus one
+ * @seq:	sequence number of the request; other messages are stale
+ *		answers to an earlier request whose error came first, and
+ *		are skipped
  */
 struct rblk_nl_recv {
 	rblk_nl_reply_cb reply;
 	void *arg;
 	struct rblk_nl_error *e;
 	int maxattr;
+	uint32_t seq;
 };
 
 struct attr_table {
@@ -164,6 +168,8 @@ static int data_cb(const struct nlmsghdr *nlh, void *data)
 	const struct nlattr *tb[r->maxattr + 1];
 	struct attr_table t = { tb, r->maxattr };
 
+	if (nlh->nlmsg_seq != r->seq)
+		return MNL_CB_OK;
 	memset(tb, 0, sizeof(tb));
 	if (mnl_attr_parse(nlh, GENL_HDRLEN, collect_attr, &t) < 0) {
 		set_error(r->e, EPROTO, "malformed reply from the kernel");
@@ -181,6 +187,8 @@ static int error_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rblk_nl_recv *r = data;
 
+	if (nlh->nlmsg_seq != r->seq)
+		return MNL_CB_OK;
 	if (rblk_nl_parse_error(nlh, r->e) < 0) {
 		set_error(r->e, EPROTO, "malformed error message from the kernel");
 		return MNL_CB_ERROR;
@@ -199,6 +207,8 @@ static int stop_cb(const struct nlmsghdr *nlh, void *data)
 {
 	struct rblk_nl_recv *r = data;
 
+	if (nlh->nlmsg_seq != r->seq)
+		return MNL_CB_OK;
 	/* A dump that failed part-way carries its errno after NLMSG_DONE. */
 	if (mnl_nlmsg_get_payload_len(nlh) >= sizeof(int)) {
 		int err = *(const int *)mnl_nlmsg_get_payload(nlh);
@@ -235,7 +245,8 @@ static int run_loop(struct rblk_nl *nl, struct rblk_nl_recv *r)
 			ret = MNL_CB_ERROR;
 			break;
 		}
-		ret = mnl_cb_run2(buf, (size_t)n, nl->seq, nl->portid, data_cb, r,
+		/* Sequence 0: the callbacks skip stale messages themselves. */
+		ret = mnl_cb_run2(buf, (size_t)n, 0, nl->portid, data_cb, r,
 				  ctl, NLMSG_MIN_TYPE);
 		if (ret < 0 && !r->e->err)
 			set_error(r->e, errno ? errno : EPROTO, NULL);
@@ -273,11 +284,12 @@ static int family_cb(const struct nlattr *const *tb, void *arg)
 static int resolve_family(struct rblk_nl *nl, struct rblk_nl_error *e)
 {
 	char buf[MNL_SOCKET_BUFFER_SIZE];
-	struct rblk_nl_recv r = { family_cb, &nl->family, e, CTRL_ATTR_MAX };
+	struct rblk_nl_recv r = { family_cb, &nl->family, e, CTRL_ATTR_MAX,
+				  ++nl->seq };
 	struct nlmsghdr *nlh;
 
 	nlh = put_header(buf, GENL_ID_CTRL, NLM_F_REQUEST | NLM_F_ACK,
-			 CTRL_CMD_GETFAMILY, 1, ++nl->seq);
+			 CTRL_CMD_GETFAMILY, 1, r.seq);
 	mnl_attr_put_strz(nlh, CTRL_ATTR_FAMILY_NAME, RBLK_FAMILY_NAME);
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
 		set_error(e, errno, NULL);
@@ -332,7 +344,8 @@ int rblk_nl_request(struct rblk_nl *nl, uint8_t cmd, bool dump,
 		    struct rblk_nl_error *e)
 {
 	char buf[RBLK_NL_SEND_SIZE];
-	struct rblk_nl_recv r = { reply, reply_arg, e, RBLK_A_VOL_MAX };
+	struct rblk_nl_recv r = { reply, reply_arg, e, RBLK_A_VOL_MAX,
+				  ++nl->seq };
 	uint16_t flags = NLM_F_REQUEST | NLM_F_ACK;
 	struct nlmsghdr *nlh;
 
@@ -340,7 +353,7 @@ int rblk_nl_request(struct rblk_nl *nl, uint8_t cmd, bool dump,
 	if (dump)
 		flags |= NLM_F_DUMP;
 	nlh = put_header(buf, nl->family, flags, cmd, RBLK_FAMILY_VERSION,
-			 ++nl->seq);
+			 r.seq);
 	if (build)
 		build(nlh, build_arg);
 	if (mnl_socket_sendto(nl->sock, nlh, nlh->nlmsg_len) < 0) {
