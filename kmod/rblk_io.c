@@ -15,10 +15,14 @@
  *		while it submits; the request ends when this drops to zero
  * @status:	first error of any clone; written with cmpxchg() so the first
  *		error wins
+ * @clone:	the clone of the request's first bio (or its flush), so that
+ *		the common single-bio request allocates nothing; further bios
+ *		of a merged request are cloned from the volume's bio_set
  */
 struct rblk_cmd {
 	atomic_t pending;
 	blk_status_t status;
+	struct bio clone;
 };
 
 size_t rblk_cmd_size(void)
@@ -42,10 +46,14 @@ static void rblk_cmd_fail(struct rblk_cmd *cmd, blk_status_t status)
 static void rblk_clone_end_io(struct bio *clone)
 {
 	struct request *rq = clone->bi_private;
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
 	if (clone->bi_status)
-		rblk_cmd_fail(blk_mq_rq_to_pdu(rq), clone->bi_status);
-	bio_put(clone);
+		rblk_cmd_fail(cmd, clone->bi_status);
+	if (clone == &cmd->clone)
+		bio_uninit(clone);
+	else
+		bio_put(clone);
 	rblk_cmd_put(rq);
 }
 
@@ -65,12 +73,11 @@ static void rblk_submit_clone(struct request *rq, struct bio *clone)
  */
 static void rblk_submit_flush(struct rblk_vol *vol, struct request *rq)
 {
-	struct bio *clone;
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
-	clone = bio_alloc_bioset(rblk_backing_bdev(vol), 0,
-				 REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC,
-				 GFP_NOIO, &vol->bioset);
-	rblk_submit_clone(rq, clone);
+	bio_init(&cmd->clone, rblk_backing_bdev(vol), NULL, 0,
+		 REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC);
+	rblk_submit_clone(rq, &cmd->clone);
 }
 
 /*
@@ -81,12 +88,21 @@ static void rblk_submit_flush(struct rblk_vol *vol, struct request *rq)
  */
 static void rblk_submit_bios(struct rblk_vol *vol, struct request *rq)
 {
+	struct block_device *bdev = rblk_backing_bdev(vol);
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	blk_opf_t keep = rq->cmd_flags & REQ_FUA;
 	struct bio *bio, *clone;
 
 	__rq_for_each_bio(bio, rq) {
-		clone = bio_alloc_clone(rblk_backing_bdev(vol), bio, GFP_NOIO,
-					&vol->bioset);
+		if (bio == rq->bio) {
+			clone = &cmd->clone;
+			if (bio_init_clone(bdev, clone, bio, GFP_NOIO)) {
+				rblk_cmd_fail(cmd, BLK_STS_RESOURCE);
+				return;
+			}
+		} else {
+			clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &vol->bioset);
+		}
 		clone->bi_opf &= ~(REQ_PREFLUSH | REQ_FUA);
 		clone->bi_opf |= keep;
 		rblk_submit_clone(rq, clone);
