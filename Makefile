@@ -104,8 +104,9 @@ tests: $(UNIT_BIN) $(SELF_BIN) $(KSRC)/.stamp
 deps:
 	@tools/deps
 
+# RBLK_CHECK_DEBUG=TARBALL adds the debug-kernel lane (as .ci/run does).
 check: all nl-check
-	@tools/check
+	@RBLK_CHECK_DEBUG="$(RBLK_CHECK_DEBUG)" tools/check
 
 check-unit: all
 	@tools/check --unit-only
