@@ -17,14 +17,17 @@ PKGS := libmnl json-c
 PKG_CFLAGS = $(shell pkg-config --cflags $(PKGS))
 PKG_LIBS = $(shell pkg-config --libs $(PKGS))
 WARN := -Wall -Wextra -Werror -Wshadow -Wformat=2 -Wstrict-prototypes -Wmissing-prototypes
-CPPFLAGS_US := -D_GNU_SOURCE -Iinclude/uapi -Iuserspace/lib -Iuserspace/rblkctl
+CPPFLAGS_US := -D_GNU_SOURCE -Iinclude/uapi -Iuserspace/lib -Iuserspace/rblkctl -Ikmod
 CFLAGS_US := -std=c11 -O2 -g $(WARN) $(PKG_CFLAGS)
 SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-pointer
 # Tests use kselftest_harness.h, which needs GNU C.
 CFLAGS_TEST := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare $(PKG_CFLAGS) -I$(HARNESS_DIR)
 
-LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c
-LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h
+# Pure C shared with the module (built unchanged in userspace).
+SHARED_SRC := kmod/rblk_gen.c kmod/rblk_md.c userspace/lib/crc32c.c
+SHARED_HDR := kmod/rblk_compat.h kmod/rblk_gen.h kmod/rblk_md.h
+LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c $(SHARED_SRC)
+LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h $(SHARED_HDR)
 CTL_SRC := userspace/rblkctl/rblkctl.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))

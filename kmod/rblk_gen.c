@@ -1,0 +1,238 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - generations: the split-brain rule table and the fencing token.
+ *
+ * Pure C: no allocation, no locking, no I/O. The module calls these with
+ * its own locks held; the unit tests call them directly (table tests and a
+ * randomized simulation against the truth).
+ */
+#include "rblk_gen.h"
+
+static const char *const rblk_gen_verdict_names[] = {
+	[RBLK_GEN_IN_SYNC] = "in-sync",
+	[RBLK_GEN_SOURCE_BITMAP] = "source-bitmap",
+	[RBLK_GEN_SOURCE_FULL] = "source-full",
+	[RBLK_GEN_TARGET_BITMAP] = "target-bitmap",
+	[RBLK_GEN_TARGET_FULL] = "target-full",
+	[RBLK_GEN_BOTH_FRESH] = "both-fresh",
+	[RBLK_GEN_SPLIT_BRAIN] = "split-brain",
+	[RBLK_GEN_UNRELATED] = "unrelated",
+	[RBLK_GEN_NO_SOURCE] = "no-source",
+};
+
+const char *rblk_gen_verdict_name(enum rblk_gen_verdict v)
+{
+	if ((unsigned int)v >= ARRAY_SIZE(rblk_gen_verdict_names))
+		return "invalid";
+	return rblk_gen_verdict_names[v];
+}
+
+enum rblk_gen_verdict rblk_gen_mirror(enum rblk_gen_verdict v)
+{
+	switch (v) {
+	case RBLK_GEN_SOURCE_BITMAP:
+		return RBLK_GEN_TARGET_BITMAP;
+	case RBLK_GEN_TARGET_BITMAP:
+		return RBLK_GEN_SOURCE_BITMAP;
+	case RBLK_GEN_SOURCE_FULL:
+		return RBLK_GEN_TARGET_FULL;
+	case RBLK_GEN_TARGET_FULL:
+		return RBLK_GEN_SOURCE_FULL;
+	default:
+		return v;
+	}
+}
+
+static bool rblk_gen_in_history(const struct rblk_gen_state *s, struct rblk_gen g)
+{
+	u32 i, n = min(s->history_len, (u32)RBLK_GEN_HISTORY);
+
+	if (rblk_gen_is_none(g))
+		return false;
+	for (i = 0; i < n; i++)
+		if (rblk_gen_eq(s->history[i], g))
+			return true;
+	return false;
+}
+
+bool rblk_gen_known(const struct rblk_gen_state *s, struct rblk_gen g)
+{
+	return !rblk_gen_is_none(g) &&
+	       (rblk_gen_eq(s->current_gen, g) || rblk_gen_in_history(s, g));
+}
+
+/* A generation both lineages contain. */
+static bool rblk_gen_common_ancestor(const struct rblk_gen_state *a,
+				     const struct rblk_gen_state *b)
+{
+	u32 i, n = min(a->history_len, (u32)RBLK_GEN_HISTORY);
+
+	if (rblk_gen_known(b, a->current_gen))
+		return true;
+	for (i = 0; i < n; i++)
+		if (rblk_gen_known(b, a->history[i]))
+			return true;
+	return false;
+}
+
+static struct rblk_gen_decision rblk_gen_verdict(enum rblk_gen_verdict v,
+						 const char *rule)
+{
+	struct rblk_gen_decision d = { .verdict = v, .rule = rule };
+
+	return d;
+}
+
+/*
+ * The source must hold whole data; @v is the verdict when it does.
+ * @source_is_me says which side would be the source.
+ */
+static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_side *me,
+						     const struct rblk_gen_side *peer,
+						     bool source_is_me,
+						     enum rblk_gen_verdict v,
+						     const char *rule)
+{
+	const struct rblk_gen_state *src = source_is_me ? me->state : peer->state;
+
+	if (!src->consistent)
+		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, rule);
+	return rblk_gen_verdict(v, rule);
+}
+
+/*
+ * The rule table. Rules are tried in order; the first that matches
+ * decides. Names are stable: they appear in the kernel log and in tests.
+ *
+ *  1 both-fresh             neither side ever held data
+ *  2 me-fresh               only the peer has data: it is the source (full)
+ *  3 peer-fresh             only I have data: I am the source (full)
+ *  4 both-inconsistent      no side holds whole data: refuse
+ *  5 equal                  same generation: in sync (reconcile intents);
+ *                           if one side is inconsistent the other is the
+ *                           source of a full resync
+ *  6 conflicting-lineage    each side is behind the other (its current
+ *                           generation is the other's bitmap base or in
+ *                           its history); no legal history does this:
+ *                           refuse as split brain
+ *  7 peer-at-my-bitmap-base the peer has not moved since my bitmap for it
+ *                           started: I am the source, bitmap resync
+ *  8 me-at-peer-bitmap-base the mirror of 7
+ *  9 peer-in-my-history     my data descends from the peer's: I am the
+ *                           source, full resync
+ * 10 me-in-peer-history     the mirror of 9
+ * 11 common-ancestor        both advanced since a common generation:
+ *                           split brain
+ * 12 unrelated              no common generation: refuse
+ *
+ * In 7-10 an inconsistent would-be source turns the verdict into
+ * RBLK_GEN_NO_SOURCE.
+ */
+struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
+					 const struct rblk_gen_side *peer)
+{
+	const struct rblk_gen_state *m = me->state, *p = peer->state;
+	bool m_fresh = rblk_gen_is_none(m->current_gen);
+	bool p_fresh = rblk_gen_is_none(p->current_gen);
+	bool me_at_base, peer_at_base, me_behind, peer_behind;
+
+	if (m_fresh && p_fresh)
+		return rblk_gen_verdict(RBLK_GEN_BOTH_FRESH, "both-fresh");
+	if (m_fresh)
+		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_FULL,
+					    "me-fresh");
+	if (p_fresh)
+		return rblk_gen_need_source(me, peer, true, RBLK_GEN_SOURCE_FULL,
+					    "peer-fresh");
+	if (!m->consistent && !p->consistent)
+		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, "both-inconsistent");
+
+	if (rblk_gen_eq(m->current_gen, p->current_gen)) {
+		if (!p->consistent)
+			return rblk_gen_verdict(RBLK_GEN_SOURCE_FULL, "equal");
+		if (!m->consistent)
+			return rblk_gen_verdict(RBLK_GEN_TARGET_FULL, "equal");
+		return rblk_gen_verdict(RBLK_GEN_IN_SYNC, "equal");
+	}
+
+	/*
+	 * Evidence for each direction, weighed together so that both sides
+	 * reach the same verdict: each side's current generation being the
+	 * other's bitmap base or in its history.
+	 */
+	me_at_base = !rblk_gen_is_none(peer->slot_base) &&
+		     rblk_gen_eq(m->current_gen, peer->slot_base);
+	peer_at_base = !rblk_gen_is_none(me->slot_base) &&
+		       rblk_gen_eq(p->current_gen, me->slot_base);
+	me_behind = me_at_base || rblk_gen_in_history(p, m->current_gen);
+	peer_behind = peer_at_base || rblk_gen_in_history(m, p->current_gen);
+
+	if (me_behind && peer_behind)
+		return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN, "conflicting-lineage");
+	if (peer_at_base)
+		return rblk_gen_need_source(me, peer, true, RBLK_GEN_SOURCE_BITMAP,
+					    "peer-at-my-bitmap-base");
+	if (me_at_base)
+		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_BITMAP,
+					    "me-at-peer-bitmap-base");
+	if (peer_behind)
+		return rblk_gen_need_source(me, peer, true, RBLK_GEN_SOURCE_FULL,
+					    "peer-in-my-history");
+	if (me_behind)
+		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_FULL,
+					    "me-in-peer-history");
+
+	if (rblk_gen_common_ancestor(m, p))
+		return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN, "common-ancestor");
+	return rblk_gen_verdict(RBLK_GEN_UNRELATED, "unrelated");
+}
+
+void rblk_gen_see(struct rblk_gen_state *s, u64 counter)
+{
+	if (counter > s->seen)
+		s->seen = counter;
+}
+
+static u64 rblk_gen_highest(const struct rblk_gen_state *s)
+{
+	return max(max(s->seen, s->promised), s->current_gen.counter);
+}
+
+struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self)
+{
+	struct rblk_gen old = s->current_gen;
+	u32 n = min(s->history_len, (u32)RBLK_GEN_HISTORY - 1);
+
+	if (!rblk_gen_is_none(old)) {
+		memmove(&s->history[1], &s->history[0], n * sizeof(s->history[0]));
+		s->history[0] = old;
+		s->history_len = n + 1;
+	}
+	s->current_gen.counter = rblk_gen_highest(s) + 1;
+	s->current_gen.origin = self;
+	s->seen = s->current_gen.counter;
+	return old;
+}
+
+void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src)
+{
+	s->current_gen = src->current_gen;
+	s->history_len = min(src->history_len, (u32)RBLK_GEN_HISTORY);
+	memcpy(s->history, src->history, s->history_len * sizeof(s->history[0]));
+	s->seen = max(rblk_gen_highest(s), rblk_gen_highest(src));
+	s->consistent = true;
+}
+
+bool rblk_gen_promise(struct rblk_gen_state *s, u64 g)
+{
+	rblk_gen_see(s, g);
+	if (g <= s->promised)
+		return false;
+	s->promised = g;
+	return true;
+}
+
+bool rblk_gen_may_accept(const struct rblk_gen_state *s, struct rblk_gen primary)
+{
+	return primary.counter >= s->promised;
+}

@@ -1,0 +1,304 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * The generation rule table (kmod/rblk_gen.c): every rule from both sides,
+ * exhaustive symmetry over a small universe of states, and the generation
+ * changes (new, adopt, promise, may-accept).
+ */
+#include <stdarg.h>
+#include <string.h>
+
+#include "kselftest_harness.h"
+#include "rblk_gen.h"
+
+static struct rblk_gen G(u64 counter, u32 origin)
+{
+	struct rblk_gen g = { counter, origin };
+
+	return g;
+}
+
+#define NONE G(0, 0)
+
+/* A consistent state at @cur with @n ancestors (newest first). */
+static struct rblk_gen_state S(struct rblk_gen cur, int n, ...)
+{
+	struct rblk_gen_state s;
+	va_list ap;
+
+	memset(&s, 0, sizeof(s));
+	s.current_gen = cur;
+	s.consistent = true;
+	s.seen = cur.counter;
+	va_start(ap, n);
+	for (int i = 0; i < n; i++)
+		s.history[i] = va_arg(ap, struct rblk_gen);
+	va_end(ap);
+	s.history_len = n;
+	return s;
+}
+
+static struct rblk_gen_state inconsistent(struct rblk_gen_state s)
+{
+	s.consistent = false;
+	return s;
+}
+
+/**
+ * struct row - one case of the table
+ * @name:	what it shows
+ * @me:		my state
+ * @me_base:	my bitmap base for the peer
+ * @peer:	the peer's state
+ * @peer_base:	its bitmap base for me
+ * @verdict:	expected from my side
+ * @rule:	expected rule name from my side
+ */
+struct row {
+	const char *name;
+	struct rblk_gen_state me;
+	struct rblk_gen me_base;
+	struct rblk_gen_state peer;
+	struct rblk_gen peer_base;
+	enum rblk_gen_verdict verdict;
+	const char *rule;
+};
+
+static const char *mirror_rule(const char *rule)
+{
+	static const char *const pairs[][2] = {
+		{ "me-fresh", "peer-fresh" },
+		{ "peer-at-my-bitmap-base", "me-at-peer-bitmap-base" },
+		{ "peer-in-my-history", "me-in-peer-history" },
+	};
+
+	for (size_t i = 0; i < sizeof(pairs) / sizeof(pairs[0]); i++) {
+		if (!strcmp(rule, pairs[i][0]))
+			return pairs[i][1];
+		if (!strcmp(rule, pairs[i][1]))
+			return pairs[i][0];
+	}
+	return rule;
+}
+
+static void check_row(struct __test_metadata *_metadata, const struct row *r)
+{
+	struct rblk_gen_side me = { &r->me, r->me_base };
+	struct rblk_gen_side peer = { &r->peer, r->peer_base };
+	struct rblk_gen_decision d = rblk_gen_decide(&me, &peer);
+	struct rblk_gen_decision m = rblk_gen_decide(&peer, &me);
+
+	EXPECT_STREQ(rblk_gen_verdict_name(r->verdict),
+		     rblk_gen_verdict_name(d.verdict)) {
+		TH_LOG("%s: me -> peer", r->name);
+	}
+	EXPECT_STREQ(r->rule, d.rule) {
+		TH_LOG("%s: me -> peer", r->name);
+	}
+	EXPECT_STREQ(rblk_gen_verdict_name(rblk_gen_mirror(r->verdict)),
+		     rblk_gen_verdict_name(m.verdict)) {
+		TH_LOG("%s: peer -> me", r->name);
+	}
+	EXPECT_STREQ(mirror_rule(r->rule), m.rule) {
+		TH_LOG("%s: peer -> me", r->name);
+	}
+}
+
+TEST(rule_table)
+{
+	const struct row rows[] = {
+		{ "both fresh", S(NONE, 0), NONE, S(NONE, 0), NONE,
+		  RBLK_GEN_BOTH_FRESH, "both-fresh" },
+		{ "I am fresh, the peer has data", S(NONE, 0), NONE,
+		  S(G(1, 2), 0), NONE, RBLK_GEN_TARGET_FULL, "me-fresh" },
+		{ "I am fresh, the peer is inconsistent", S(NONE, 0), NONE,
+		  inconsistent(S(G(1, 2), 0)), NONE, RBLK_GEN_NO_SOURCE, "me-fresh" },
+		{ "both inconsistent", inconsistent(S(G(3, 0), 1, G(1, 0))), NONE,
+		  inconsistent(S(G(1, 0), 0)), NONE, RBLK_GEN_NO_SOURCE,
+		  "both-inconsistent" },
+		{ "equal", S(G(4, 1), 1, G(2, 0)), NONE, S(G(4, 1), 1, G(2, 0)),
+		  NONE, RBLK_GEN_IN_SYNC, "equal" },
+		{ "equal with stale bitmaps", S(G(4, 1), 0), G(2, 0),
+		  S(G(4, 1), 0), G(3, 1), RBLK_GEN_IN_SYNC, "equal" },
+		{ "equal, the peer inconsistent", S(G(4, 1), 0), NONE,
+		  inconsistent(S(G(4, 1), 0)), NONE, RBLK_GEN_SOURCE_FULL, "equal" },
+		{ "the peer at my bitmap base", S(G(3, 0), 2, G(2, 0), G(1, 0)),
+		  G(2, 0), S(G(2, 0), 1, G(1, 0)), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "peer-at-my-bitmap-base" },
+		{ "the peer at my bitmap base, resuming into an inconsistent peer",
+		  S(G(5, 0), 1, G(4, 0)), G(4, 0),
+		  inconsistent(S(G(4, 0), 0)), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "peer-at-my-bitmap-base" },
+		{ "the peer at my bitmap base, but I am inconsistent",
+		  inconsistent(S(G(3, 0), 1, G(2, 0))), G(2, 0),
+		  S(G(2, 0), 0), NONE, RBLK_GEN_NO_SOURCE,
+		  "peer-at-my-bitmap-base" },
+		{ "the peer's data in my history, no bitmap",
+		  S(G(7, 2), 3, G(6, 0), G(3, 0), G(1, 0)), NONE,
+		  S(G(3, 0), 1, G(1, 0)), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-in-my-history" },
+		{ "the peer's data in my history, bitmap from elsewhere",
+		  S(G(7, 2), 2, G(6, 0), G(3, 0)), G(6, 0),
+		  S(G(3, 0), 0), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-in-my-history" },
+		{ "the peer's data in my history, but I am inconsistent",
+		  inconsistent(S(G(7, 2), 1, G(3, 0))), NONE,
+		  S(G(3, 0), 0), NONE, RBLK_GEN_NO_SOURCE, "peer-in-my-history" },
+		{ "split brain after a forced promotion",
+		  S(G(3, 0), 1, G(1, 0)), G(1, 0), S(G(2, 1), 1, G(1, 0)), NONE,
+		  RBLK_GEN_SPLIT_BRAIN, "common-ancestor" },
+		{ "split brain with colliding counters",
+		  S(G(2, 0), 1, G(1, 0)), NONE, S(G(2, 1), 1, G(1, 0)), NONE,
+		  RBLK_GEN_SPLIT_BRAIN, "common-ancestor" },
+		{ "split brain where one current is the other's ancestor's sibling",
+		  S(G(5, 0), 2, G(4, 0), G(2, 0)), NONE,
+		  S(G(4, 1), 2, G(3, 1), G(2, 0)), G(2, 0),
+		  RBLK_GEN_SPLIT_BRAIN, "common-ancestor" },
+		{ "each at the other's bitmap base", S(G(3, 0), 0), G(2, 1),
+		  S(G(2, 1), 0), G(3, 0), RBLK_GEN_SPLIT_BRAIN,
+		  "conflicting-lineage" },
+		{ "each in the other's history", S(G(3, 0), 1, G(2, 1)), NONE,
+		  S(G(2, 1), 1, G(3, 0)), NONE, RBLK_GEN_SPLIT_BRAIN,
+		  "conflicting-lineage" },
+		{ "unrelated", S(G(2, 0), 1, G(1, 0)), NONE,
+		  S(G(2, 1), 1, G(1, 1)), NONE, RBLK_GEN_UNRELATED, "unrelated" },
+		{ "unrelated and inconsistent", inconsistent(S(G(2, 0), 0)), NONE,
+		  S(G(9, 3), 0), NONE, RBLK_GEN_UNRELATED, "unrelated" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_row(_metadata, &rows[i]);
+}
+
+TEST(history_window)
+{
+	struct rblk_gen_state me, peer = S(G(1, 0), 0);
+	struct rblk_gen_side a = { &me, NONE }, b = { &peer, NONE };
+
+	/* 33 generations on top of (1,0): it falls out of my history. */
+	me = S(G(1, 0), 0);
+	for (int i = 0; i < RBLK_GEN_HISTORY; i++)
+		rblk_gen_new(&me, 0);
+	EXPECT_EQ(RBLK_GEN_SOURCE_FULL, rblk_gen_decide(&a, &b).verdict);
+	rblk_gen_new(&me, 0);
+	EXPECT_EQ(RBLK_GEN_HISTORY, me.history_len);
+	/* No longer provable: refused, never guessed. */
+	EXPECT_EQ(RBLK_GEN_UNRELATED, rblk_gen_decide(&a, &b).verdict);
+}
+
+/* Every pair of states from a small universe: the two sides agree. */
+TEST(symmetric_and_total)
+{
+	const struct rblk_gen gens[] = { NONE, G(1, 0), G(2, 0), G(2, 1),
+					 G(3, 0), G(3, 1) };
+	const int ng = sizeof(gens) / sizeof(gens[0]);
+	struct rblk_gen_state states[256];
+	int n = 0, pairs = 0;
+
+	/* current x one optional ancestor x consistency */
+	for (int c = 0; c < ng; c++)
+		for (int h = 0; h < ng; h++)
+			for (int k = 0; k < 2; k++) {
+				struct rblk_gen_state s = S(gens[c], 0);
+
+				if (!gens[c].counter && (gens[h].counter || !k))
+					continue;
+				if (gens[h].counter) {
+					if (gens[h].counter >= gens[c].counter)
+						continue;
+					s.history[0] = gens[h];
+					s.history_len = 1;
+				}
+				s.consistent = k;
+				states[n++] = s;
+			}
+	for (int i = 0; i < n; i++)
+		for (int j = 0; j < n; j++)
+			for (int bi = 0; bi < ng; bi++)
+				for (int bj = 0; bj < ng; bj++) {
+					struct rblk_gen_side a = { &states[i], gens[bi] };
+					struct rblk_gen_side b = { &states[j], gens[bj] };
+					struct rblk_gen_decision x = rblk_gen_decide(&a, &b);
+					struct rblk_gen_decision y = rblk_gen_decide(&b, &a);
+
+					pairs++;
+					ASSERT_EQ(rblk_gen_mirror(x.verdict), y.verdict);
+					ASSERT_STREQ(mirror_rule(x.rule), y.rule);
+					/* Equal generations are in sync or one-way. */
+					if (rblk_gen_eq(states[i].current_gen,
+							states[j].current_gen) &&
+					    states[i].current_gen.counter)
+						ASSERT_NE(RBLK_GEN_SPLIT_BRAIN, x.verdict);
+				}
+	TH_LOG("%d states, %d pairs", n, pairs);
+}
+
+TEST(new_generation)
+{
+	struct rblk_gen_state s = S(G(3, 1), 1, G(2, 0));
+	struct rblk_gen old;
+
+	rblk_gen_see(&s, 7);
+	old = rblk_gen_new(&s, 2);
+	EXPECT_EQ(3, old.counter);
+	EXPECT_EQ(8, s.current_gen.counter);
+	EXPECT_EQ(2, s.current_gen.origin);
+	EXPECT_EQ(2, s.history_len);
+	EXPECT_EQ(3, s.history[0].counter);
+	EXPECT_EQ(2, s.history[1].counter);
+	/* Above every promise too. */
+	ASSERT_TRUE(rblk_gen_promise(&s, 20));
+	rblk_gen_new(&s, 2);
+	EXPECT_EQ(21, s.current_gen.counter);
+	/* From fresh: no history entry for "none". */
+	s = S(NONE, 0);
+	rblk_gen_new(&s, 4);
+	EXPECT_EQ(1, s.current_gen.counter);
+	EXPECT_EQ(0, s.history_len);
+}
+
+TEST(adopt_lineage)
+{
+	struct rblk_gen_state src = S(G(9, 3), 2, G(8, 3), G(4, 0));
+	struct rblk_gen_state dst = inconsistent(S(G(4, 0), 0));
+
+	dst.promised = 12;
+	dst.seen = 12;
+	rblk_gen_adopt(&dst, &src);
+	EXPECT_TRUE(rblk_gen_eq(dst.current_gen, G(9, 3)));
+	EXPECT_EQ(2, dst.history_len);
+	EXPECT_TRUE(dst.consistent);
+	EXPECT_EQ(12, dst.promised);
+	EXPECT_EQ(12, dst.seen);
+	EXPECT_TRUE(rblk_gen_known(&dst, G(4, 0)));
+	EXPECT_FALSE(rblk_gen_known(&dst, G(4, 1)));
+}
+
+TEST(promises_fence_old_primary)
+{
+	struct rblk_gen_state voter = S(G(5, 0), 0);
+
+	EXPECT_TRUE(rblk_gen_may_accept(&voter, G(5, 0)));
+	/* A candidate asks for 6: accepted once, persisted. */
+	EXPECT_TRUE(rblk_gen_promise(&voter, 6));
+	EXPECT_EQ(6, voter.promised);
+	EXPECT_FALSE(rblk_gen_promise(&voter, 6));
+	EXPECT_FALSE(rblk_gen_promise(&voter, 5));
+	/* The old primary at 5 is fenced; the new one at 6 is not. */
+	EXPECT_FALSE(rblk_gen_may_accept(&voter, G(5, 0)));
+	EXPECT_TRUE(rblk_gen_may_accept(&voter, G(6, 1)));
+	EXPECT_TRUE(rblk_gen_may_accept(&voter, G(7, 2)));
+	/* A later candidate still gets a higher promise. */
+	EXPECT_TRUE(rblk_gen_promise(&voter, 9));
+	EXPECT_FALSE(rblk_gen_may_accept(&voter, G(6, 1)));
+}
+
+TEST(verdict_names)
+{
+	for (int v = RBLK_GEN_IN_SYNC; v <= RBLK_GEN_NO_SOURCE; v++) {
+		EXPECT_STRNE("invalid", rblk_gen_verdict_name(v));
+		EXPECT_EQ(v, rblk_gen_mirror(rblk_gen_mirror(v)));
+	}
+	EXPECT_STREQ("invalid", rblk_gen_verdict_name(99));
+}
+
+TEST_HARNESS_MAIN
