@@ -94,10 +94,41 @@ static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_side 
 						     const char *rule)
 {
 	const struct rblk_gen_state *src = source_is_me ? me->state : peer->state;
+	const struct rblk_gen_state *tgt = source_is_me ? peer->state : me->state;
 
 	if (!src->consistent)
 		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, rule);
+	/*
+	 * An interrupted resync left the target with blocks of the source it
+	 * was copying from; a bitmap covers them only if this source's
+	 * lineage includes that one.
+	 */
+	if (!tgt->consistent && !rblk_gen_known(src, tgt->sync_from)) {
+		if (v == RBLK_GEN_SOURCE_BITMAP)
+			v = RBLK_GEN_SOURCE_FULL;
+		else if (v == RBLK_GEN_TARGET_BITMAP)
+			v = RBLK_GEN_TARGET_FULL;
+	}
 	return rblk_gen_verdict(v, rule);
+}
+
+/*
+ * Equal generations, and the side @changed_is_me took writes the other
+ * lacks: it is the source of a bitmap resync (full when the other side is
+ * inconsistent), provided its own data is whole.
+ */
+static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_side *me,
+						       const struct rblk_gen_side *peer,
+						       bool changed_is_me,
+						       const char *rule)
+{
+	const struct rblk_gen_state *tgt = changed_is_me ? peer->state : me->state;
+	enum rblk_gen_verdict v;
+
+	v = tgt->consistent ? RBLK_GEN_SOURCE_BITMAP : RBLK_GEN_SOURCE_FULL;
+	if (!changed_is_me)
+		v = rblk_gen_mirror(v);
+	return rblk_gen_need_source(me, peer, changed_is_me, v, rule);
 }
 
 /*
@@ -108,24 +139,31 @@ static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_side 
  *  2 me-fresh               only the peer has data: it is the source (full)
  *  3 peer-fresh             only I have data: I am the source (full)
  *  4 both-inconsistent      no side holds whole data: refuse
- *  5 equal                  same generation: in sync (reconcile intents);
+ *  5 equal-both-changed     same generation, but each side took writes
+ *                           within it that the other lacks: split brain
+ *  6 equal-my-changes       same generation, and I took writes the peer
+ *                           lacks (I keep a bitmap for it): I am the
+ *                           source, bitmap resync (full if the peer is
+ *                           inconsistent)
+ *  7 equal-peer-changes     the mirror of 6
+ *  8 equal                  same generation: in sync (reconcile intents);
  *                           if one side is inconsistent the other is the
  *                           source of a full resync
- *  6 conflicting-lineage    each side is behind the other (its current
+ *  9 conflicting-lineage    each side is behind the other (its current
  *                           generation is the other's bitmap base or in
  *                           its history); no legal history does this:
  *                           refuse as split brain
- *  7 peer-at-my-bitmap-base the peer has not moved since my bitmap for it
+ * 10 peer-at-my-bitmap-base the peer has not moved since my bitmap for it
  *                           started: I am the source, bitmap resync
- *  8 me-at-peer-bitmap-base the mirror of 7
- *  9 peer-in-my-history     my data descends from the peer's: I am the
+ * 11 me-at-peer-bitmap-base the mirror of 10
+ * 12 peer-in-my-history     my data descends from the peer's: I am the
  *                           source, full resync
- * 10 me-in-peer-history     the mirror of 9
- * 11 common-ancestor        both advanced since a common generation:
+ * 13 me-in-peer-history     the mirror of 12
+ * 14 common-ancestor        both advanced since a common generation:
  *                           split brain
- * 12 unrelated              no common generation: refuse
+ * 15 unrelated              no common generation: refuse
  *
- * In 7-10 an inconsistent would-be source turns the verdict into
+ * In 6-7 and 10-13 an inconsistent would-be source turns the verdict into
  * RBLK_GEN_NO_SOURCE.
  */
 struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
@@ -135,6 +173,7 @@ struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
 	bool m_fresh = rblk_gen_is_none(m->current_gen);
 	bool p_fresh = rblk_gen_is_none(p->current_gen);
 	bool me_at_base, peer_at_base, me_behind, peer_behind;
+	bool m_changed, p_changed;
 
 	if (m_fresh && p_fresh)
 		return rblk_gen_verdict(RBLK_GEN_BOTH_FRESH, "both-fresh");
@@ -147,7 +186,24 @@ struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
 	if (!m->consistent && !p->consistent)
 		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, "both-inconsistent");
 
+	/*
+	 * A side with a bitmap for the other took changes the other did not
+	 * get (nodes clear their bitmaps for each other whenever they are in
+	 * sync through the same primary).
+	 */
+	m_changed = !rblk_gen_is_none(me->slot_base);
+	p_changed = !rblk_gen_is_none(peer->slot_base);
+
 	if (rblk_gen_eq(m->current_gen, p->current_gen)) {
+		if (m_changed && p_changed)
+			return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN,
+						"equal-both-changed");
+		if (m_changed)
+			return rblk_gen_equal_changed(me, peer, true,
+						      "equal-my-changes");
+		if (p_changed)
+			return rblk_gen_equal_changed(me, peer, false,
+						      "equal-peer-changes");
 		if (!p->consistent)
 			return rblk_gen_verdict(RBLK_GEN_SOURCE_FULL, "equal");
 		if (!m->consistent)
@@ -214,8 +270,21 @@ struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self)
 	return old;
 }
 
+void rblk_gen_start_sync(struct rblk_gen_state *s, const struct rblk_gen_state *src)
+{
+	if (s->consistent)
+		s->sync_from = src->current_gen;
+	else if (rblk_gen_known(src, s->sync_from))
+		s->sync_from = src->current_gen;
+	else
+		memset(&s->sync_from, 0, sizeof(s->sync_from));
+	s->consistent = false;
+}
+
 void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src)
 {
+	s->sync_from.counter = 0;
+	s->sync_from.origin = 0;
 	s->current_gen = src->current_gen;
 	s->history_len = min(src->history_len, (u32)RBLK_GEN_HISTORY);
 	memcpy(s->history, src->history, s->history_len * sizeof(s->history[0]));

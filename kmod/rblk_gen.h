@@ -35,9 +35,13 @@ struct rblk_gen {
  * @promised:	highest counter this node promised to follow
  * @seen:	highest counter this node has seen anywhere
  * @consistent:	the data is whole (false while a resync into it runs)
+ * @sync_from:	while inconsistent, the generation of the source the
+ *		running resync copies from (counter 0: unknown, or blocks of
+ *		unrelated sources mixed: only a full resync repairs it)
  */
 struct rblk_gen_state {
 	struct rblk_gen current_gen;
+	struct rblk_gen sync_from;
 	struct rblk_gen history[RBLK_GEN_HISTORY];
 	u32 history_len;
 	u64 promised;
@@ -124,6 +128,13 @@ void rblk_gen_see(struct rblk_gen_state *s, u64 counter);
  * the old current generation moves into the history. Returns the old one.
  */
 struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self);
+
+/*
+ * A resync from @src starts: the data is inconsistent until it ends. When
+ * an earlier interrupted resync from a source @src does not descend from
+ * left blocks behind, the data is a mix that only a full resync repairs.
+ */
+void rblk_gen_start_sync(struct rblk_gen_state *s, const struct rblk_gen_state *src);
 
 /*
  * Takes over the lineage of @src (current generation and history) when a
