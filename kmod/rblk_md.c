@@ -117,6 +117,26 @@ static struct rblk_gen rblk_md_get_gen(const struct rblk_md_gen *d)
 	return g;
 }
 
+void rblk_md_init(struct rblk_md *md, const u8 uuid[16], u32 node_id,
+		  u32 max_peers, u32 bitmap_block, bool external,
+		  const struct rblk_md_layout *l)
+{
+	memset(md, 0, sizeof(*md));
+	memcpy(md->uuid, uuid, sizeof(md->uuid));
+	md->node_id = node_id;
+	md->max_peers = max_peers;
+	md->bitmap_block = bitmap_block;
+	md->flags = RBLK_MD_F_CLEAN | (external ? RBLK_MD_F_EXTERNAL : 0);
+	md->layout = *l;
+	/* No data yet: the first promotion creates the first generation. */
+	md->gen.consistent = true;
+}
+
+void rblk_md_seal(struct rblk_md_sb *sb)
+{
+	sb->crc = cpu_to_le32(rblk_md_crc(sb, sizeof(*sb)));
+}
+
 void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 {
 	const struct rblk_md_layout *l = &md->layout;
@@ -148,6 +168,8 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 	sb->bm_bytes = cpu_to_le64(l->bm_bytes);
 	sb->sb_offset = cpu_to_le64(l->sb_offset);
 	rblk_md_put_gen(&sb->current_gen, md->gen.current_gen);
+	if (!md->gen.consistent)
+		rblk_md_put_gen(&sb->sync_from, md->gen.sync_from);
 	for (i = 0; i < n; i++)
 		rblk_md_put_gen(&sb->history[i], md->gen.history[i]);
 	sb->history_len = cpu_to_le32(n);
@@ -158,7 +180,7 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 		sb->slots[i].flags = cpu_to_le32(md->slot_flags[i]);
 		rblk_md_put_gen(&sb->slots[i].bitmap_base, md->slot_base[i]);
 	}
-	sb->crc = cpu_to_le32(rblk_md_crc(sb, sizeof(*sb)));
+	rblk_md_seal(sb);
 }
 
 static bool rblk_md_gen_ok(const struct rblk_md_gen *d)
@@ -247,6 +269,10 @@ static enum rblk_md_status rblk_md_check_gens(const struct rblk_md_sb *sb,
 	RBLK_MD_CHECK(g->seen >= g->promised && g->seen >= g->current_gen.counter,
 		      "highest seen counter below a known one");
 	g->consistent = md->flags & RBLK_MD_F_CONSISTENT;
+	RBLK_MD_CHECK(rblk_md_gen_ok(&sb->sync_from) &&
+		      (!g->consistent || !sb->sync_from.counter),
+		      "resync source generation malformed");
+	g->sync_from = rblk_md_get_gen(&sb->sync_from);
 	return RBLK_MD_OK;
 }
 

@@ -82,6 +82,8 @@ struct rblk_md_slot {
  * @bm_bytes:	bytes per peer bitmap
  * @sb_offset:	byte offset of copy 0 (copy 1 follows at +4096)
  * @current_gen: the data's generation
+ * @sync_from:	while inconsistent, the generation of the resync source
+ *		(zero when consistent, or when only a full resync can repair)
  * @history:	its ancestors, newest first
  * @history_len: valid entries of @history
  * @pad2:	zero
@@ -112,6 +114,7 @@ struct rblk_md_sb {
 	__le64 bm_bytes;
 	__le64 sb_offset;
 	struct rblk_md_gen current_gen;
+	struct rblk_md_gen sync_from;
 	struct rblk_md_gen history[RBLK_GEN_HISTORY];
 	__le32 history_len;
 	__le32 pad2;
@@ -196,8 +199,19 @@ int rblk_md_compute_layout(u64 dev_size, u64 data_dev_size, bool external,
 			   u32 max_peers, u32 bitmap_block,
 			   struct rblk_md_layout *l, const char **why);
 
+/*
+ * Fresh metadata for a new node: no data generation yet, no peers, the
+ * given geometry.
+ */
+void rblk_md_init(struct rblk_md *md, const u8 uuid[16], u32 node_id,
+		  u32 max_peers, u32 bitmap_block, bool external,
+		  const struct rblk_md_layout *l);
+
 /* Fills @sb from @md (seq, crc included). */
 void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb);
+
+/* Recomputes the checksum of @sb after a change to its fields. */
+void rblk_md_seal(struct rblk_md_sb *sb);
 
 /*
  * Decodes and validates one superblock copy of @len bytes read from a
