@@ -48,6 +48,12 @@ void rblk_vol_print(FILE *f, const struct rblk_vol_info *v);
  * [0, RBLK_MAX_MINOR]. Returns 0, or -1 when @s is not one.
  */
 int rblk_parse_minor(const char *s, uint32_t *minor);
+/*
+ * Parses a size: digits with an optional K, M, G or T suffix (binary
+ * units, case-insensitive, optional "iB"/"B"). Returns 0, or -1 when @s is
+ * not one or overflows.
+ */
+int rblk_parse_size(const char *s, uint64_t *out);
 /* "1.50 GiB" style; @buf of at least 16 bytes. */
 const char *rblk_format_size(uint64_t bytes, char *buf, size_t len);
 

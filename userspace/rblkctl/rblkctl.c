@@ -18,20 +18,7 @@
 #include "rblk_vol.h"
 #include "rblkctl.h"
 
-/**
- * struct ctl - options and connection of one rblkctl run
- * @json:	print JSON instead of text
- * @pretty:	indent the JSON
- * @nl:		netlink connection, opened by the command that needs it
- */
-struct ctl {
-	bool json;
-	bool pretty;
-	struct rblk_nl nl;
-};
-
-__attribute__((format(printf, 1, 2)))
-static int usage_error(const char *fmt, ...)
+int usage_error(const char *fmt, ...)
 {
 	va_list ap;
 
@@ -51,6 +38,13 @@ static void usage(FILE *f)
 	      "  create BACKING [minor N]   create /dev/rblkN over block device BACKING\n"
 	      "  destroy VOLUME             destroy a volume (rblkN, /dev/rblkN or N)\n"
 	      "  status [VOLUME]            show one volume or all\n"
+	      "  create-md DEV --node-id N --max-peers P [--external MDDEV]\n"
+	      "            [--bitmap-block SIZE] [--uuid UUID] [--force]\n"
+	      "                             write fresh metadata for DEV\n"
+	      "  dump-md DEV [--external MDDEV]  show DEV's metadata\n"
+	      "  outdate DEV [--external MDDEV]  mark DEV's data outdated (offline)\n"
+	      "  set-gen DEV COUNTER:ORIGIN [--external MDDEV] --force\n"
+	      "                             set DEV's data generation (offline)\n"
 	      "  help                       show this text\n"
 	      "\n"
 	      "Options:\n"
@@ -114,7 +108,7 @@ static int connect_nl(struct ctl *c)
 	return e.err == ENOENT ? RBLKCTL_EXIT_NOMOD : RBLKCTL_EXIT_FAIL;
 }
 
-static void print_json(struct ctl *c, struct json_object *o)
+void print_json(struct ctl *c, struct json_object *o)
 {
 	int flags = c->pretty ? JSON_C_TO_STRING_PRETTY : JSON_C_TO_STRING_PLAIN;
 
@@ -305,6 +299,10 @@ static const struct command commands[] = {
 	{ "create", cmd_create },
 	{ "destroy", cmd_destroy },
 	{ "status", cmd_status },
+	{ "create-md", cmd_create_md },
+	{ "dump-md", cmd_dump_md },
+	{ "outdate", cmd_outdate },
+	{ "set-gen", cmd_set_gen },
 };
 
 int main(int argc, char **argv)

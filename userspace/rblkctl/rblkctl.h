@@ -19,4 +19,32 @@ enum rblkctl_exit {
 /* Exit status for a positive errno. */
 int rblkctl_exit_code(int err);
 
+#include <stdbool.h>
+#include "rblk_nl.h"
+
+struct json_object;
+
+/**
+ * struct ctl - options and connection of one rblkctl run
+ * @json:	print JSON instead of text
+ * @pretty:	indent the JSON
+ * @nl:		netlink connection, opened by the command that needs it
+ */
+struct ctl {
+	bool json;
+	bool pretty;
+	struct rblk_nl nl;
+};
+
+/* "rblkctl: MESSAGE" and a hint on stderr; returns RBLKCTL_EXIT_USAGE. */
+__attribute__((format(printf, 1, 2)))
+int usage_error(const char *fmt, ...);
+void print_json(struct ctl *c, struct json_object *o);
+
+/* cmd_md.c: offline metadata commands. */
+int cmd_create_md(struct ctl *c, int argc, char **argv);
+int cmd_dump_md(struct ctl *c, int argc, char **argv);
+int cmd_outdate(struct ctl *c, int argc, char **argv);
+int cmd_set_gen(struct ctl *c, int argc, char **argv);
+
 #endif /* RBLKCTL_H */
