@@ -97,11 +97,17 @@ $(B)/tests/unit/%: tests/unit/%.c $(LIB_SRC) $(LIB_HDR) $(KSRC)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_US) $(CFLAGS_TEST) $(SAN) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
-$(B)/tests/selftests/%: tests/selftests/%.c $(LIB_SRC) $(LIB_HDR) $(KSRC)/.stamp
+$(B)/tests/selftests/%: tests/selftests/%.c tests/selftests/selftest_md.h $(LIB_SRC) $(LIB_HDR) $(KSRC)/.stamp
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_US) $(CFLAGS_TEST) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
-tests: $(UNIT_BIN) $(SELF_BIN) $(KSRC)/.stamp
+HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(wildcard tests/helpers/*.c))
+
+$(B)/tests/helpers/%: tests/helpers/%.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_US) $(CFLAGS_US) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+tests: $(UNIT_BIN) $(SELF_BIN) $(HELPER_BIN) $(KSRC)/.stamp
 
 # --- checks ------------------------------------------------------------------
 deps:

@@ -11,6 +11,8 @@
 #include <linux/netlink.h>
 #include <uapi/linux/rblk.h>
 
+#include "rblk_md.h"
+
 #define RBLK_NAME		"rblk"
 /* Requests in flight per hardware queue. */
 #define RBLK_QUEUE_DEPTH	128
@@ -23,6 +25,10 @@
  * @backing:	the backing block device, opened exclusively with the volume
  *		as holder
  * @backing_path: the path the backing device was opened by, for status
+ * @md_file:	the external metadata device, or NULL for internal metadata
+ * @md_path:	its path, for status
+ * @md:		the metadata read at creation (generation state, geometry)
+ * @md_copy:	the superblock copy @md came from
  * @bioset:	clones of the bios submitted to @backing come from here
  * @tag_set:	blk-mq tag set of @disk
  * @disk:	the exported disk
@@ -37,6 +43,10 @@ struct rblk_vol {
 	enum rblk_vol_state state;
 	struct file *backing;
 	char *backing_path;
+	struct file *md_file;
+	char *md_path;
+	struct rblk_md md;
+	int md_copy;
 	struct bio_set bioset;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
@@ -49,12 +59,14 @@ static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
 
 /* rblk_main.c: the volume registry. */
 /*
- * Creates a volume over the block device at @path as /dev/rblk@minor (the
- * lowest free minor when @minor is negative). On success calls @done, when
- * given, with the new volume under rblk_vols_lock; its result is ignored:
- * the volume exists either way.
+ * Creates a volume over the block device at @path, with its metadata at
+ * its end or on the device at @md_path, as /dev/rblk@minor (the lowest
+ * free minor when @minor is negative). On success calls @done, when given,
+ * with the new volume under rblk_vols_lock; its result is ignored: the
+ * volume exists either way.
  */
-int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
+int rblk_vol_create(const char *path, const char *md_path, int minor,
+		    struct netlink_ext_ack *extack,
 		    int (*done)(struct rblk_vol *vol, void *arg), void *arg);
 int rblk_vol_destroy(u32 minor, struct netlink_ext_ack *extack);
 /*
@@ -66,6 +78,12 @@ int rblk_vol_destroy(u32 minor, struct netlink_ext_ack *extack);
  */
 int rblk_vol_visit(int minor, unsigned long *pos,
 		   int (*fn)(struct rblk_vol *vol, void *arg), void *arg);
+
+/*
+ * rblk_meta.c: reads and validates the metadata of @vol (whose backing and
+ * metadata devices are open) into @vol->md. Writes nothing.
+ */
+int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack);
 
 /* rblk_io.c: the blk-mq I/O path. */
 extern const struct blk_mq_ops rblk_mq_ops;

@@ -119,7 +119,7 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	disk->private_data = vol;
 	disk->flags |= GENHD_FL_NO_PART;
 	strscpy(disk->disk_name, name, sizeof(disk->disk_name));
-	set_capacity(disk, bdev_nr_sectors(bdev));
+	set_capacity(disk, vol->md.layout.data_size >> SECTOR_SHIFT);
 	vol->disk = disk;
 
 	err = add_disk(disk);
@@ -145,17 +145,48 @@ static void rblk_vol_release_disk(struct rblk_vol *vol)
 static void rblk_vol_free(struct rblk_vol *vol)
 {
 	bioset_exit(&vol->bioset);
+	if (vol->md_file)
+		bdev_fput(vol->md_file);
 	if (vol->backing)
 		bdev_fput(vol->backing);
+	kfree(vol->md_path);
 	kfree(vol->backing_path);
 	kfree(vol);
 }
 
-int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
+/* Opens the backing device and, when given, the metadata device. */
+static int rblk_vol_open_devices(struct rblk_vol *vol, const char *path,
+				 const char *md_path,
+				 struct netlink_ext_ack *extack)
+{
+	const blk_mode_t mode = BLK_OPEN_READ | BLK_OPEN_WRITE;
+	struct file *f;
+
+	f = bdev_file_open_by_path(path, mode, vol, NULL);
+	if (IS_ERR(f)) {
+		rblk_report_open_error(path, PTR_ERR(f), extack);
+		return PTR_ERR(f);
+	}
+	vol->backing = f;
+	if (!md_path)
+		return 0;
+	vol->md_path = kstrdup(md_path, GFP_KERNEL);
+	if (!vol->md_path)
+		return -ENOMEM;
+	f = bdev_file_open_by_path(md_path, mode, vol, NULL);
+	if (IS_ERR(f)) {
+		rblk_report_open_error(md_path, PTR_ERR(f), extack);
+		return PTR_ERR(f);
+	}
+	vol->md_file = f;
+	return 0;
+}
+
+int rblk_vol_create(const char *path, const char *md_path, int minor,
+		    struct netlink_ext_ack *extack,
 		    int (*done)(struct rblk_vol *vol, void *arg), void *arg)
 {
 	struct rblk_vol *vol;
-	struct file *backing;
 	int err;
 
 	vol = kzalloc(sizeof(*vol), GFP_KERNEL);
@@ -171,14 +202,12 @@ int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
 	if (err)
 		goto out_free;
 
-	backing = bdev_file_open_by_path(path, BLK_OPEN_READ | BLK_OPEN_WRITE,
-					 vol, NULL);
-	if (IS_ERR(backing)) {
-		err = PTR_ERR(backing);
-		rblk_report_open_error(path, err, extack);
+	err = rblk_vol_open_devices(vol, path, md_path, extack);
+	if (err)
 		goto out_free;
-	}
-	vol->backing = backing;
+	err = rblk_meta_load(vol, extack);
+	if (err)
+		goto out_free;
 
 	mutex_lock(&rblk_vols_lock);
 	err = rblk_vol_reserve_minor(vol, minor, extack);
@@ -190,8 +219,10 @@ int rblk_vol_create(const char *path, int minor, struct netlink_ext_ack *extack,
 				   vol->minor, err);
 		goto out_release_minor;
 	}
-	pr_info("rblk%u: created over %s, %llu sectors\n", vol->minor, path,
-		get_capacity(vol->disk));
+	pr_info("rblk%u: created over %s, %llu sectors, node %u, generation %llu:%u (metadata copy %d)\n",
+		vol->minor, path, get_capacity(vol->disk), vol->md.node_id,
+		vol->md.gen.current_gen.counter, vol->md.gen.current_gen.origin,
+		vol->md_copy);
 	if (done)
 		done(vol, arg);
 	mutex_unlock(&rblk_vols_lock);

@@ -46,7 +46,16 @@ static int rblk_nl_put_vol(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_LOGICAL_BLOCK_SIZE,
 			queue_logical_block_size(disk->queue)) ||
 	    nla_put_u32(skb, RBLK_A_VOL_PHYSICAL_BLOCK_SIZE,
-			queue_physical_block_size(disk->queue)))
+			queue_physical_block_size(disk->queue)) ||
+	    (vol->md_path &&
+	     nla_put_string(skb, RBLK_A_VOL_MD_PATH, vol->md_path)) ||
+	    nla_put_u32(skb, RBLK_A_VOL_NODE_ID, vol->md.node_id) ||
+	    nla_put(skb, RBLK_A_VOL_UUID, sizeof(vol->md.uuid), vol->md.uuid) ||
+	    nla_put_u64_64bit(skb, RBLK_A_VOL_GEN_COUNTER,
+			      vol->md.gen.current_gen.counter, 0) ||
+	    nla_put_u32(skb, RBLK_A_VOL_GEN_ORIGIN, vol->md.gen.current_gen.origin) ||
+	    nla_put_u32(skb, RBLK_A_VOL_MD_FLAGS, vol->md.flags) ||
+	    nla_put_u32(skb, RBLK_A_VOL_MD_COPY, vol->md_copy))
 		return -EMSGSIZE;
 	return 0;
 }
@@ -127,6 +136,8 @@ int rblk_nl_vol_create_doit(struct sk_buff *skb, struct genl_info *info)
 	if (!r.skb)
 		return -ENOMEM;
 	err = rblk_vol_create(nla_data(info->attrs[RBLK_A_VOL_BACKING_PATH]),
+			      info->attrs[RBLK_A_VOL_MD_PATH] ?
+			      nla_data(info->attrs[RBLK_A_VOL_MD_PATH]) : NULL,
 			      minor, info->extack, rblk_nl_fill_vol, &r);
 	if (err) {
 		nlmsg_free(r.skb);

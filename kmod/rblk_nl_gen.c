@@ -11,9 +11,10 @@
 #include <uapi/linux/rblk.h>
 
 /* RBLK_CMD_VOL_CREATE - do */
-static const struct nla_policy rblk_vol_create_nl_policy[RBLK_A_VOL_BACKING_PATH + 1] = {
+static const struct nla_policy rblk_vol_create_nl_policy[RBLK_A_VOL_MD_PATH + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_BACKING_PATH] = { .type = NLA_NUL_STRING, .len = RBLK_PATH_MAX, },
+	[RBLK_A_VOL_MD_PATH] = { .type = NLA_NUL_STRING, .len = RBLK_PATH_MAX, },
 };
 
 /* RBLK_CMD_VOL_DESTROY - do */
@@ -33,7 +34,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_create_doit,
 		.policy		= rblk_vol_create_nl_policy,
-		.maxattr	= RBLK_A_VOL_BACKING_PATH,
+		.maxattr	= RBLK_A_VOL_MD_PATH,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{

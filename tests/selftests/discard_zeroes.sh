@@ -25,7 +25,8 @@ mkfs.ext4 -q -F /dev/ram0 && mkdir -p "$FS" && mount /dev/ram0 "$FS" ||
 fallocate -l 64M "$IMG"
 LOOP=$(losetup --find --show "$IMG") || ktap_exit_fail_msg "no loop device"
 LNAME=$(basename "$LOOP")
-rblkctl create "$LOOP" >/dev/null || ktap_exit_fail_msg "cannot create rblk0"
+make_md "$LOOP" && rblkctl create "$LOOP" >/dev/null || ktap_exit_fail_msg "cannot create rblk0"
+SIZE=$(blockdev --getsize64 /dev/rblk0)
 
 limits_stacked() {
 	local f
@@ -36,7 +37,7 @@ limits_stacked() {
 	done
 	[ "$(cat /sys/block/rblk0/queue/write_zeroes_max_bytes)" -gt 0 ]
 	[ "$(cat /sys/block/rblk0/queue/discard_max_bytes)" -gt 0 ]
-	[ "$(blockdev --getsize64 /dev/rblk0)" = "$(blockdev --getsize64 "$LOOP")" ]
+	[ "$SIZE" = "$(data_size "$LOOP")" ]
 }
 
 # Allocated bytes of the image file.
@@ -49,11 +50,11 @@ check_range_zeroed() {
 	cmp -n $((8 << 20)) /dev/rblk0 /tmp/rblk-pattern
 	cmp -n $((8 << 20)) -i $((8 << 20)) /dev/rblk0 /dev/zero
 	cmp -i $((16 << 20)) /dev/rblk0 /tmp/rblk-pattern
-	cmp "$IMG" /tmp/rblk-expected
+	cmp -n "$SIZE" "$IMG" /tmp/rblk-expected
 }
 
 prepare() {
-	fill_pattern /dev/rblk0 64 "$1"
+	fill_pattern /dev/rblk0 "$SIZE" "$1"
 	dd if=/dev/rblk0 of=/tmp/rblk-pattern bs=1M iflag=direct status=none
 	cp /tmp/rblk-pattern /tmp/rblk-expected
 	dd if=/dev/zero of=/tmp/rblk-expected bs=1M seek=8 count=8 conv=notrunc status=none
@@ -71,10 +72,13 @@ discard_reaches_backing() {
 	check_range_zeroed
 }
 
-# Prints the 4 KiB blocks of the image in unwritten extents.
+# Prints the 4 KiB blocks of rblk0's data area that are unwritten extents
+# of the image (the metadata area after it is not counted).
 unwritten_blocks() {
-	filefrag -v -b4096 "$IMG" | awk -F: '/unwritten/ {
-		split($2, r, "\\.\\."); n += r[2] - r[1] + 1 } END { print n + 0 }'
+	filefrag -v -b4096 "$IMG" | awk -F: -v end=$((SIZE / 4096)) '/unwritten/ {
+		split($2, r, "\\.\\."); lo = r[1] + 0; hi = r[2] + 0;
+		if (hi >= end) hi = end - 1; if (hi >= lo) n += hi - lo + 1 }
+		END { print n + 0 }'
 }
 
 write_zeroes_reach_backing() {

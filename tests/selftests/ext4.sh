@@ -51,7 +51,7 @@ data_same() {
 }
 
 backing_same() {
-	cmp /dev/rblk0 /dev/ram0
+	same_as_backing /dev/rblk0 /dev/ram0
 }
 
 ktap_set_plan 5

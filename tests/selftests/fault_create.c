@@ -18,6 +18,7 @@
 #include <linux/rblk.h>
 
 #include "kselftest_harness.h"
+#include "selftest_md.h"
 #include "rblk_nl.h"
 
 #define MAX_NTH 20000
@@ -96,6 +97,7 @@ FIXTURE_SETUP(fault)
 	if (access("/proc/thread-self/fail-nth", F_OK))
 		SKIP(return, "kernel without CONFIG_FAULT_INJECTION");
 	ASSERT_EQ(0, system("modprobe brd rd_nr=1 rd_size=16384 max_part=0"));
+	ASSERT_EQ(0, make_md(1));
 	write_file("/sys/kernel/debug/failslab/ignore-gfp-wait", "N");
 	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-wait", "N");
 	write_file("/sys/kernel/debug/fail_page_alloc/ignore-gfp-highmem", "N");

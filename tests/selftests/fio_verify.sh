@@ -21,9 +21,6 @@ fio_verify() {
 	return $rc
 }
 
-same_as_backing() {
-	cmp /dev/rblk0 /dev/ram0
-}
 
 ktap_set_plan 9
 t "randwrite 4k qd1"		fio_verify --rw=randwrite --bs=4k --iodepth=1
@@ -34,5 +31,5 @@ t "randwrite 4k-1M qd1"		fio_verify --rw=randwrite --bssplit=$MIXED --iodepth=1
 t "randwrite 4k-1M qd32"	fio_verify --rw=randwrite --bssplit=$MIXED --iodepth=32
 t "randrw 4k-1M qd1"		fio_verify --rw=randrw --bssplit=$MIXED --iodepth=1
 t "randrw 4k-1M qd32"		fio_verify --rw=randrw --bssplit=$MIXED --iodepth=32
-t "rblk0 equals its backing device" same_as_backing
+t "rblk0 equals its backing device" same_as_backing /dev/rblk0 /dev/ram0
 ktap_finished

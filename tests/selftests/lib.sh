@@ -12,7 +12,12 @@ RBLK_MODULE=${RBLK_VM_MODULE:-$RBLK_TREE/kmod/rblk.ko}
 rblkctl() { "$RBLKCTL" "$@"; }
 
 rblk_load() {
-	lsmod | grep -q '^rblk ' || insmod "$RBLK_MODULE"
+	local dep
+	lsmod | grep -q '^rblk ' && return 0
+	for dep in $(modinfo -F depends "$RBLK_MODULE" | tr ',' ' '); do
+		modprobe "$dep"
+	done
+	insmod "$RBLK_MODULE"
 }
 
 # t DESCRIPTION COMMAND...: one test case. COMMAND runs in a subshell with
@@ -73,12 +78,26 @@ expect_err() {
 	rm -f "$out" "$err"
 }
 
-# brd_setup COUNT SIZE_MIB: /dev/ram0.. of SIZE_MIB each.
+# brd_setup COUNT SIZE_MIB: /dev/ram0.. of SIZE_MIB each, with fresh
+# internal rblk metadata (node 0, one peer).
 brd_setup() {
+	local i
 	rmmod brd 2>/dev/null
 	modprobe brd rd_nr="$1" rd_size=$(($2 * 1024)) max_part=0
 	udevadm settle 2>/dev/null || true
-	[ -b /dev/ram0 ]
+	[ -b /dev/ram0 ] || return 1
+	for i in $(seq 0 $(($1 - 1))); do
+		make_md /dev/ram$i || return 1
+	done
+}
+
+make_md() {
+	rblkctl create-md "$1" --node-id 0 --max-peers 1 --force "${@:2}" >/dev/null
+}
+
+# Bytes of DEV that rblk exports (the data area before the metadata).
+data_size() {
+	rblkctl -j dump-md "$@" | sed -n 's/.*"data_size":\([0-9]*\).*/\1/p'
 }
 
 # Destroy every volume; remove brd.
@@ -92,15 +111,21 @@ cleanup_volumes() {
 	true
 }
 
-# Fills DEV from offset 0 with SIZE_MIB of a reproducible pattern.
+# Fills DEV from offset 0 with BYTES (a multiple of 4096) of a
+# reproducible pattern.
 fill_pattern() {
-	local dev=$1 mib=$2 seed=${3:-1}
+	local dev=$1 bytes=$2 seed=${3:-1}
 	openssl enc -aes-128-ctr -pass pass:"rblk$seed" -nosalt -pbkdf2 \
-		</dev/zero 2>/dev/null | head -c $((mib << 20)) |
-		dd of="$dev" bs=1M oflag=direct iflag=fullblock status=none
+		</dev/zero 2>/dev/null | head -c "$bytes" |
+		dd of="$dev" bs=4k oflag=direct iflag=fullblock status=none
 }
 
 # Number of the sysfs stat field N (1-based) of block device NAME.
 blk_stat() {
 	awk -v f="$2" '{ print $f }' "/sys/block/$1/stat"
+}
+
+# The exported bytes of /dev/rblkN equal the start of its backing device.
+same_as_backing() {
+	cmp -n "$(blockdev --getsize64 "$1")" "$1" "$2"
 }

@@ -62,12 +62,13 @@ unload_with_volumes() {
 	rblkctl create /dev/ram0 >/dev/null
 	rblkctl create /dev/ram1 >/dev/null
 	rblkctl create /dev/ram2 minor 200 >/dev/null
-	[ "$(rblkctl status | wc -l)" -eq 3 ]
+	[ "$(rblkctl status | grep -c '^rblk')" -eq 3 ]
 	rmmod rblk
 	[ -z "$(ls /sys/block | grep '^rblk')" ]
 	[ ! -e /dev/rblk200 ]
 	# The backing devices were released: they can be opened exclusively.
 	mkfs.ext4 -q -F /dev/ram0
+	make_md /dev/ram0
 	rblk_load
 	rblkctl create /dev/ram0 >/dev/null
 	rblkctl destroy rblk0

@@ -18,6 +18,7 @@
 #include <linux/rblk.h>
 
 #include "kselftest_harness.h"
+#include "selftest_md.h"
 #include "rblk_nl.h"
 #include "rblk_vol.h"
 
@@ -73,6 +74,7 @@ FIXTURE_SETUP(nl)
 		SKIP(return, "needs root");
 	if (system("modprobe brd rd_nr=3 rd_size=16384 max_part=0"))
 		SKIP(return, "no brd");
+	ASSERT_EQ(0, make_md(3));
 	ASSERT_EQ(0, rblk_nl_open(&self->nl, &self->e)) {
 		TH_LOG("rblk family: %s", self->e.msg);
 	}

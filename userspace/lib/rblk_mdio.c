@@ -175,3 +175,30 @@ int rblk_mdio_format(struct rblk_mdio *io, struct rblk_md *md, char *err,
 	io->md = *md;
 	return 0;
 }
+
+static u64 internal_sb_offset(u64 size)
+{
+	return size - size % RBLK_MD_BLOCK - 2 * RBLK_MD_BLOCK;
+}
+
+bool rblk_mdio_data_has_internal(const struct rblk_mdio *io)
+{
+	__le64 magic;
+
+	if (!io->external || io->data_size < 2 * RBLK_MD_BLOCK)
+		return false;
+	for (int i = 0; i < 2; i++) {
+		off_t off = (off_t)(internal_sb_offset(io->data_size) + (u64)i * RBLK_MD_BLOCK);
+
+		if (pread(io->data_fd, &magic, sizeof(magic), off) == (ssize_t)sizeof(magic) &&
+		    le64_to_cpu(magic) == RBLK_MD_MAGIC)
+			return true;
+	}
+	return false;
+}
+
+int rblk_mdio_wipe_internal(struct rblk_mdio *io, char *err, size_t errlen)
+{
+	return zero_range(io->data_fd, internal_sb_offset(io->data_size),
+			  2 * RBLK_MD_BLOCK, err, errlen);
+}

@@ -57,6 +57,14 @@ int rblk_mdio_commit(struct rblk_mdio *io, struct rblk_md *md, char *err,
 int rblk_mdio_format(struct rblk_mdio *io, struct rblk_md *md, char *err,
 		     size_t errlen);
 
+/*
+ * For external metadata: whether the data device carries the magic of
+ * internal rblk metadata at its end (left from an earlier internal use).
+ */
+bool rblk_mdio_data_has_internal(const struct rblk_mdio *io);
+/* Zeroes those internal superblocks. Returns 0, or -1 with a message. */
+int rblk_mdio_wipe_internal(struct rblk_mdio *io, char *err, size_t errlen);
+
 /* Byte offset of the superblock copies on the metadata device. */
 u64 rblk_mdio_sb_offset(const struct rblk_mdio *io);
 

@@ -11,6 +11,7 @@
 #include <strings.h>
 
 #include <json-c/json.h>
+#include <uuid/uuid.h>
 #include <libmnl/libmnl.h>
 
 #include "rblk_vol.h"
@@ -60,8 +61,19 @@ int rblk_vol_from_attrs(const struct nlattr *const *tb, struct rblk_vol_info *v)
 	    get_u32(tb[RBLK_A_VOL_STATE], &v->state) ||
 	    get_u32(tb[RBLK_A_VOL_OPEN_COUNT], &v->open_count) ||
 	    get_u32(tb[RBLK_A_VOL_LOGICAL_BLOCK_SIZE], &v->logical_block_size) ||
-	    get_u32(tb[RBLK_A_VOL_PHYSICAL_BLOCK_SIZE], &v->physical_block_size))
+	    get_u32(tb[RBLK_A_VOL_PHYSICAL_BLOCK_SIZE], &v->physical_block_size) ||
+	    get_str(tb[RBLK_A_VOL_MD_PATH], v->md_path, sizeof(v->md_path)) ||
+	    get_u32(tb[RBLK_A_VOL_NODE_ID], &v->node_id) ||
+	    get_u64(tb[RBLK_A_VOL_GEN_COUNTER], &v->gen_counter) ||
+	    get_u32(tb[RBLK_A_VOL_GEN_ORIGIN], &v->gen_origin) ||
+	    get_u32(tb[RBLK_A_VOL_MD_FLAGS], &v->md_flags) ||
+	    get_u32(tb[RBLK_A_VOL_MD_COPY], &v->md_copy))
 		return -1;
+	if (tb[RBLK_A_VOL_UUID]) {
+		if (mnl_attr_get_payload_len(tb[RBLK_A_VOL_UUID]) != sizeof(v->uuid))
+			return -1;
+		memcpy(v->uuid, mnl_attr_get_payload(tb[RBLK_A_VOL_UUID]), sizeof(v->uuid));
+	}
 	if (!v->name[0])
 		snprintf(v->name, sizeof(v->name), "rblk%" PRIu32, v->minor);
 	return 0;
@@ -89,7 +101,7 @@ static void split_dev(uint32_t dev, uint32_t *major, uint32_t *minor)
 struct json_object *rblk_vol_to_json(const struct rblk_vol_info *v)
 {
 	struct json_object *o = json_object_new_object();
-	char dev[32];
+	char dev[40];
 	uint32_t maj, min;
 
 	if (!o)
@@ -110,6 +122,15 @@ struct json_object *rblk_vol_to_json(const struct rblk_vol_info *v)
 			       json_object_new_int64(v->logical_block_size));
 	json_object_object_add(o, "physical_block_size",
 			       json_object_new_int64(v->physical_block_size));
+	uuid_unparse_lower(v->uuid, dev);
+	json_object_object_add(o, "uuid", json_object_new_string(dev));
+	json_object_object_add(o, "node_id", json_object_new_int64(v->node_id));
+	snprintf(dev, sizeof(dev), "%" PRIu64 ":%" PRIu32, v->gen_counter, v->gen_origin);
+	json_object_object_add(o, "generation", json_object_new_string(dev));
+	json_object_object_add(o, "metadata",
+			       json_object_new_string(v->md_path[0] ? v->md_path : "internal"));
+	json_object_object_add(o, "md_flags", json_object_new_int64(v->md_flags));
+	json_object_object_add(o, "md_copy", json_object_new_int64(v->md_copy));
 	return o;
 }
 
@@ -125,6 +146,11 @@ void rblk_vol_print(FILE *f, const struct rblk_vol_info *v)
 		rblk_format_size(v->size, size, sizeof(size)), v->size,
 		v->backing_path, maj, min, v->open_count,
 		v->logical_block_size, v->physical_block_size);
+	fprintf(f, "  node %" PRIu32 " generation %" PRIu64 ":%" PRIu32 "%s%s metadata %s\n",
+		v->node_id, v->gen_counter, v->gen_origin,
+		v->md_flags & 1 ? "" : " inconsistent",
+		v->md_flags & 2 ? " outdated" : "",
+		v->md_path[0] ? v->md_path : "internal");
 }
 
 int rblk_parse_minor(const char *s, uint32_t *minor)

@@ -24,6 +24,13 @@ struct nlattr;
  * @open_count:	openers of /dev/rblkN
  * @logical_block_size: in bytes
  * @physical_block_size: in bytes
+ * @md_path:	external metadata device ("" when internal)
+ * @node_id:	this node's id
+ * @uuid:	volume UUID
+ * @gen_counter: current generation's counter (0: no data yet)
+ * @gen_origin:	its creator
+ * @md_flags:	superblock flags (RBLK_MD_F_*)
+ * @md_copy:	superblock copy the metadata came from
  */
 struct rblk_vol_info {
 	uint32_t minor;
@@ -35,6 +42,13 @@ struct rblk_vol_info {
 	uint32_t open_count;
 	uint32_t logical_block_size;
 	uint32_t physical_block_size;
+	char md_path[RBLK_PATH_MAX];
+	uint32_t node_id;
+	uint8_t uuid[16];
+	uint64_t gen_counter;
+	uint32_t gen_origin;
+	uint32_t md_flags;
+	uint32_t md_copy;
 };
 
 /* Fills @v from an attribute table; -1 when an attribute is malformed. */

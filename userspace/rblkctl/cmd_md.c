@@ -189,10 +189,13 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 	if (!a.force) {
 		const char *target = a.external ? a.external : a.dev;
 
-		if (io.status[0] != RBLK_MD_NO_MAGIC || io.status[1] != RBLK_MD_NO_MAGIC) {
+		bool stale = rblk_mdio_data_has_internal(&io);
+
+		if (io.status[0] != RBLK_MD_NO_MAGIC || io.status[1] != RBLK_MD_NO_MAGIC ||
+		    stale) {
 			rblk_mdio_close(&io);
 			snprintf(err, sizeof(err), "%s already holds rblk metadata; --force overwrites it",
-				 target);
+				 stale ? a.dev : target);
 			return md_error("create-md", RBLKCTL_EXIT_BUSY, err);
 		}
 		probe_signature(a.dev, sig, sizeof(sig));
@@ -212,6 +215,12 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 				   &md.layout, &why)) {
 		rblk_mdio_close(&io);
 		return md_error(a.external ? a.external : a.dev, RBLKCTL_EXIT_INVAL, why);
+	}
+	/* Internal superblocks left on the data device would confuse a later create. */
+	if (rblk_mdio_data_has_internal(&io) &&
+	    rblk_mdio_wipe_internal(&io, err, sizeof(err))) {
+		rblk_mdio_close(&io);
+		return md_error(a.dev, RBLKCTL_EXIT_FAIL, err);
 	}
 	ret = rblk_mdio_format(&io, &md, err, sizeof(err));
 	rblk_mdio_close(&io);

@@ -35,7 +35,9 @@ static void usage(FILE *f)
 	fputs("Usage: rblkctl [OPTIONS] COMMAND [ARGS]\n"
 	      "\n"
 	      "Commands:\n"
-	      "  create BACKING [minor N]   create /dev/rblkN over block device BACKING\n"
+	      "  create BACKING [minor N] [md MDDEV]\n"
+	      "                             create /dev/rblkN over block device BACKING,\n"
+	      "                             with internal metadata or metadata on MDDEV\n"
 	      "  destroy VOLUME             destroy a volume (rblkN, /dev/rblkN or N)\n"
 	      "  status [VOLUME]            show one volume or all\n"
 	      "  create-md DEV --node-id N --max-peers P [--external MDDEV]\n"
@@ -77,6 +79,9 @@ int rblkctl_exit_code(int err)
 	case ERANGE:
 	case ENOTBLK:
 	case EROFS:
+	case EMEDIUMTYPE:
+	case EUCLEAN:
+	case EPROTONOSUPPORT:
 		return RBLKCTL_EXIT_INVAL;
 	default:
 		return RBLKCTL_EXIT_FAIL;
@@ -164,10 +169,12 @@ static void print_vols(struct ctl *c, const struct vol_list *l, bool as_array)
 /**
  * struct create_args - request attributes of vol-create
  * @backing:	backing device path
+ * @md:		external metadata device path, or NULL
  * @minor:	requested minor, or -1 for the first free one
  */
 struct create_args {
 	const char *backing;
+	const char *md;
 	long minor;
 };
 
@@ -176,6 +183,8 @@ static void build_create(struct nlmsghdr *nlh, const void *arg)
 	const struct create_args *a = arg;
 
 	mnl_attr_put_strz(nlh, RBLK_A_VOL_BACKING_PATH, a->backing);
+	if (a->md)
+		mnl_attr_put_strz(nlh, RBLK_A_VOL_MD_PATH, a->md);
 	if (a->minor >= 0)
 		mnl_attr_put_u32(nlh, RBLK_A_VOL_MINOR, (uint32_t)a->minor);
 }
@@ -206,6 +215,10 @@ static int cmd_create(struct ctl *c, int argc, char **argv)
 				return usage_error("create: bad minor '%s' (0-255)",
 						   argv[i]);
 			a.minor = minor;
+		} else if (!strcmp(argv[i], "md") && i + 1 < argc) {
+			a.md = argv[++i];
+			if (!a.md[0] || strlen(a.md) >= RBLK_PATH_MAX)
+				return usage_error("create: bad metadata device path");
 		} else {
 			return usage_error("create: unexpected argument '%s'",
 					   argv[i]);

@@ -1,0 +1,94 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - reading a volume's metadata from its device. The format and its
+ * validation are in rblk_md.c; this file does the I/O and the reporting.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/gfp.h>
+
+#include "rblk.h"
+
+/* Both superblock copies, read in one go. */
+#define RBLK_META_SB_BYTES	(2 * RBLK_MD_BLOCK)
+
+static int rblk_meta_read_sb(struct block_device *bdev, u64 offset,
+			     struct page *page)
+{
+	struct bio_vec bvec;
+	struct bio bio;
+
+	bio_init(&bio, bdev, &bvec, 1, REQ_OP_READ | REQ_SYNC | REQ_META);
+	bio.bi_iter.bi_sector = offset >> SECTOR_SHIFT;
+	__bio_add_page(&bio, page, RBLK_META_SB_BYTES, 0);
+	return submit_bio_wait(&bio);
+}
+
+static int rblk_meta_errno(enum rblk_md_status st)
+{
+	switch (st) {
+	case RBLK_MD_NO_MAGIC:
+		return -EMEDIUMTYPE;
+	case RBLK_MD_BAD_VERSION:
+		return -EPROTONOSUPPORT;
+	default:
+		return -EUCLEAN;
+	}
+}
+
+int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack)
+{
+	struct block_device *data = rblk_backing_bdev(vol);
+	struct block_device *mdev = vol->md_file ? file_bdev(vol->md_file) : data;
+	const char *path = vol->md_file ? vol->md_path : vol->backing_path;
+	u64 md_size = bdev_nr_bytes(mdev), data_size = bdev_nr_bytes(data);
+	enum rblk_md_status st = RBLK_MD_OK;
+	const char *why = NULL;
+	struct page *page;
+	void *buf;
+	u64 offset;
+	int copy, err;
+
+	if (md_size < RBLK_META_SB_BYTES) {
+		NL_SET_ERR_MSG_FMT(extack, "%s is too small to hold rblk metadata", path);
+		return -EMEDIUMTYPE;
+	}
+	offset = vol->md_file ? 0 :
+		 round_down(md_size, RBLK_MD_BLOCK) - RBLK_META_SB_BYTES;
+
+	page = alloc_pages(GFP_KERNEL, get_order(RBLK_META_SB_BYTES));
+	if (!page)
+		return -ENOMEM;
+	err = rblk_meta_read_sb(mdev, offset, page);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack, "cannot read the metadata of %s: error %d",
+				   path, err);
+		goto out;
+	}
+	buf = page_address(page);
+	copy = rblk_md_pick(buf, buf + RBLK_MD_BLOCK, RBLK_MD_BLOCK, md_size,
+			    data_size, &vol->md, &st, &why);
+	if (copy < 0) {
+		err = rblk_meta_errno(st);
+		if (st == RBLK_MD_NO_MAGIC)
+			NL_SET_ERR_MSG_FMT(extack,
+					   "%s holds no rblk metadata (magic not found); run rblkctl create-md",
+					   path);
+		else
+			NL_SET_ERR_MSG_FMT(extack, "metadata of %s is invalid: %s",
+					   path, why);
+		goto out;
+	}
+	if (!!(vol->md.flags & RBLK_MD_F_EXTERNAL) != !!vol->md_file) {
+		NL_SET_ERR_MSG_FMT(extack, "metadata of %s was made %s, not %s",
+				   path, vol->md_file ? "internal" : "external",
+				   vol->md_file ? "external" : "internal");
+		err = -EUCLEAN;
+		goto out;
+	}
+	vol->md_copy = copy;
+	err = 0;
+out:
+	__free_pages(page, get_order(RBLK_META_SB_BYTES));
+	return err;
+}
