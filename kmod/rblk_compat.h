@@ -9,45 +9,17 @@
 #define RBLK_COMPAT_H
 
 #ifdef __KERNEL__
+#include <linux/bits.h>
 #include <linux/bug.h>
+#include <linux/minmax.h>
 #include <linux/crc32c.h>
 #include <linux/kernel.h>
 #include <linux/string.h>
 #include <linux/types.h>
 #include <asm/byteorder.h>
 #else
-#include <endian.h>
-#include <stdbool.h>
-#include <stddef.h>
-#include <stdint.h>
-#include <string.h>
-#include <linux/types.h>
-
-typedef uint8_t u8;
-typedef uint16_t u16;
-typedef uint32_t u32;
-typedef uint64_t u64;
-
-#define cpu_to_le16(x) ((__le16)htole16(x))
-#define cpu_to_le32(x) ((__le32)htole32(x))
-#define cpu_to_le64(x) ((__le64)htole64(x))
-#define le16_to_cpu(x) le16toh((uint16_t)(x))
-#define le32_to_cpu(x) le32toh((uint32_t)(x))
-#define le64_to_cpu(x) le64toh((uint64_t)(x))
-
-#ifndef ARRAY_SIZE
-#define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))
-#endif
-#define BUILD_BUG_ON(cond) _Static_assert(!(cond), #cond)
-#ifndef min
-#define min(a, b) ((a) < (b) ? (a) : (b))
-#endif
-#ifndef max
-#define max(a, b) ((a) > (b) ? (a) : (b))
-#endif
-
-/* Castagnoli CRC, the kernel's crc32c() convention (no inversion). */
-u32 crc32c(u32 crc, const void *data, size_t len);
+/* userspace/lib/rblk_compat_user.h: the same names over libc. */
+#include "rblk_compat_user.h"
 #endif
 
 #endif /* RBLK_COMPAT_H */

@@ -45,7 +45,7 @@ enum rblk_gen_verdict rblk_gen_mirror(enum rblk_gen_verdict v)
 
 static bool rblk_gen_in_history(const struct rblk_gen_state *s, struct rblk_gen g)
 {
-	u32 i, n = min(s->history_len, (u32)RBLK_GEN_HISTORY);
+	u32 i, n = min_t(u32, s->history_len, RBLK_GEN_HISTORY);
 
 	if (rblk_gen_is_none(g))
 		return false;
@@ -65,7 +65,7 @@ bool rblk_gen_known(const struct rblk_gen_state *s, struct rblk_gen g)
 static bool rblk_gen_common_ancestor(const struct rblk_gen_state *a,
 				     const struct rblk_gen_state *b)
 {
-	u32 i, n = min(a->history_len, (u32)RBLK_GEN_HISTORY);
+	u32 i, n = min_t(u32, a->history_len, RBLK_GEN_HISTORY);
 
 	if (rblk_gen_known(b, a->current_gen))
 		return true;
@@ -257,7 +257,7 @@ static u64 rblk_gen_highest(const struct rblk_gen_state *s)
 struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self)
 {
 	struct rblk_gen old = s->current_gen;
-	u32 n = min(s->history_len, (u32)RBLK_GEN_HISTORY - 1);
+	u32 n = min_t(u32, s->history_len, RBLK_GEN_HISTORY - 1);
 
 	if (!rblk_gen_is_none(old)) {
 		memmove(&s->history[1], &s->history[0], n * sizeof(s->history[0]));
@@ -286,7 +286,7 @@ void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src)
 	s->sync_from.counter = 0;
 	s->sync_from.origin = 0;
 	s->current_gen = src->current_gen;
-	s->history_len = min(src->history_len, (u32)RBLK_GEN_HISTORY);
+	s->history_len = min_t(u32, src->history_len, RBLK_GEN_HISTORY);
 	memcpy(s->history, src->history, s->history_len * sizeof(s->history[0]));
 	s->seen = max(rblk_gen_highest(s), rblk_gen_highest(src));
 	s->consistent = true;

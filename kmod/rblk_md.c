@@ -140,7 +140,7 @@ void rblk_md_seal(struct rblk_md_sb *sb)
 void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 {
 	const struct rblk_md_layout *l = &md->layout;
-	u32 i, n = min(md->gen.history_len, (u32)RBLK_GEN_HISTORY);
+	u32 i, n = min_t(u32, md->gen.history_len, RBLK_GEN_HISTORY);
 	u32 flags = md->flags & ~RBLK_MD_F_CONSISTENT;
 
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) > RBLK_MD_BLOCK);
@@ -192,13 +192,11 @@ static bool rblk_md_gen_ok(const struct rblk_md_gen *d)
 	return le32_to_cpu(d->origin) < RBLK_MAX_NODES;
 }
 
-#define RBLK_MD_CHECK(cond, text)		\
-	do {					\
-		if (!(cond)) {			\
-			*why = text;		\
-			return RBLK_MD_BAD_FIELD; \
-		}				\
-	} while (0)
+static enum rblk_md_status rblk_md_bad(const char **why, const char *text)
+{
+	*why = text;
+	return RBLK_MD_BAD_FIELD;
+}
 
 static enum rblk_md_status rblk_md_check_layout(const struct rblk_md_sb *sb,
 						u64 dev_size, u64 data_dev_size,
@@ -214,21 +212,22 @@ static enum rblk_md_status rblk_md_check_layout(const struct rblk_md_sb *sb,
 		*why = lwhy;
 		return RBLK_MD_BAD_FIELD;
 	}
-	RBLK_MD_CHECK(le64_to_cpu(sb->dev_size) == l->dev_size,
-		      "device size differs from the one the metadata was made for");
-	RBLK_MD_CHECK(le64_to_cpu(sb->data_size) == l->data_size,
-		      "data size does not match the layout");
-	RBLK_MD_CHECK(le64_to_cpu(sb->md_offset) == l->md_offset &&
-		      le64_to_cpu(sb->md_size) == l->md_size,
-		      "metadata area does not match the layout");
-	RBLK_MD_CHECK(le64_to_cpu(sb->al_offset) == l->al_offset &&
-		      le32_to_cpu(sb->al_blocks) == RBLK_MD_AL_BLOCKS,
-		      "write-intent log does not match the layout");
-	RBLK_MD_CHECK(le64_to_cpu(sb->bm_offset) == l->bm_offset &&
-		      le64_to_cpu(sb->bm_bytes) == l->bm_bytes,
-		      "bitmap area does not match the layout");
-	RBLK_MD_CHECK(le64_to_cpu(sb->sb_offset) == l->sb_offset,
-		      "superblock offset does not match the layout");
+	if (le64_to_cpu(sb->dev_size) != l->dev_size)
+		return rblk_md_bad(why,
+				   "device size differs from the one the metadata was made for");
+	if (le64_to_cpu(sb->data_size) != l->data_size)
+		return rblk_md_bad(why, "data size does not match the layout");
+	if (!(le64_to_cpu(sb->md_offset) == l->md_offset &&
+	      le64_to_cpu(sb->md_size) == l->md_size))
+		return rblk_md_bad(why, "metadata area does not match the layout");
+	if (!(le64_to_cpu(sb->al_offset) == l->al_offset &&
+	      le32_to_cpu(sb->al_blocks) == RBLK_MD_AL_BLOCKS))
+		return rblk_md_bad(why, "write-intent log does not match the layout");
+	if (!(le64_to_cpu(sb->bm_offset) == l->bm_offset &&
+	      le64_to_cpu(sb->bm_bytes) == l->bm_bytes))
+		return rblk_md_bad(why, "bitmap area does not match the layout");
+	if (le64_to_cpu(sb->sb_offset) != l->sb_offset)
+		return rblk_md_bad(why, "superblock offset does not match the layout");
 	return RBLK_MD_OK;
 }
 
@@ -240,38 +239,39 @@ static enum rblk_md_status rblk_md_check_gens(const struct rblk_md_sb *sb,
 	u64 prev;
 	u32 i;
 
-	RBLK_MD_CHECK(rblk_md_gen_ok(&sb->current_gen),
-		      "current generation malformed");
+	if (!rblk_md_gen_ok(&sb->current_gen))
+		return rblk_md_bad(why, "current generation malformed");
 	g->current_gen = rblk_md_get_gen(&sb->current_gen);
 	g->history_len = le32_to_cpu(sb->history_len);
-	RBLK_MD_CHECK(g->history_len <= RBLK_GEN_HISTORY, "history too long");
-	RBLK_MD_CHECK(g->current_gen.counter || !g->history_len,
-		      "history without a current generation");
+	if (g->history_len > RBLK_GEN_HISTORY)
+		return rblk_md_bad(why, "history too long");
+	if (!g->current_gen.counter && g->history_len)
+		return rblk_md_bad(why, "history without a current generation");
 	prev = g->current_gen.counter;
 	for (i = 0; i < RBLK_GEN_HISTORY; i++) {
 		if (i >= g->history_len) {
-			RBLK_MD_CHECK(!sb->history[i].counter &&
-				      !sb->history[i].origin &&
-				      !sb->history[i].pad,
-				      "unused history entry not zero");
+			if (!(!sb->history[i].counter &&
+			      !sb->history[i].origin &&
+			      !sb->history[i].pad))
+				return rblk_md_bad(why, "unused history entry not zero");
 			continue;
 		}
-		RBLK_MD_CHECK(rblk_md_gen_ok(&sb->history[i]) &&
-			      sb->history[i].counter,
-			      "history entry malformed");
+		if (!(rblk_md_gen_ok(&sb->history[i]) &&
+		      sb->history[i].counter))
+			return rblk_md_bad(why, "history entry malformed");
 		g->history[i] = rblk_md_get_gen(&sb->history[i]);
-		RBLK_MD_CHECK(g->history[i].counter < prev,
-			      "history not in decreasing order");
+		if (g->history[i].counter >= prev)
+			return rblk_md_bad(why, "history not in decreasing order");
 		prev = g->history[i].counter;
 	}
 	g->promised = le64_to_cpu(sb->promised);
 	g->seen = le64_to_cpu(sb->seen);
-	RBLK_MD_CHECK(g->seen >= g->promised && g->seen >= g->current_gen.counter,
-		      "highest seen counter below a known one");
+	if (g->seen < g->promised || g->seen < g->current_gen.counter)
+		return rblk_md_bad(why, "highest seen counter below a known one");
 	g->consistent = md->flags & RBLK_MD_F_CONSISTENT;
-	RBLK_MD_CHECK(rblk_md_gen_ok(&sb->sync_from) &&
-		      (!g->consistent || !sb->sync_from.counter),
-		      "resync source generation malformed");
+	if (!(rblk_md_gen_ok(&sb->sync_from) &&
+	      (!g->consistent || !sb->sync_from.counter)))
+		return rblk_md_bad(why, "resync source generation malformed");
 	g->sync_from = rblk_md_get_gen(&sb->sync_from);
 	return RBLK_MD_OK;
 }
@@ -289,20 +289,22 @@ static enum rblk_md_status rblk_md_check_slots(const struct rblk_md_sb *sb,
 		u32 flags = le32_to_cpu(s->flags);
 
 		if (i >= md->max_peers || !(flags & RBLK_MD_SLOT_USED)) {
-			RBLK_MD_CHECK(!s->node_id && !s->flags &&
-				      !s->bitmap_base.counter &&
-				      !s->bitmap_base.origin &&
-				      !s->bitmap_base.pad,
-				      "unused peer slot not zero");
+			if (!(!s->node_id && !s->flags &&
+			      !s->bitmap_base.counter &&
+			      !s->bitmap_base.origin &&
+			      !s->bitmap_base.pad))
+				return rblk_md_bad(why, "unused peer slot not zero");
 			continue;
 		}
-		RBLK_MD_CHECK(!(flags & ~RBLK_MD_SLOT_USED), "unknown peer slot flags");
-		RBLK_MD_CHECK(id < RBLK_MAX_NODES && id != md->node_id,
-			      "peer slot node id out of range");
-		RBLK_MD_CHECK(!(used & (1U << id)), "two peer slots for one node");
-		RBLK_MD_CHECK(rblk_md_gen_ok(&s->bitmap_base),
-			      "peer slot bitmap base malformed");
-		used |= 1U << id;
+		if (flags & ~RBLK_MD_SLOT_USED)
+			return rblk_md_bad(why, "unknown peer slot flags");
+		if (id >= RBLK_MAX_NODES || id == md->node_id)
+			return rblk_md_bad(why, "peer slot node id out of range");
+		if (used & BIT(id))
+			return rblk_md_bad(why, "two peer slots for one node");
+		if (!rblk_md_gen_ok(&s->bitmap_base))
+			return rblk_md_bad(why, "peer slot bitmap base malformed");
+		used |= BIT(id);
 		md->slots[i] = id;
 		md->slot_flags[i] = flags;
 		md->slot_base[i] = rblk_md_get_gen(&s->bitmap_base);
@@ -340,22 +342,26 @@ enum rblk_md_status rblk_md_decode(const void *buf, size_t len, u64 dev_size,
 		return RBLK_MD_BAD_CRC;
 	}
 
-	RBLK_MD_CHECK(!sb->pad0 && !sb->pad1 && !sb->pad2, "padding not zero");
+	if (sb->pad0 || sb->pad1 || sb->pad2)
+		return rblk_md_bad(why, "padding not zero");
 	md->seq = le64_to_cpu(sb->seq);
 	memcpy(md->uuid, sb->uuid, sizeof(md->uuid));
 	for (i = 0; i < sizeof(md->uuid) && !md->uuid[i]; i++)
 		;
-	RBLK_MD_CHECK(i < sizeof(md->uuid), "volume UUID is zero");
+	if (i == sizeof(md->uuid))
+		return rblk_md_bad(why, "volume UUID is zero");
 	md->node_id = le32_to_cpu(sb->node_id);
-	RBLK_MD_CHECK(md->node_id < RBLK_MAX_NODES, "node id out of range (0-15)");
+	if (md->node_id >= RBLK_MAX_NODES)
+		return rblk_md_bad(why, "node id out of range (0-15)");
 	md->max_peers = le32_to_cpu(sb->max_peers);
-	RBLK_MD_CHECK(md->max_peers >= 1 && md->max_peers <= RBLK_MD_MAX_PEERS,
-		      "number of peers out of range (1-15)");
+	if (md->max_peers < 1 || md->max_peers > RBLK_MD_MAX_PEERS)
+		return rblk_md_bad(why, "number of peers out of range (1-15)");
 	md->flags = le32_to_cpu(sb->flags);
-	RBLK_MD_CHECK(!(md->flags & ~RBLK_MD_F_ALL), "unknown flags");
+	if (md->flags & ~RBLK_MD_F_ALL)
+		return rblk_md_bad(why, "unknown flags");
 	md->bitmap_block = le32_to_cpu(sb->bitmap_block);
-	RBLK_MD_CHECK(rblk_md_bitmap_block_ok(md->bitmap_block),
-		      "bitmap block size not a power of two from 4 KiB to 1 GiB");
+	if (!rblk_md_bitmap_block_ok(md->bitmap_block))
+		return rblk_md_bad(why, "bitmap block size not a power of two from 4 KiB to 1 GiB");
 
 	st = rblk_md_check_layout(sb, dev_size, data_dev_size, md, why);
 	if (st != RBLK_MD_OK)

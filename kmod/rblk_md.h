@@ -16,21 +16,21 @@
 /* A node has at most this many peers (16 nodes in all). */
 #define RBLK_MD_MAX_PEERS	(RBLK_MAX_NODES - 1)
 #define RBLK_MD_BITMAP_MIN	4096
-#define RBLK_MD_BITMAP_MAX	(1U << 30)
+#define RBLK_MD_BITMAP_MAX	BIT(30)
 #define RBLK_MD_BITMAP_DEFAULT	4096
 /* Write-intent log: RBLK_MD_AL_BLOCKS transaction blocks of 4 KiB. */
 #define RBLK_MD_AL_BLOCKS	32
 
 /* Superblock flags. */
-#define RBLK_MD_F_CONSISTENT	(1U << 0)	/* the data is whole */
-#define RBLK_MD_F_OUTDATED	(1U << 1)	/* known to lack writes */
-#define RBLK_MD_F_WAS_PRIMARY	(1U << 2)	/* last role was primary */
-#define RBLK_MD_F_CLEAN		(1U << 3)	/* shut down cleanly */
-#define RBLK_MD_F_EXTERNAL	(1U << 4)	/* metadata on its own device */
+#define RBLK_MD_F_CONSISTENT	BIT(0)	/* the data is whole */
+#define RBLK_MD_F_OUTDATED	BIT(1)	/* known to lack writes */
+#define RBLK_MD_F_WAS_PRIMARY	BIT(2)	/* last role was primary */
+#define RBLK_MD_F_CLEAN		BIT(3)	/* shut down cleanly */
+#define RBLK_MD_F_EXTERNAL	BIT(4)	/* metadata on its own device */
 #define RBLK_MD_F_ALL		0x1f
 
 /* Peer slot flags. */
-#define RBLK_MD_SLOT_USED	(1U << 0)
+#define RBLK_MD_SLOT_USED	BIT(0)
 
 /**
  * struct rblk_md_gen - a generation on disk
