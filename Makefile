@@ -36,7 +36,7 @@ SELF_BIN := $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(SELF_SRC))
 
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/rblk.h
 
-.PHONY: all module userspace tests deps check check-unit check-guest check-debug \
+.PHONY: fuzz-seeds all module userspace tests deps check check-unit check-guest check-debug \
 	demo bench checkpatch sparse nl-gen nl-check lint clean help
 
 all: module userspace tests
@@ -107,7 +107,21 @@ $(B)/tests/helpers/%: tests/helpers/%.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_US) $(CFLAGS_US) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
 
-tests: $(UNIT_BIN) $(SELF_BIN) $(HELPER_BIN) $(KSRC)/.stamp
+# libFuzzer target for the metadata parser (clang); skipped without clang.
+FUZZ_SRC := kmod/rblk_md.c kmod/rblk_gen.c userspace/lib/crc32c.c
+FUZZ_CFLAGS := -g -O1 -fsanitize=fuzzer,address,undefined -fno-sanitize-recover=all \
+	-DFUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION=1 -D_GNU_SOURCE -Ikmod -Iuserspace/lib -Iinclude/uapi
+$(B)/fuzz/fuzz_md: tests/fuzz/fuzz_md.c $(FUZZ_SRC) $(SHARED_HDR)
+	@mkdir -p $(dir $@)
+	clang $(FUZZ_CFLAGS) -o $@ tests/fuzz/fuzz_md.c $(FUZZ_SRC)
+
+# The seed corpus is committed; this regenerates it.
+fuzz-seeds:
+	@mkdir -p $(B)/fuzz tests/fuzz/corpus/md
+	$(CC) $(CPPFLAGS_US) -std=c11 -o $(B)/fuzz/make_seeds tests/fuzz/make_seeds.c $(FUZZ_SRC)
+	$(B)/fuzz/make_seeds tests/fuzz/corpus/md
+
+tests: $(UNIT_BIN) $(SELF_BIN) $(HELPER_BIN) $(B)/fuzz/fuzz_md $(KSRC)/.stamp
 
 # --- checks ------------------------------------------------------------------
 deps:
