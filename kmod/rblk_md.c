@@ -145,6 +145,8 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) > RBLK_MD_BLOCK);
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) % 8);
+	/* Format version 1 is frozen: docs/metadata.md lists every byte. */
+	BUILD_BUG_ON(sizeof(struct rblk_md_sb) != 1064);
 
 	if (md->gen.consistent)
 		flags |= RBLK_MD_F_CONSISTENT;
