@@ -254,19 +254,25 @@ static u64 rblk_gen_highest(const struct rblk_gen_state *s)
 	return max(max(s->seen, s->promised), s->current_gen.counter);
 }
 
+void rblk_gen_set(struct rblk_gen_state *s, struct rblk_gen g)
+{
+	u32 n = min_t(u32, s->history_len, RBLK_GEN_HISTORY - 1);
+
+	if (!rblk_gen_is_none(s->current_gen)) {
+		memmove(&s->history[1], &s->history[0], n * sizeof(s->history[0]));
+		s->history[0] = s->current_gen;
+		s->history_len = n + 1;
+	}
+	s->current_gen = g;
+	rblk_gen_see(s, g.counter);
+}
+
 struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self)
 {
 	struct rblk_gen old = s->current_gen;
-	u32 n = min_t(u32, s->history_len, RBLK_GEN_HISTORY - 1);
+	struct rblk_gen g = { .counter = rblk_gen_highest(s) + 1, .origin = self };
 
-	if (!rblk_gen_is_none(old)) {
-		memmove(&s->history[1], &s->history[0], n * sizeof(s->history[0]));
-		s->history[0] = old;
-		s->history_len = n + 1;
-	}
-	s->current_gen.counter = rblk_gen_highest(s) + 1;
-	s->current_gen.origin = self;
-	s->seen = s->current_gen.counter;
+	rblk_gen_set(s, g);
 	return old;
 }
 

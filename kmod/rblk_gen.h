@@ -123,6 +123,12 @@ bool rblk_gen_known(const struct rblk_gen_state *s, struct rblk_gen g);
 void rblk_gen_see(struct rblk_gen_state *s, u64 counter);
 
 /*
+ * Makes @g the current generation, the old one (if any) the newest
+ * ancestor in the history; @g's counter counts as seen.
+ */
+void rblk_gen_set(struct rblk_gen_state *s, struct rblk_gen g);
+
+/*
  * Starts a new generation on node @self (promotion, or before the first
  * write a previously in-sync peer will miss): counter = highest seen + 1,
  * the old current generation moves into the history. Returns the old one.

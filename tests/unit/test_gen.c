@@ -188,8 +188,28 @@ TEST(rule_table)
 		  S(G(9, 3), 0), NONE, RBLK_GEN_UNRELATED, "unrelated" },
 	};
 
+	static const char *const all_rules[] = {
+		"both-fresh", "me-fresh", "peer-fresh", "both-inconsistent",
+		"equal-both-changed", "equal-my-changes", "equal-peer-changes",
+		"equal", "conflicting-lineage", "peer-at-my-bitmap-base",
+		"me-at-peer-bitmap-base", "peer-in-my-history",
+		"me-in-peer-history", "common-ancestor", "unrelated",
+	};
+
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
 		check_row(_metadata, &rows[i]);
+	/* The table covers every rule, from one side or the other. */
+	for (size_t r = 0; r < sizeof(all_rules) / sizeof(all_rules[0]); r++) {
+		bool seen = false;
+
+		for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+			if (!strcmp(rows[i].rule, all_rules[r]) ||
+			    !strcmp(mirror_rule(rows[i].rule), all_rules[r]))
+				seen = true;
+		EXPECT_TRUE(seen) {
+			TH_LOG("rule %s has no row", all_rules[r]);
+		}
+	}
 }
 
 TEST(history_window)

@@ -406,97 +406,79 @@ int cmd_dump_md(struct ctl *c, int argc, char **argv)
 	return ret;
 }
 
-/* Opens DEV for an offline change; @io holds the valid metadata on success. */
-static int open_for_change(const char *cmd, const struct md_args *a, struct rblk_mdio *io)
+/* Changes @md as an offline command; returns an exit code, 0 to commit. */
+typedef int (*md_change_fn)(const struct md_args *a, struct rblk_md *md);
+
+/*
+ * The offline commands: parse, open DEV exclusively, read the valid
+ * metadata, let @change modify it, write it as the next copy.
+ */
+static int change_md(const char *cmd, int argc, char **argv, bool want_gen,
+		     md_change_fn change, const char *done)
 {
+	struct rblk_mdio io;
+	struct rblk_md md;
+	struct md_args a;
 	char err[512];
 	int ret;
 
-	if (rblk_mdio_open(io, a->dev, a->external, true, err, sizeof(err))) {
-		rblk_mdio_close(io);
-		return md_error(a->dev, strstr(err, "in use") ? RBLKCTL_EXIT_BUSY :
+	ret = parse_md_args(cmd, argc, argv, want_gen, &a);
+	if (ret)
+		return ret;
+	if (want_gen && !a.force)
+		return usage_error("%s: rewrites the data's identity and can hide a split brain; add --force",
+				   cmd);
+	if (rblk_mdio_open(&io, a.dev, a.external, true, err, sizeof(err))) {
+		rblk_mdio_close(&io);
+		return md_error(a.dev, strstr(err, "in use") ? RBLKCTL_EXIT_BUSY :
 				RBLKCTL_EXIT_NOENT, err);
 	}
-	ret = report_copies(io, a->dev, true);
-	if (ret) {
-		rblk_mdio_close(io);
-		return ret;
+	ret = report_copies(&io, a.dev, true);
+	if (ret)
+		goto out;
+	md = io.md;
+	ret = change(&a, &md);
+	if (ret)
+		goto out;
+	if (rblk_mdio_commit(&io, &md, err, sizeof(err))) {
+		ret = md_error(a.dev, RBLKCTL_EXIT_FAIL, err);
+		goto out;
 	}
-	(void)cmd;
-	return 0;
+	printf("%s: %s\n", a.dev, done);
+out:
+	rblk_mdio_close(&io);
+	return ret;
 }
 
-static int commit_change(struct rblk_mdio *io, struct rblk_md *md, const char *dev)
+static int outdate_md(const struct md_args *a, struct rblk_md *md)
 {
-	char err[512];
-	int ret = rblk_mdio_commit(io, md, err, sizeof(err));
-
-	rblk_mdio_close(io);
-	if (ret)
-		return md_error(dev, RBLKCTL_EXIT_FAIL, err);
-	return RBLKCTL_EXIT_OK;
+	(void)a;
+	md->flags |= RBLK_MD_F_OUTDATED;
+	return 0;
 }
 
 int cmd_outdate(struct ctl *c, int argc, char **argv)
 {
-	struct rblk_mdio io;
-	struct rblk_md md;
-	struct md_args a;
-	int ret;
-
 	(void)c;
-	ret = parse_md_args("outdate", argc, argv, false, &a);
-	if (ret)
-		return ret;
-	ret = open_for_change("outdate", &a, &io);
-	if (ret)
-		return ret;
-	md = io.md;
-	md.flags |= RBLK_MD_F_OUTDATED;
-	ret = commit_change(&io, &md, a.dev);
-	if (!ret)
-		printf("%s: marked outdated\n", a.dev);
-	return ret;
+	return change_md("outdate", argc, argv, false, outdate_md, "marked outdated");
+}
+
+static int set_gen_md(const struct md_args *a, struct rblk_md *md)
+{
+	struct rblk_gen_state *g = &md->gen;
+
+	if (rblk_gen_eq(g->current_gen, a->gen))
+		return 0;
+	if (g->current_gen.counter > a->gen.counter)
+		return md_error(a->dev, RBLKCTL_EXIT_INVAL,
+				"the new generation's counter must be above the current one's");
+	/* The old generation stays an ancestor, as with a promotion. */
+	rblk_gen_set(g, a->gen);
+	return 0;
 }
 
 int cmd_set_gen(struct ctl *c, int argc, char **argv)
 {
-	struct rblk_mdio io;
-	struct rblk_md md;
-	struct md_args a;
-	int ret;
-
 	(void)c;
-	ret = parse_md_args("set-gen", argc, argv, true, &a);
-	if (ret)
-		return ret;
-	if (!a.force)
-		return usage_error("set-gen: rewrites the data's identity and can hide a split brain; add --force");
-	ret = open_for_change("set-gen", &a, &io);
-	if (ret)
-		return ret;
-	md = io.md;
-	if (!rblk_gen_eq(md.gen.current_gen, a.gen)) {
-		struct rblk_gen_state *g = &md.gen;
-
-		/* Keep the old generation as an ancestor, as a promotion would. */
-		if (!rblk_gen_is_none(g->current_gen) && g->current_gen.counter > a.gen.counter) {
-			rblk_mdio_close(&io);
-			return md_error(a.dev, RBLKCTL_EXIT_INVAL,
-					"the new generation's counter must be above the current one's");
-		}
-		if (!rblk_gen_is_none(g->current_gen)) {
-			u32 n = g->history_len < RBLK_GEN_HISTORY ? g->history_len : RBLK_GEN_HISTORY - 1;
-
-			memmove(&g->history[1], &g->history[0], n * sizeof(g->history[0]));
-			g->history[0] = g->current_gen;
-			g->history_len = n + 1;
-		}
-		g->current_gen = a.gen;
-		rblk_gen_see(g, a.gen.counter);
-	}
-	ret = commit_change(&io, &md, a.dev);
-	if (!ret)
-		printf("%s: generation set to %" PRIu64 ":%u\n", a.dev, a.gen.counter, a.gen.origin);
-	return ret;
+	return change_md("set-gen", argc, argv, true, set_gen_md, "generation set");
 }
