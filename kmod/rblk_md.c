@@ -7,6 +7,13 @@
 #include "rblk_md.h"
 
 #define RBLK_MD_SB_COPY_BYTES	(2 * RBLK_MD_BLOCK)
+
+/* The fuzzer's build skips the checksum to reach the field checks. */
+#ifdef FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION
+#define RBLK_MD_CHECK_CRC	false
+#else
+#define RBLK_MD_CHECK_CRC	true
+#endif
 #define RBLK_MD_AL_BYTES	((u64)RBLK_MD_AL_BLOCKS * RBLK_MD_BLOCK)
 
 static u64 rblk_md_round_down(u64 v, u64 align)
@@ -339,9 +346,7 @@ enum rblk_md_status rblk_md_decode(const void *buf, size_t len, u64 dev_size,
 		*why = "superblock size does not match the format version";
 		return RBLK_MD_BAD_FIELD;
 	}
-	/* The fuzzer build skips the checksum to reach the field checks. */
-	if (!IS_ENABLED(FUZZING_BUILD_MODE_UNSAFE_FOR_PRODUCTION) &&
-	    le32_to_cpu(sb->crc) != rblk_md_crc(sb, sizeof(*sb))) {
+	if (RBLK_MD_CHECK_CRC && le32_to_cpu(sb->crc) != rblk_md_crc(sb, sizeof(*sb))) {
 		*why = "superblock checksum mismatch (torn or corrupt)";
 		return RBLK_MD_BAD_CRC;
 	}

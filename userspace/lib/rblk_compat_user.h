@@ -36,12 +36,6 @@ typedef uint64_t u64;
 #endif
 #define min_t(t, a, b) min((t)(a), (t)(b))
 #define BIT(n) (1UL << (n))
-/* The kernel's IS_ENABLED() for a macro defined as 1 (or not at all). */
-#define __rblk_is_one(x) __rblk_is_one2(__rblk_arg_##x)
-#define __rblk_arg_1 0,
-#define __rblk_is_one2(x) __rblk_take_second(x 1, 0, 0)
-#define __rblk_take_second(a, b, ...) b
-#define IS_ENABLED(x) __rblk_is_one(x)
 
 /* Castagnoli CRC, the kernel's crc32c() convention (no inversion). */
 u32 crc32c(u32 crc, const void *data, size_t len);
