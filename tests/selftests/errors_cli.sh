@@ -89,7 +89,7 @@ bad_usage() {
 	expect_err 2 "'sda' is not a volume name" rblkctl destroy sda
 	expect_err 2 "destroy: expects exactly one VOLUME" rblkctl destroy
 	expect_err 2 "status: expects at most one VOLUME" rblkctl status rblk0 rblk1
-	expect_err 2 "Try 'rblkctl help'" rblkctl --frob status
+	expect_err 2 "rblkctl: unknown option '--frob'" rblkctl --frob status
 	rblkctl help | grep -q '^Usage: rblkctl'
 }
 

@@ -332,6 +332,7 @@ int main(int argc, char **argv)
 	int opt, ret;
 
 	/* Options only before the command, as in iproute2. */
+	opterr = 0;
 	while ((opt = getopt_long(argc, argv, "+jpVh", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'j':
@@ -347,8 +348,7 @@ int main(int argc, char **argv)
 			usage(stdout);
 			return RBLKCTL_EXIT_OK;
 		default:
-			fputs("Try 'rblkctl help'.\n", stderr);
-			return RBLKCTL_EXIT_USAGE;
+			return usage_error("unknown option '%s'", argv[optind - 1]);
 		}
 	}
 	argc -= optind;
