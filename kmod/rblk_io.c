@@ -102,8 +102,16 @@ static void rblk_submit_bios(struct rblk_vol *vol, struct request *rq)
 			}
 		} else {
 			clone = bio_alloc_clone(bdev, bio, GFP_NOIO, &vol->bioset);
+			if (!clone) {
+				rblk_cmd_fail(cmd, BLK_STS_RESOURCE);
+				return;
+			}
 		}
-		clone->bi_opf &= ~(REQ_PREFLUSH | REQ_FUA);
+		/*
+		 * REQ_NOWAIT stays with us (we may block); the backing device
+		 * may not support it.
+		 */
+		clone->bi_opf &= ~(REQ_PREFLUSH | REQ_FUA | REQ_NOWAIT);
 		clone->bi_opf |= keep;
 		rblk_submit_clone(rq, clone);
 	}

@@ -106,6 +106,8 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	snprintf(name, sizeof(name), RBLK_NAME "%u", vol->minor);
 	blk_set_stacking_limits(&lim);
 	queue_limits_stack_bdev(&lim, bdev, 0, name);
+	/* Not passed through (rblk_queue_rq() refuses it): not advertised. */
+	lim.max_secure_erase_sectors = 0;
 
 	disk = blk_mq_alloc_disk(set, &lim, vol);
 	if (IS_ERR(disk)) {
@@ -168,6 +170,12 @@ static int rblk_vol_open_devices(struct rblk_vol *vol, const char *path,
 		return PTR_ERR(f);
 	}
 	vol->backing = f;
+	if (bdev_is_zoned(file_bdev(f))) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "backing device %s is zoned; rblk needs a regular block device",
+				   path);
+		return -EINVAL;
+	}
 	if (!md_path)
 		return 0;
 	vol->md_path = kstrdup(md_path, GFP_KERNEL);
@@ -179,6 +187,13 @@ static int rblk_vol_open_devices(struct rblk_vol *vol, const char *path,
 		return PTR_ERR(f);
 	}
 	vol->md_file = f;
+	/* The same holder may claim a device twice: catch it by identity. */
+	if (file_bdev(f) == rblk_backing_bdev(vol)) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "metadata device %s is the backing device %s",
+				   md_path, path);
+		return -EINVAL;
+	}
 	return 0;
 }
 
@@ -198,7 +213,11 @@ int rblk_vol_create(const char *path, const char *md_path, int minor,
 		err = -ENOMEM;
 		goto out_free;
 	}
-	err = bioset_init(&vol->bioset, BIO_POOL_SIZE, 0, 0);
+	/*
+	 * The rescuer: clones may be allocated while earlier ones wait on
+	 * current->bio_list (queue_rq called from within submit_bio).
+	 */
+	err = bioset_init(&vol->bioset, BIO_POOL_SIZE, 0, BIOSET_NEED_RESCUER);
 	if (err)
 		goto out_free;
 

@@ -275,6 +275,9 @@ static enum rblk_md_status rblk_md_check_gens(const struct rblk_md_sb *sb,
 	}
 	g->promised = le64_to_cpu(sb->promised);
 	g->seen = le64_to_cpu(sb->seen);
+	/* A new generation takes seen + 1: the counter must not run out. */
+	if (g->seen == U64_MAX)
+		return rblk_md_bad(why, "generation counter exhausted");
 	if (g->seen < g->promised || g->seen < g->current_gen.counter)
 		return rblk_md_bad(why, "highest seen counter below a known one");
 	g->consistent = md->flags & RBLK_MD_F_CONSISTENT;

@@ -24,8 +24,12 @@ int rblk_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 	return rblk_nl_check_perm(skb, info->extack);
 }
 
+/* A volume's attributes with both paths at their longest. */
+#define RBLK_NL_VOL_SIZE	(NLMSG_GOODSIZE + 2 * RBLK_PATH_MAX)
+
 int rblk_nl_pre_dumpit(struct netlink_callback *cb)
 {
+	cb->min_dump_alloc = RBLK_NL_VOL_SIZE;
 	return rblk_nl_check_perm(cb->skb, cb->extack);
 }
 
@@ -103,7 +107,7 @@ static int rblk_nl_reply_vol(struct genl_info *info, u32 minor)
 	};
 	int err;
 
-	r.skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	r.skb = genlmsg_new(RBLK_NL_VOL_SIZE, GFP_KERNEL);
 	if (!r.skb)
 		return -ENOMEM;
 	err = rblk_vol_visit(minor, NULL, rblk_nl_fill_vol, &r);
@@ -132,7 +136,7 @@ int rblk_nl_vol_create_doit(struct sk_buff *skb, struct genl_info *info)
 		minor = nla_get_u32(info->attrs[RBLK_A_VOL_MINOR]);
 
 	/* Allocated first: once the volume exists, the request succeeded. */
-	r.skb = genlmsg_new(NLMSG_GOODSIZE, GFP_KERNEL);
+	r.skb = genlmsg_new(RBLK_NL_VOL_SIZE, GFP_KERNEL);
 	if (!r.skb)
 		return -ENOMEM;
 	err = rblk_vol_create(nla_data(info->attrs[RBLK_A_VOL_BACKING_PATH]),

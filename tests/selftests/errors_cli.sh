@@ -93,6 +93,22 @@ bad_usage() {
 	rblkctl help | grep -q '^Usage: rblkctl'
 }
 
+# Paths near the 4096-byte limit go through create and status intact.
+long_paths() {
+	local dir=/tmp/rblk-long i
+	for i in $(seq 1 19); do
+		dir=$dir/$(printf 'd%.0s' $(seq 1 200))
+	done
+	mkdir -p "$dir"
+	ln -sf /dev/ram1 "$dir/backing"
+	echo "path of ${#dir} bytes"
+	rblkctl create "$dir/backing" minor 5 | grep -qF "$dir/backing"
+	rblkctl status rblk5 | grep -qF "$dir/backing"
+	[ "$(rblkctl status | grep -c '^rblk')" -eq 2 ]
+	rblkctl destroy rblk5
+	rm -rf /tmp/rblk-long
+}
+
 module_not_loaded() {
 	rblkctl destroy rblk0
 	rmmod rblk
@@ -101,7 +117,7 @@ module_not_loaded() {
 	rblkctl create /dev/ram0 minor 0 >/dev/null
 }
 
-ktap_set_plan 9
+ktap_set_plan 10
 t "backing device missing"		backing_missing
 t "backing path not a block device"	not_block_device
 t "backing device already in use"	backing_in_use
@@ -110,5 +126,6 @@ t "caller not root"			not_root
 t "volume busy"				volume_busy
 t "no such volume"			no_such_volume
 t "bad arguments"			bad_usage
+t "backing paths of nearly 4096 bytes"	long_paths
 t "module not loaded"			module_not_loaded
 ktap_finished

@@ -59,6 +59,9 @@ external_md() {
 	[ "$(blockdev --getsize64 /dev/rblk0)" -eq "$(blockdev --getsize64 /dev/ram0)" ]
 	[ "$(field metadata)" = /dev/ram1 ]
 	rblkctl destroy rblk0
+	# The backing device cannot be its own external metadata device.
+	expect_err 7 "metadata device /dev/ram0 is the backing device /dev/ram0" \
+		rblkctl create /dev/ram0 md /dev/ram0
 	# Without its external metadata the device has none of its own.
 	expect_err 7 "holds no rblk metadata" rblkctl create /dev/ram0
 	# A device with internal metadata is no external metadata device.

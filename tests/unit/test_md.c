@@ -195,6 +195,7 @@ TEST(every_field_checked)
 		{ "history origin", F(history[0].origin), 4, 99, "history entry" },
 		{ "pad2", F(pad2), 4, 1, "padding" },
 		{ "seen below current", F(seen), 8, 6, "highest seen" },
+		{ "counter exhausted", F(seen), 8, UINT64_MAX, "exhausted" },
 		{ "seen below promised", F(promised), 8, 10, "highest seen" },
 		{ "slot node id", F(slots[0].node_id), 4, 16, "node id out of range" },
 		{ "slot own id", F(slots[0].node_id), 4, 1, "node id out of range" },
