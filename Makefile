@@ -127,8 +127,12 @@ tests: $(UNIT_BIN) $(SELF_BIN) $(HELPER_BIN) $(B)/fuzz/fuzz_md $(KSRC)/.stamp
 deps:
 	@tools/deps
 
+# check, demo and bench work on a fresh machine: they install what is
+# missing first, then build (a sub-make, so KDIR is found once installed).
 # RBLK_CHECK_DEBUG=TARBALL adds the debug-kernel lane (as .ci/run does).
-check: all nl-check
+check:
+	@tools/deps
+	@$(MAKE) --no-print-directory all nl-check
 	@RBLK_CHECK_DEBUG="$(RBLK_CHECK_DEBUG)" tools/check
 
 check-unit: all
@@ -140,10 +144,14 @@ check-guest: all
 check-debug: all
 	@tools/check-debug "$(DEBUG_KERNEL_TAR)"
 
-demo: all
+demo:
+	@tools/deps
+	@$(MAKE) --no-print-directory all
 	@tools/vm/vm -- tools/demo
 
-bench: all
+bench:
+	@tools/deps
+	@$(MAKE) --no-print-directory all
 	@tools/vm/vm --timeout 3000 -- tools/bench/run
 
 checkpatch: $(KSRC)/.stamp
