@@ -7,15 +7,143 @@
 
 #include <linux/blk-mq.h>
 #include <linux/blkdev.h>
+#include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/socket.h>
+#include <linux/wait.h>
+#include <linux/workqueue.h>
 #include <uapi/linux/rblk.h>
 
 #include "rblk_md.h"
+#include "rblk_proto.h"
 
 #define RBLK_NAME		"rblk"
 /* Requests in flight per hardware queue. */
 #define RBLK_QUEUE_DEPTH	128
+
+/* Replicated writes a secondary applies at once per connection. */
+#define RBLK_PEER_RX_MAX	64
+
+struct rblk_vol;
+
+/**
+ * struct rblk_conf - a volume's replication settings (rblkctl set)
+ * @listen:	address peers dial; valid with @has_listen
+ * @listen_str:	as given, for status
+ * @has_listen:	a listen address is set
+ * @topology:	enum rblk_topology (quorum only, so far)
+ * @write_quorum: W, nodes that must hold a write (0: majority)
+ * @quorum_mode: enum rblk_quorum_mode
+ * @on_no_quorum: enum rblk_on_no_quorum
+ * @connect_timeout_ms: dial and handshake limit, and the longest backoff
+ * @ping_interval_ms: keepalive period
+ * @ping_timeout_ms: silence after which a connection is dead
+ * @ack_timeout_ms: a peer that has not acked a write for this long is
+ *		dropped (and demoted when the write completes without it)
+ */
+struct rblk_conf {
+	struct sockaddr_storage listen;
+	char listen_str[RBLK_ADDR_MAX];
+	bool has_listen;
+	u32 topology;
+	u32 write_quorum;
+	u32 quorum_mode;
+	u32 on_no_quorum;
+	u32 connect_timeout_ms;
+	u32 ping_interval_ms;
+	u32 ping_timeout_ms;
+	u32 ack_timeout_ms;
+};
+
+/**
+ * struct rblk_call - a request this node waits an answer for (NEW_GEN,
+ *		PROMISE), one per peer at a time
+ * @id:		its id (RBLK_CALL_ID bit set); 0 when none is pending
+ * @done:	the answer arrived
+ * @status:	RBLK_ACK_* of the answer (ACK), or granted (PROMISE_REPLY)
+ * @state:	the answer's state (PROMISE_REPLY)
+ */
+struct rblk_call {
+	u64 id;
+	bool done;
+	u32 status;
+	struct rblk_msg_state state;
+};
+
+/* Ids of calls; request ids never have this bit. */
+#define RBLK_CALL_ID		BIT_ULL(63)
+
+/**
+ * struct rblk_peer - another node of the volume, and the connection to it
+ * @vol:	the volume
+ * @node_id:	the peer's node id
+ * @slot:	its slot in the metadata (struct rblk_md slots)
+ * @addr:	where it listens
+ * @addr_str:	as given, for status
+ * @thread:	connects (or takes the accepted socket), handshakes, then
+ *		receives until the connection ends; then again
+ * @lock:	protects @sock, @conn, @incoming*, @inflight, @ninflight,
+ *		@call and the peer's state below, and the membership of
+ *		requests' entries in @inflight; taken from the I/O path and
+ *		from bio completion (irq-safe)
+ * @conn:	enum rblk_conn_state
+ * @sock:	the connection while connected
+ * @incoming:	an accepted socket whose HELLO was read, for @thread
+ * @incoming_hello: that HELLO
+ * @wait:	@thread waits here for @incoming
+ * @send_mutex:	one message at a time on @sock; held across a message
+ * @inflight:	requests sent and not acked, oldest first
+ *		(struct rblk_cmd_peer entries)
+ * @ninflight:	their number
+ * @call:	the pending NEW_GEN or PROMISE
+ * @primary:	the peer said it is primary (HELLO, STATE)
+ * @consistent:	the peer said its data is whole
+ * @gen:	the peer's generation
+ * @promised:	the peer's promise
+ * @disk:	enum rblk_peer_disk: what this node knows of the peer's data
+ * @ack_lat_us:	moving average of ack latency
+ * @last_error:	why the last connection or handshake ended
+ * @last_rx:	jiffies of the last frame received
+ * @last_tx:	jiffies of the last frame sent
+ * @rx_inflight: replicated writes of this peer being applied here
+ * @rx_wait:	@thread waits here for @rx_inflight to drop
+ * @acks:	completed replicated writes whose ACK is to be sent
+ * @ack_work:	sends them
+ */
+struct rblk_peer {
+	struct rblk_vol *vol;
+	u32 node_id;
+	int slot;
+	struct sockaddr_storage addr;
+	char addr_str[RBLK_ADDR_MAX];
+	struct task_struct *thread;
+
+	spinlock_t lock;
+	u32 conn;
+	struct socket *sock;
+	struct socket *incoming;
+	struct rblk_msg_hello incoming_hello;
+	wait_queue_head_t wait;
+	struct mutex send_mutex;
+	struct list_head inflight;
+	u32 ninflight;
+	struct rblk_call call;
+	bool primary;
+	bool consistent;
+	struct rblk_gen gen;
+	u64 promised;
+	u32 disk;
+	u32 ack_lat_us;
+	char last_error[RBLK_PROTO_REASON_MAX];
+	unsigned long last_rx;
+	unsigned long last_tx;
+
+	atomic_t rx_inflight;
+	wait_queue_head_t rx_wait;
+	struct llist_head acks;
+	struct work_struct ack_work;
+};
 
 /**
  * struct rblk_vol - one replicated volume, exported as /dev/rblkN
@@ -32,6 +160,34 @@
  * @bioset:	clones of the bios submitted to @backing come from here
  * @tag_set:	blk-mq tag set of @disk
  * @disk:	the exported disk
+ * @conf_mutex:	serializes configuration, role changes, generation changes
+ *		and metadata writes, and the state work; never taken in the
+ *		I/O path. Protects @conf, @peers, @md (generation state),
+ *		@md_copy and @net
+ * @conf:	replication settings
+ * @net:	network namespace of the sockets (of the first configuring
+ *		process); a reference is held
+ * @listener:	listening socket, while @conf.has_listen
+ * @listen_thread: accepts on @listener
+ * @peers:	configured peers by node id
+ * @npeers:	their number
+ * @role:	enum rblk_role; read locklessly by the I/O path
+ * @uptodate:	bit per node id: peers in sync at the current generation
+ *		(connected or not); written under @conf_mutex and @io_lock
+ * @connected:	bit per node id: peers whose handshake succeeded
+ * @stale:	a newer promise was seen: step down
+ * @io_lock:	protects @overlaps, @parked and @suspended; per volume
+ * @overlaps:	writes in flight, to serialize overlapping ones
+ * @overlap_wait: writers wait here for an overlapping write to end
+ * @parked:	writes that cannot complete yet (missing peers, no quorum)
+ * @suspended:	their number, for status
+ * @seq:	numbers dispatches; the high half of request ids
+ * @state_work:	decides parked writes, generation bumps, stepping down
+ * @notify_work: sends the volume's state to the events group
+ * @call_wait:	waiters for answers to calls (struct rblk_call)
+ * @dying:	teardown started: fail what is parked, accept nothing new
+ * @promised_to: node the last promise was given to (-1: unknown)
+ * @oos:	per node id, bytes completed without that node
  *
  * A volume is created and destroyed under rblk_vols_lock (rblk_main.c).
  * The I/O path only reads @backing, @bioset and @disk, which stay valid for
@@ -50,6 +206,31 @@ struct rblk_vol {
 	struct bio_set bioset;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
+
+	struct mutex conf_mutex;
+	struct rblk_conf conf;
+	struct net *net;
+	struct socket *listener;
+	struct task_struct *listen_thread;
+	struct rblk_peer *peers[RBLK_MAX_NODES];
+	u32 npeers;
+	u32 role;
+	unsigned long uptodate;
+	unsigned long connected;
+	bool stale;
+
+	spinlock_t io_lock;
+	struct list_head overlaps;
+	wait_queue_head_t overlap_wait;
+	struct list_head parked;
+	u32 suspended;
+	atomic_t seq;
+	struct work_struct state_work;
+	struct work_struct notify_work;
+	wait_queue_head_t call_wait;
+	bool dying;
+	int promised_to;
+	atomic64_t oos[RBLK_MAX_NODES];
 };
 
 static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
@@ -91,8 +272,103 @@ extern const struct block_device_operations rblk_fops;
 /* Per-request driver data (blk_mq_rq_to_pdu()). */
 size_t rblk_cmd_size(void);
 
+/* Persists @vol->md as the next superblock copy; under conf_mutex. */
+int rblk_meta_write(struct rblk_vol *vol);
+
 /* rblk_nl.c: the generic netlink family. */
 int rblk_nl_init(void);
 void rblk_nl_exit(void);
+/* Multicasts @vol's state on the events group (from a work item). */
+void rblk_nl_notify(struct rblk_vol *vol);
+void rblk_nl_notify_work(struct work_struct *work);
+
+/* rblk_repl.c: replication settings, peers, role, generation changes. */
+extern struct workqueue_struct *rblk_wq;
+void rblk_repl_init(struct rblk_vol *vol);
+/* Stops every thread and socket of @vol and fails what is parked. */
+void rblk_repl_stop(struct rblk_vol *vol);
+void rblk_repl_free(struct rblk_vol *vol);
+int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
+		  struct netlink_ext_ack *extack);
+int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
+		  const char *addr, struct netlink_ext_ack *extack);
+int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
+		  struct netlink_ext_ack *extack);
+int rblk_role_set(struct rblk_vol *vol, u32 role, bool force,
+		  struct netlink_ext_ack *extack);
+/* Write quorum in force, and whether this node has quorum. */
+u32 rblk_write_quorum(const struct rblk_vol *vol);
+bool rblk_has_quorum(const struct rblk_vol *vol);
+/* The generation state changed or a peer came or went: re-decide. */
+void rblk_state_kick(struct rblk_vol *vol);
+/* Handshake outcome and peer state changes, from the peer's thread. */
+/*
+ * The handshake's generation decision; 0, or an RBLK_REFUSE_* reason with
+ * the text in @peer->last_error.
+ */
+int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h);
+void rblk_repl_peer_down(struct rblk_peer *peer);
+void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *st);
+/* A voter's side of NEW_GEN and PROMISE; RBLK_ACK_* or granted. */
+u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng);
+bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
+		       struct rblk_msg_state *st);
+/* A newer generation was promised elsewhere: become secondary. */
+void rblk_repl_step_down(struct rblk_vol *vol);
+/*
+ * Starts a new generation without the peers in @demote (and any other
+ * peer in sync that cannot take it), persisted here and on the peers in
+ * sync before it returns. Under conf_mutex.
+ */
+void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote);
+/* Fills @st with this node's state. */
+void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st);
+
+/* rblk_net.c: sockets, handshake, receiving. */
+int rblk_net_parse_addr(struct net *net, const char *s,
+			struct sockaddr_storage *ss);
+int rblk_net_listen(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+void rblk_net_unlisten(struct rblk_vol *vol);
+int rblk_peer_start(struct rblk_peer *peer);
+void rblk_peer_stop(struct rblk_peer *peer);
+/*
+ * Sends one message (header, fixed payload @p of @len bytes, then the
+ * data of @rq when given) to @peer; -ENOTCONN when not connected.
+ */
+int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
+		   const void *p, u32 len, struct request *rq);
+/* Receive exactly @len bytes (or skip them) of a connected peer. */
+int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
+		   size_t len);
+int rblk_recv_skip(struct rblk_peer *peer, struct socket *sock, size_t len);
+/*
+ * Logs a connection's problem and keeps it as the peer's last error; with
+ * no @peer (not identified yet) only logs, rate-limited.
+ */
+__printf(3, 4) void rblk_conn_error(struct rblk_vol *vol, struct rblk_peer *peer,
+				    const char *fmt, ...);
+#define rblk_peer_error(peer, fmt, ...) \
+	rblk_conn_error((peer)->vol, peer, fmt, ##__VA_ARGS__)
+/* Drops @peer's connection (its thread then reconnects). */
+void rblk_peer_drop(struct rblk_peer *peer, const char *why);
+/* Sends a call and waits for its answer; 0, or -ETIMEDOUT/-ENOTCONN. */
+int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
+		   struct rblk_call *answer);
+
+/* rblk_req.c: the replicated write path (primary) and its completion. */
+/* An ACK for request @id; -EPROTO when no such request is in flight. */
+int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u64 promised);
+/* Fails the requests in flight to @peer (connection lost). */
+void rblk_req_peer_lost(struct rblk_peer *peer);
+/* Oldest unacked request's send time, or 0; under @peer->lock. */
+unsigned long rblk_req_oldest(struct rblk_peer *peer);
+void rblk_state_work(struct work_struct *work);
+
+/* rblk_apply.c: a secondary applying replicated writes. */
+int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
+		     const struct rblk_msg_hdr *h);
+int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
+		     const struct rblk_msg_hdr *h);
+void rblk_apply_ack_work(struct work_struct *work);
 
 #endif /* RBLK_H */

@@ -8,33 +8,22 @@
 #include <linux/blkdev.h>
 
 #include "rblk.h"
-
-/**
- * struct rblk_cmd - per-request state, the blk-mq PDU
- * @pending:	clones in flight plus one reference held by rblk_queue_rq()
- *		while it submits; the request ends when this drops to zero
- * @status:	first error of any clone; written with cmpxchg() so the first
- *		error wins
- * @clone:	the clone of the request's first bio (or its flush), so that
- *		the common single-bio request allocates nothing; further bios
- *		of a merged request are cloned from the volume's bio_set
- */
-struct rblk_cmd {
-	atomic_t pending;
-	blk_status_t status;
-	struct bio clone;
-};
+#include "rblk_req.h"
 
 size_t rblk_cmd_size(void)
 {
 	return sizeof(struct rblk_cmd);
 }
 
-static void rblk_cmd_put(struct request *rq)
+void rblk_cmd_put(struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
-	if (atomic_dec_and_test(&cmd->pending))
+	if (!atomic_dec_and_test(&cmd->pending))
+		return;
+	if (cmd->repl)
+		rblk_req_decide(rq);
+	else
 		blk_mq_end_request(rq, READ_ONCE(cmd->status));
 }
 
@@ -138,27 +127,55 @@ static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	blk_mq_start_request(rq);
 	atomic_set(&cmd->pending, 1);
 	cmd->status = BLK_STS_OK;
+	cmd->repl = false;
+	if (req_op(rq) != REQ_OP_READ && !rblk_req_start(vol, rq)) {
+		/* Not primary (any more): nothing reaches the disk. */
+		blk_mq_end_request(rq, BLK_STS_IOERR);
+		return BLK_STS_OK;
+	}
 
 	if (req_op(rq) == REQ_OP_FLUSH)
 		rblk_submit_flush(vol, rq);
 	else
 		rblk_submit_bios(vol, rq);
+	if (cmd->repl)
+		rblk_req_replicate(vol, rq);
 
 	rblk_cmd_put(rq);
 	return BLK_STS_OK;
 }
 
+static int rblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
+			     unsigned int hctx_idx, unsigned int numa_node)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	int i;
+
+	INIT_LIST_HEAD(&cmd->overlap_node);
+	INIT_LIST_HEAD(&cmd->park_node);
+	for (i = 0; i < RBLK_MAX_NODES; i++)
+		INIT_LIST_HEAD(&cmd->peer[i].node);
+	return 0;
+}
+
 const struct blk_mq_ops rblk_mq_ops = {
 	.queue_rq	= rblk_queue_rq,
+	.init_request	= rblk_init_request,
 };
 
+/*
+ * Open and release are called with disk->open_mutex held: rblk_vol_destroy()
+ * and role changes (rblk_role_set()) decide under the same mutex.
+ */
 static int rblk_open(struct gendisk *disk, blk_mode_t mode)
 {
 	struct rblk_vol *vol = disk->private_data;
 
-	/* Called with disk->open_mutex held, see rblk_vol_destroy(). */
 	if (vol->state != RBLK_VOL_STATE_UP)
 		return -ENXIO;
+	/* Only the primary writes; demotion waits for the last opener. */
+	if ((mode & BLK_OPEN_WRITE) && READ_ONCE(vol->role) != RBLK_ROLE_PRIMARY)
+		return -EROFS;
 	return 0;
 }
 

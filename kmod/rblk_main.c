@@ -108,6 +108,14 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	queue_limits_stack_bdev(&lim, bdev, 0, name);
 	/* Not passed through (rblk_queue_rq() refuses it): not advertised. */
 	lim.max_secure_erase_sectors = 0;
+	/* What one replication message carries (rblk_proto.h). */
+	lim.max_hw_sectors = min(lim.max_hw_sectors,
+				 RBLK_PROTO_MAX_DATA >> SECTOR_SHIFT);
+	lim.max_segment_size = min(lim.max_segment_size, (unsigned int)PAGE_SIZE);
+	lim.max_hw_discard_sectors = min(lim.max_hw_discard_sectors,
+					 RBLK_PROTO_MAX_RANGE >> SECTOR_SHIFT);
+	lim.max_write_zeroes_sectors = min(lim.max_write_zeroes_sectors,
+					   RBLK_PROTO_MAX_RANGE >> SECTOR_SHIFT);
 
 	disk = blk_mq_alloc_disk(set, &lim, vol);
 	if (IS_ERR(disk)) {
@@ -122,6 +130,8 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	disk->flags |= GENHD_FL_NO_PART;
 	strscpy(disk->disk_name, name, sizeof(disk->disk_name));
 	set_capacity(disk, vol->md.layout.data_size >> SECTOR_SHIFT);
+	/* Secondary until promoted: rblkctl primary. */
+	set_disk_ro(disk, true);
 	vol->disk = disk;
 
 	err = add_disk(disk);
@@ -146,6 +156,7 @@ static void rblk_vol_release_disk(struct rblk_vol *vol)
 
 static void rblk_vol_free(struct rblk_vol *vol)
 {
+	rblk_repl_free(vol);
 	bioset_exit(&vol->bioset);
 	if (vol->md_file)
 		bdev_fput(vol->md_file);
@@ -208,6 +219,8 @@ int rblk_vol_create(const char *path, const char *md_path, int minor,
 	if (!vol)
 		return -ENOMEM;
 	vol->state = RBLK_VOL_STATE_UP;
+	rblk_repl_init(vol);
+	INIT_WORK(&vol->notify_work, rblk_nl_notify_work);
 	vol->backing_path = kstrdup(path, GFP_KERNEL);
 	if (!vol->backing_path) {
 		err = -ENOMEM;
@@ -260,7 +273,10 @@ out_free:
 static void rblk_vol_teardown(struct rblk_vol *vol)
 {
 	pr_info("rblk%u: destroyed\n", vol->minor);
+	/* Connections and parked writes end before the queue drains. */
+	rblk_repl_stop(vol);
 	rblk_vol_release_disk(vol);
+	cancel_work_sync(&vol->notify_work);
 	rblk_vol_free(vol);
 }
 
@@ -324,9 +340,15 @@ static int __init rblk_init(void)
 {
 	int err;
 
+	rblk_proto_check_sizes();
+	rblk_wq = alloc_workqueue(RBLK_NAME, WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
+	if (!rblk_wq)
+		return -ENOMEM;
 	rblk_major = register_blkdev(0, RBLK_NAME);
-	if (rblk_major < 0)
-		return rblk_major;
+	if (rblk_major < 0) {
+		err = rblk_major;
+		goto out_destroy_wq;
+	}
 
 	err = rblk_nl_init();
 	if (err)
@@ -336,6 +358,8 @@ static int __init rblk_init(void)
 
 out_unregister_blkdev:
 	unregister_blkdev(rblk_major, RBLK_NAME);
+out_destroy_wq:
+	destroy_workqueue(rblk_wq);
 	return err;
 }
 
@@ -354,6 +378,7 @@ static void __exit rblk_exit(void)
 	mutex_unlock(&rblk_vols_lock);
 	xa_destroy(&rblk_vols);
 	unregister_blkdev(rblk_major, RBLK_NAME);
+	destroy_workqueue(rblk_wq);
 }
 
 module_init(rblk_init);

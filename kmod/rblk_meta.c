@@ -92,3 +92,38 @@ out:
 	__free_pages(page, get_order(RBLK_META_SB_BYTES));
 	return err;
 }
+
+int rblk_meta_write(struct rblk_vol *vol)
+{
+	struct block_device *mdev = vol->md_file ? file_bdev(vol->md_file) :
+						   rblk_backing_bdev(vol);
+	int copy = rblk_md_next_copy(vol->md_copy);
+	struct rblk_md_sb *sb;
+	struct bio_vec bvec;
+	struct page *page;
+	struct bio bio;
+	int err;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	page = alloc_page(GFP_NOIO | __GFP_ZERO);
+	if (!page)
+		return -ENOMEM;
+	sb = page_address(page);
+	vol->md.seq++;
+	rblk_md_encode(&vol->md, sb);
+	bio_init(&bio, mdev, &bvec, 1,
+		 REQ_OP_WRITE | REQ_SYNC | REQ_META | REQ_PREFLUSH | REQ_FUA);
+	bio.bi_iter.bi_sector = (vol->md.layout.sb_offset +
+				 copy * RBLK_MD_BLOCK) >> SECTOR_SHIFT;
+	__bio_add_page(&bio, page, RBLK_MD_BLOCK, 0);
+	err = submit_bio_wait(&bio);
+	bio_uninit(&bio);
+	__free_page(page);
+	if (err) {
+		vol->md.seq--;
+		pr_err("rblk%u: metadata write failed: error %d\n", vol->minor, err);
+		return err;
+	}
+	vol->md_copy = copy;
+	return 0;
+}

@@ -24,8 +24,9 @@ int rblk_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 	return rblk_nl_check_perm(skb, info->extack);
 }
 
-/* A volume's attributes with both paths at their longest. */
-#define RBLK_NL_VOL_SIZE	(NLMSG_GOODSIZE + 2 * RBLK_PATH_MAX)
+/* A volume's attributes with both paths at their longest, and its peers. */
+#define RBLK_NL_VOL_SIZE	(NLMSG_GOODSIZE + 2 * RBLK_PATH_MAX + \
+				 RBLK_MAX_NODES * 256)
 
 int rblk_nl_pre_dumpit(struct netlink_callback *cb)
 {
@@ -33,8 +34,87 @@ int rblk_nl_pre_dumpit(struct netlink_callback *cb)
 	return rblk_nl_check_perm(cb->skb, cb->extack);
 }
 
-/* Writes the attributes of @vol; called with rblk_vols_lock held. */
+static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol);
+
+static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
+			    struct rblk_peer *peer)
+{
+	struct nlattr *nest = nla_nest_start(skb, RBLK_A_VOL_PEER);
+	struct rblk_peer p;
+	int err;
+
+	if (!nest)
+		return -EMSGSIZE;
+	spin_lock_irq(&peer->lock);
+	p.conn = peer->conn;
+	p.disk = peer->disk;
+	p.primary = peer->primary;
+	p.gen = peer->gen;
+	p.ninflight = peer->ninflight;
+	p.ack_lat_us = peer->ack_lat_us;
+	memcpy(p.last_error, peer->last_error, sizeof(p.last_error));
+	spin_unlock_irq(&peer->lock);
+	err = nla_put_u32(skb, RBLK_A_PEER_NODE_ID, peer->node_id) ||
+	      nla_put_string(skb, RBLK_A_PEER_ADDR, peer->addr_str) ||
+	      nla_put_u32(skb, RBLK_A_PEER_CONN_STATE, p.conn) ||
+	      nla_put_u32(skb, RBLK_A_PEER_DISK, p.disk) ||
+	      nla_put_u32(skb, RBLK_A_PEER_ROLE, p.primary ? RBLK_ROLE_PRIMARY :
+						       RBLK_ROLE_SECONDARY) ||
+	      nla_put_u64_64bit(skb, RBLK_A_PEER_GEN_COUNTER, p.gen.counter, 0) ||
+	      nla_put_u32(skb, RBLK_A_PEER_GEN_ORIGIN, p.gen.origin) ||
+	      nla_put_u64_64bit(skb, RBLK_A_PEER_OOS_BYTES,
+				atomic64_read(&vol->oos[peer->node_id]), 0) ||
+	      nla_put_u32(skb, RBLK_A_PEER_INFLIGHT, p.ninflight) ||
+	      nla_put_u32(skb, RBLK_A_PEER_ACK_LATENCY_US, p.ack_lat_us) ||
+	      (p.last_error[0] &&
+	       nla_put_string(skb, RBLK_A_PEER_LAST_ERROR, p.last_error));
+	if (err) {
+		nla_nest_cancel(skb, nest);
+		return -EMSGSIZE;
+	}
+	nla_nest_end(skb, nest);
+	return 0;
+}
+
+/* The replication attributes of @vol; under its conf_mutex. */
+static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
+{
+	const struct rblk_conf *c = &vol->conf;
+	int id;
+
+	if (nla_put_u32(skb, RBLK_A_VOL_ROLE, vol->role) ||
+	    (c->has_listen && nla_put_string(skb, RBLK_A_VOL_LISTEN, c->listen_str)) ||
+	    nla_put_u32(skb, RBLK_A_VOL_TOPOLOGY, c->topology) ||
+	    nla_put_u32(skb, RBLK_A_VOL_WRITE_QUORUM, c->write_quorum) ||
+	    nla_put_u32(skb, RBLK_A_VOL_WRITE_QUORUM_EFF, rblk_write_quorum(vol)) ||
+	    nla_put_u32(skb, RBLK_A_VOL_QUORUM, c->quorum_mode) ||
+	    nla_put_u32(skb, RBLK_A_VOL_HAS_QUORUM, rblk_has_quorum(vol)) ||
+	    nla_put_u32(skb, RBLK_A_VOL_ON_NO_QUORUM, c->on_no_quorum) ||
+	    nla_put_u32(skb, RBLK_A_VOL_CONNECT_TIMEOUT_MS, c->connect_timeout_ms) ||
+	    nla_put_u32(skb, RBLK_A_VOL_PING_INTERVAL_MS, c->ping_interval_ms) ||
+	    nla_put_u32(skb, RBLK_A_VOL_PING_TIMEOUT_MS, c->ping_timeout_ms) ||
+	    nla_put_u32(skb, RBLK_A_VOL_ACK_TIMEOUT_MS, c->ack_timeout_ms) ||
+	    nla_put_u64_64bit(skb, RBLK_A_VOL_PROMISED, vol->md.gen.promised, 0) ||
+	    nla_put_u32(skb, RBLK_A_VOL_SUSPENDED, READ_ONCE(vol->suspended)))
+		return -EMSGSIZE;
+	for (id = 0; id < RBLK_MAX_NODES; id++)
+		if (vol->peers[id] && rblk_nl_put_peer(skb, vol, vol->peers[id]))
+			return -EMSGSIZE;
+	return 0;
+}
+
+/* Writes the attributes of @vol; @vol cannot go away meanwhile. */
 static int rblk_nl_put_vol(struct sk_buff *skb, struct rblk_vol *vol)
+{
+	int err;
+
+	mutex_lock(&vol->conf_mutex);
+	err = rblk_nl_put_vol_locked(skb, vol);
+	mutex_unlock(&vol->conf_mutex);
+	return err;
+}
+
+static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol)
 {
 	struct block_device *bdev = rblk_backing_bdev(vol);
 	struct gendisk *disk = vol->disk;
@@ -61,7 +141,7 @@ static int rblk_nl_put_vol(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_MD_FLAGS, vol->md.flags) ||
 	    nla_put_u32(skb, RBLK_A_VOL_MD_COPY, vol->md_copy))
 		return -EMSGSIZE;
-	return 0;
+	return rblk_nl_put_repl(skb, vol);
 }
 
 /**
@@ -183,6 +263,134 @@ int rblk_nl_vol_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb)
 	if (err == -EMSGSIZE && skb->len)
 		return skb->len;
 	return err ?: skb->len;
+}
+
+/**
+ * struct rblk_nl_req - a configuration request on one volume
+ * @info:	the request
+ * @cmd:	what to do
+ */
+struct rblk_nl_req {
+	struct genl_info *info;
+	u8 cmd;
+};
+
+/* The peer nest of a peer-add or peer-del request, parsed. */
+static int rblk_nl_peer_attrs(struct genl_info *info, struct nlattr **tb)
+{
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, RBLK_A_VOL_PEER))
+		return -EINVAL;
+	err = nla_parse_nested(tb, RBLK_A_PEER_MAX, info->attrs[RBLK_A_VOL_PEER],
+			       rblk_peer_nl_policy, info->extack);
+	if (err)
+		return err;
+	if (!tb[RBLK_A_PEER_NODE_ID]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RBLK_A_VOL_PEER],
+				    "peer node id missing");
+		return -EINVAL;
+	}
+	if (info->genlhdr->cmd == RBLK_CMD_PEER_ADD && !tb[RBLK_A_PEER_ADDR]) {
+		NL_SET_ERR_MSG_ATTR(info->extack, info->attrs[RBLK_A_VOL_PEER],
+				    "peer address missing");
+		return -EINVAL;
+	}
+	return 0;
+}
+
+static int rblk_nl_configure(struct rblk_vol *vol, void *arg)
+{
+	struct rblk_nl_req *r = arg;
+	struct genl_info *info = r->info;
+	struct nlattr *tb[RBLK_A_PEER_MAX + 1];
+	int err;
+
+	if (vol->state != RBLK_VOL_STATE_UP)
+		return -ENODEV;
+	switch (r->cmd) {
+	case RBLK_CMD_VOL_SET:
+		return rblk_repl_set(vol, genl_info_net(info), info->attrs,
+				     info->extack);
+	case RBLK_CMD_VOL_ROLE:
+		return rblk_role_set(vol, nla_get_u32(info->attrs[RBLK_A_VOL_ROLE]),
+				     nla_get_flag(info->attrs[RBLK_A_VOL_FORCE]),
+				     info->extack);
+	default:
+		err = rblk_nl_peer_attrs(info, tb);
+		if (err)
+			return err;
+		if (r->cmd == RBLK_CMD_PEER_ADD)
+			return rblk_peer_add(vol, genl_info_net(info),
+					     nla_get_u32(tb[RBLK_A_PEER_NODE_ID]),
+					     nla_data(tb[RBLK_A_PEER_ADDR]),
+					     info->extack);
+		return rblk_peer_del(vol, nla_get_u32(tb[RBLK_A_PEER_NODE_ID]),
+				     info->extack);
+	}
+}
+
+static int rblk_nl_config_doit(struct genl_info *info)
+{
+	struct rblk_nl_req r = { .info = info, .cmd = info->genlhdr->cmd };
+	u32 minor;
+	int err;
+
+	if (GENL_REQ_ATTR_CHECK(info, RBLK_A_VOL_MINOR))
+		return -EINVAL;
+	minor = nla_get_u32(info->attrs[RBLK_A_VOL_MINOR]);
+	err = rblk_vol_visit(minor, NULL, rblk_nl_configure, &r);
+	if (err == -ENODEV)
+		NL_SET_ERR_MSG_FMT(info->extack, "no volume rblk%u", minor);
+	return err;
+}
+
+int rblk_nl_vol_set_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return rblk_nl_config_doit(info);
+}
+
+int rblk_nl_peer_add_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return rblk_nl_config_doit(info);
+}
+
+int rblk_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	return rblk_nl_config_doit(info);
+}
+
+int rblk_nl_vol_role_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, RBLK_A_VOL_ROLE))
+		return -EINVAL;
+	return rblk_nl_config_doit(info);
+}
+
+/* Sends a volume's state to the events group, from the notify work. */
+void rblk_nl_notify_work(struct work_struct *work)
+{
+	struct rblk_vol *vol = container_of(work, struct rblk_vol, notify_work);
+	struct sk_buff *skb;
+	void *hdr;
+
+	skb = genlmsg_new(RBLK_NL_VOL_SIZE, GFP_KERNEL);
+	if (!skb)
+		return;
+	hdr = genlmsg_put(skb, 0, 0, &rblk_nl_family, 0, RBLK_CMD_VOL_EVENT);
+	if (!hdr || rblk_nl_put_vol(skb, vol)) {
+		nlmsg_free(skb);
+		return;
+	}
+	genlmsg_end(skb, hdr);
+	rcu_read_lock();
+	genlmsg_multicast_allns(&rblk_nl_family, skb, 0, RBLK_NLGRP_EVENTS);
+	rcu_read_unlock();
+}
+
+void rblk_nl_notify(struct rblk_vol *vol)
+{
+	queue_work(rblk_wq, &vol->notify_work);
 }
 
 int rblk_nl_init(void)

@@ -11,6 +11,9 @@
 
 #include <uapi/linux/rblk.h>
 
+/* Common nested types */
+extern const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_LAST_ERROR + 1];
+
 int rblk_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 		     struct genl_info *info);
 int rblk_nl_pre_dumpit(struct netlink_callback *cb);
@@ -19,6 +22,10 @@ int rblk_nl_vol_create_doit(struct sk_buff *skb, struct genl_info *info);
 int rblk_nl_vol_destroy_doit(struct sk_buff *skb, struct genl_info *info);
 int rblk_nl_vol_get_doit(struct sk_buff *skb, struct genl_info *info);
 int rblk_nl_vol_get_dumpit(struct sk_buff *skb, struct netlink_callback *cb);
+int rblk_nl_vol_set_doit(struct sk_buff *skb, struct genl_info *info);
+int rblk_nl_peer_add_doit(struct sk_buff *skb, struct genl_info *info);
+int rblk_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info);
+int rblk_nl_vol_role_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
 	RBLK_NLGRP_EVENTS,

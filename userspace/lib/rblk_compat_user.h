@@ -23,6 +23,12 @@ typedef uint64_t u64;
 #define le16_to_cpu(x) le16toh((uint16_t)(x))
 #define le32_to_cpu(x) le32toh((uint32_t)(x))
 #define le64_to_cpu(x) le64toh((uint64_t)(x))
+#define cpu_to_be16(x) ((__be16)htobe16(x))
+#define cpu_to_be32(x) ((__be32)htobe32(x))
+#define cpu_to_be64(x) ((__be64)htobe64(x))
+#define be16_to_cpu(x) be16toh((uint16_t)(x))
+#define be32_to_cpu(x) be32toh((uint32_t)(x))
+#define be64_to_cpu(x) be64toh((uint64_t)(x))
 
 #ifndef ARRAY_SIZE
 #define ARRAY_SIZE(a) (sizeof(a) / sizeof((a)[0]))

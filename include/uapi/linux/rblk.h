@@ -22,6 +22,81 @@ enum rblk_vol_state {
 	RBLK_VOL_STATE_DYING,
 };
 
+#define RBLK_MAX_NODES	16
+#define RBLK_ADDR_MAX	64
+
+/**
+ * enum rblk_role - Role of a node for a volume.
+ * @RBLK_ROLE_SECONDARY: Receives replicated writes; local writes fail with
+ *   EROFS.
+ * @RBLK_ROLE_PRIMARY: Serves I/O and replicates writes to the peers.
+ */
+enum rblk_role {
+	RBLK_ROLE_SECONDARY,
+	RBLK_ROLE_PRIMARY,
+};
+
+/**
+ * enum rblk_topology - How writes travel to the peers.
+ * @RBLK_TOPOLOGY_QUORUM: The primary sends each write to all peers in
+ *   parallel.
+ * @RBLK_TOPOLOGY_CHAIN: Primary, then each node in turn (not implemented yet).
+ */
+enum rblk_topology {
+	RBLK_TOPOLOGY_QUORUM,
+	RBLK_TOPOLOGY_CHAIN,
+};
+
+/**
+ * enum rblk_quorum_mode - Whether a primary needs a majority of the nodes.
+ * @RBLK_QUORUM_MODE_AUTO: On with three or more nodes, off with two.
+ */
+enum rblk_quorum_mode {
+	RBLK_QUORUM_MODE_AUTO,
+	RBLK_QUORUM_MODE_ON,
+	RBLK_QUORUM_MODE_OFF,
+};
+
+/**
+ * enum rblk_on_no_quorum - What a primary does with writes it cannot commit.
+ * @RBLK_ON_NO_QUORUM_SUSPEND_IO: Hold them until the quorum returns or the
+ *   node steps down.
+ * @RBLK_ON_NO_QUORUM_IO_ERROR: Fail them with EIO.
+ */
+enum rblk_on_no_quorum {
+	RBLK_ON_NO_QUORUM_SUSPEND_IO,
+	RBLK_ON_NO_QUORUM_IO_ERROR,
+};
+
+/**
+ * enum rblk_conn_state - State of the connection to a peer.
+ * @RBLK_CONN_STATE_CONNECTING: No connection; dialing or waiting for the peer
+ *   to dial.
+ * @RBLK_CONN_STATE_CONNECTED: Handshake done; writes flow.
+ * @RBLK_CONN_STATE_REFUSED: The last handshake was refused (see last-error);
+ *   retrying.
+ */
+enum rblk_conn_state {
+	RBLK_CONN_STATE_CONNECTING,
+	RBLK_CONN_STATE_CONNECTED,
+	RBLK_CONN_STATE_REFUSED,
+};
+
+/**
+ * enum rblk_peer_disk - What this node knows of a peer's data.
+ * @RBLK_PEER_DISK_UNKNOWN: Not connected since the volume came up.
+ * @RBLK_PEER_DISK_UP_TO_DATE: In sync; counts for the commit rule.
+ * @RBLK_PEER_DISK_OUTDATED: Misses writes; needs a resync.
+ * @RBLK_PEER_DISK_SYNC_SOURCE: Holds data this node lacks; this node needs a
+ *   resync.
+ */
+enum rblk_peer_disk {
+	RBLK_PEER_DISK_UNKNOWN,
+	RBLK_PEER_DISK_UP_TO_DATE,
+	RBLK_PEER_DISK_OUTDATED,
+	RBLK_PEER_DISK_SYNC_SOURCE,
+};
+
 enum {
 	RBLK_A_VOL_MINOR = 1,
 	RBLK_A_VOL_BACKING_PATH,
@@ -39,15 +114,53 @@ enum {
 	RBLK_A_VOL_GEN_ORIGIN,
 	RBLK_A_VOL_MD_FLAGS,
 	RBLK_A_VOL_MD_COPY,
+	RBLK_A_VOL_ROLE,
+	RBLK_A_VOL_LISTEN,
+	RBLK_A_VOL_TOPOLOGY,
+	RBLK_A_VOL_WRITE_QUORUM,
+	RBLK_A_VOL_QUORUM,
+	RBLK_A_VOL_ON_NO_QUORUM,
+	RBLK_A_VOL_CONNECT_TIMEOUT_MS,
+	RBLK_A_VOL_PING_INTERVAL_MS,
+	RBLK_A_VOL_PING_TIMEOUT_MS,
+	RBLK_A_VOL_ACK_TIMEOUT_MS,
+	RBLK_A_VOL_HAS_QUORUM,
+	RBLK_A_VOL_PROMISED,
+	RBLK_A_VOL_WRITE_QUORUM_EFF,
+	RBLK_A_VOL_SUSPENDED,
+	RBLK_A_VOL_FORCE,
+	RBLK_A_VOL_PEER,
 
 	__RBLK_A_VOL_MAX,
 	RBLK_A_VOL_MAX = (__RBLK_A_VOL_MAX - 1)
 };
 
 enum {
+	RBLK_A_PEER_NODE_ID = 1,
+	RBLK_A_PEER_ADDR,
+	RBLK_A_PEER_CONN_STATE,
+	RBLK_A_PEER_DISK,
+	RBLK_A_PEER_ROLE,
+	RBLK_A_PEER_GEN_COUNTER,
+	RBLK_A_PEER_GEN_ORIGIN,
+	RBLK_A_PEER_OOS_BYTES,
+	RBLK_A_PEER_INFLIGHT,
+	RBLK_A_PEER_ACK_LATENCY_US,
+	RBLK_A_PEER_LAST_ERROR,
+
+	__RBLK_A_PEER_MAX,
+	RBLK_A_PEER_MAX = (__RBLK_A_PEER_MAX - 1)
+};
+
+enum {
 	RBLK_CMD_VOL_CREATE = 1,
 	RBLK_CMD_VOL_DESTROY,
 	RBLK_CMD_VOL_GET,
+	RBLK_CMD_VOL_SET,
+	RBLK_CMD_PEER_ADD,
+	RBLK_CMD_PEER_DEL,
+	RBLK_CMD_VOL_ROLE,
+	RBLK_CMD_VOL_EVENT,
 
 	__RBLK_CMD_MAX,
 	RBLK_CMD_MAX = (__RBLK_CMD_MAX - 1)

@@ -1,0 +1,303 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - a secondary applying the primary's replicated writes and flushes
+ * to its backing device, and acking them once they completed there.
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/kthread.h>
+#include <linux/slab.h>
+
+#include "rblk.h"
+
+/**
+ * struct rblk_rx - a replicated write or flush being applied
+ * @peer:	the primary it came from
+ * @id:		its request id, echoed by the ACK
+ * @status:	RBLK_ACK_*
+ * @node:	in @peer->acks once it completed
+ * @nr_pages:	data pages in @bio
+ * @bio:	the bio submitted to the backing device; its inline vectors
+ *		follow
+ */
+struct rblk_rx {
+	struct rblk_peer *peer;
+	u64 id;
+	u32 status;
+	struct llist_node node;
+	u32 nr_pages;
+	struct bio bio;
+};
+
+static void rblk_rx_free(struct rblk_rx *rx)
+{
+	struct bio_vec *bv;
+	struct bvec_iter_all it;
+
+	bio_for_each_segment_all(bv, &rx->bio, it)
+		__free_page(bv->bv_page);
+	bio_uninit(&rx->bio);
+	kfree(rx);
+}
+
+void rblk_apply_ack_work(struct work_struct *work)
+{
+	struct rblk_peer *peer = container_of(work, struct rblk_peer, ack_work);
+	struct llist_node *list = llist_reverse_order(llist_del_all(&peer->acks));
+	struct rblk_rx *rx, *next;
+
+	llist_for_each_entry_safe(rx, next, list, node) {
+		struct rblk_msg_ack a = {
+			.status = cpu_to_be32(rx->status),
+			.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised)),
+		};
+
+		/* Not connected any more: the primary resends or demotes. */
+		rblk_peer_send(peer, RBLK_MSG_ACK, 0, rx->id, &a, sizeof(a), NULL);
+		rblk_rx_free(rx);
+		if (atomic_dec_and_test(&peer->rx_inflight) ||
+		    atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX)
+			wake_up_all(&peer->rx_wait);
+	}
+}
+
+static void rblk_rx_end_io(struct bio *bio)
+{
+	struct rblk_rx *rx = container_of(bio, struct rblk_rx, bio);
+	struct rblk_peer *peer = rx->peer;
+
+	if (bio->bi_status)
+		rx->status = RBLK_ACK_EIO;
+	llist_add(&rx->node, &peer->acks);
+	queue_work(rblk_wq, &peer->ack_work);
+}
+
+/* Waits for room among the writes in flight of @peer; false on stop. */
+static bool rblk_rx_slot(struct rblk_peer *peer)
+{
+	wait_event(peer->rx_wait,
+		   atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX ||
+		   kthread_should_stop());
+	if (kthread_should_stop())
+		return false;
+	atomic_inc(&peer->rx_inflight);
+	return true;
+}
+
+/* A bio with pages for @data bytes (none for a flush or a range op). */
+static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
+				     u32 data, blk_opf_t opf)
+{
+	struct block_device *bdev = rblk_backing_bdev(peer->vol);
+	u32 i, nr_pages = DIV_ROUND_UP(data, PAGE_SIZE);
+	struct rblk_rx *rx;
+
+	rx = kzalloc(struct_size(rx, bio.bi_inline_vecs, nr_pages), GFP_NOIO);
+	if (!rx)
+		return NULL;
+	rx->peer = peer;
+	rx->id = id;
+	bio_init(&rx->bio, bdev, rx->bio.bi_inline_vecs, nr_pages, opf);
+	rx->bio.bi_end_io = rblk_rx_end_io;
+	for (i = 0; i < nr_pages; i++) {
+		struct page *page = alloc_page(GFP_NOIO);
+
+		if (!page) {
+			rblk_rx_free(rx);
+			return NULL;
+		}
+		__bio_add_page(&rx->bio, page, min_t(u32, data, PAGE_SIZE), 0);
+		data -= min_t(u32, data, PAGE_SIZE);
+	}
+	rx->nr_pages = nr_pages;
+	return rx;
+}
+
+/* Reads the write's data into @rx's pages. */
+static int rblk_rx_recv_data(struct rblk_rx *rx, struct socket *sock)
+{
+	struct bio_vec *bv;
+	struct bvec_iter_all it;
+	int err;
+
+	bio_for_each_segment_all(bv, &rx->bio, it) {
+		err = rblk_recv_full(rx->peer, sock, page_address(bv->bv_page),
+				     bv->bv_len);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+/* Why a WRITE must be refused as malformed, or NULL. */
+static const char *rblk_write_check(struct rblk_vol *vol,
+				    const struct rblk_msg_hdr *h,
+				    const struct rblk_msg_write *w)
+{
+	u32 op = be32_to_cpu(w->op), size = be32_to_cpu(w->size);
+	u16 flags = be16_to_cpu(h->flags);
+	u64 sector = be64_to_cpu(w->sector);
+	u64 nr = get_capacity(vol->disk);
+
+	if (w->gen.pad)
+		return "nonzero padding in write";
+	if (!size || size % SECTOR_SIZE)
+		return "write size not a multiple of 512";
+	if (op == RBLK_WOP_WRITE) {
+		if (be32_to_cpu(h->len) != sizeof(*w) + size)
+			return "write length does not match its size";
+		if (flags & RBLK_MSG_F_NOUNMAP)
+			return "unmap flag on a data write";
+	} else if (op == RBLK_WOP_DISCARD || op == RBLK_WOP_WRITE_ZEROES) {
+		if (be32_to_cpu(h->len) != sizeof(*w))
+			return "data with a discard or write-zeroes";
+		if (size > RBLK_PROTO_MAX_RANGE)
+			return "range too large";
+		if (flags & RBLK_MSG_F_FUA ||
+		    (op == RBLK_WOP_DISCARD && flags & RBLK_MSG_F_NOUNMAP))
+			return "flags do not fit the operation";
+	} else {
+		return "unknown write operation";
+	}
+	if (sector > nr || (size >> SECTOR_SHIFT) > nr - sector)
+		return "write beyond the end of the volume";
+	return NULL;
+}
+
+/* Whether writes of @peer may be applied now; else the ACK status. */
+static u32 rblk_apply_allowed(struct rblk_peer *peer,
+			      const struct rblk_wire_gen *gen)
+{
+	struct rblk_vol *vol = peer->vol;
+
+	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY)
+		return RBLK_ACK_REFUSED;
+	if (be64_to_cpu(gen->counter) < READ_ONCE(vol->md.gen.promised))
+		return RBLK_ACK_STALE;
+	return RBLK_ACK_OK;
+}
+
+static int rblk_apply_refuse(struct rblk_peer *peer, u64 id, u32 status)
+{
+	struct rblk_msg_ack a = {
+		.status = cpu_to_be32(status),
+		.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised)),
+	};
+
+	if (status == RBLK_ACK_STALE)
+		pr_warn_ratelimited("rblk%u: peer %u: write from generation below the promise %llu refused\n",
+				    peer->vol->minor, peer->node_id,
+				    READ_ONCE(peer->vol->md.gen.promised));
+	return rblk_peer_send(peer, RBLK_MSG_ACK, 0, id, &a, sizeof(a), NULL);
+}
+
+static blk_opf_t rblk_wop_opf(u32 op, u16 flags)
+{
+	switch (op) {
+	case RBLK_WOP_DISCARD:
+		return REQ_OP_DISCARD;
+	case RBLK_WOP_WRITE_ZEROES:
+		return REQ_OP_WRITE_ZEROES |
+		       (flags & RBLK_MSG_F_NOUNMAP ? REQ_NOUNMAP : 0);
+	default:
+		return REQ_OP_WRITE | REQ_SYNC |
+		       (flags & RBLK_MSG_F_FUA ? REQ_FUA : 0);
+	}
+}
+
+int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
+		     const struct rblk_msg_hdr *h)
+{
+	struct rblk_vol *vol = peer->vol;
+	u64 id = be64_to_cpu(h->id);
+	struct rblk_msg_write w;
+	struct block_device *bdev;
+	const char *bad;
+	struct rblk_rx *rx;
+	u32 size, op, status;
+	int err;
+
+	err = rblk_recv_full(peer, sock, &w, sizeof(w));
+	if (err)
+		return err;
+	bad = rblk_write_check(vol, h, &w);
+	if (!bad && !READ_ONCE(peer->primary))
+		bad = "write from a node that is not primary";
+	if (!bad && (id & RBLK_CALL_ID))
+		bad = "write with a call id";
+	if (bad) {
+		rblk_peer_error(peer, "protocol error: %s", bad);
+		return -EPROTO;
+	}
+	size = be32_to_cpu(w.size);
+	op = be32_to_cpu(w.op);
+	status = rblk_apply_allowed(peer, &w.gen);
+	if (status != RBLK_ACK_OK) {
+		if (op == RBLK_WOP_WRITE)
+			err = rblk_recv_skip(peer, sock, size);
+		return err ?: rblk_apply_refuse(peer, id, status);
+	}
+
+	bdev = rblk_backing_bdev(vol);
+	if (!rblk_rx_slot(peer))
+		return -ESHUTDOWN;
+	rx = rblk_rx_alloc(peer, id, op == RBLK_WOP_WRITE ? size : 0,
+			   rblk_wop_opf(op, be16_to_cpu(h->flags)));
+	if (!rx) {
+		atomic_dec(&peer->rx_inflight);
+		return -ENOMEM;
+	}
+	rx->bio.bi_iter.bi_sector = be64_to_cpu(w.sector);
+	if (op == RBLK_WOP_WRITE) {
+		err = rblk_rx_recv_data(rx, sock);
+		if (err) {
+			rblk_rx_free(rx);
+			atomic_dec(&peer->rx_inflight);
+			return err;
+		}
+	} else {
+		rx->bio.bi_iter.bi_size = size;
+		if ((op == RBLK_WOP_DISCARD && !bdev_max_discard_sectors(bdev)) ||
+		    (op == RBLK_WOP_WRITE_ZEROES && !bdev_write_zeroes_sectors(bdev))) {
+			/* Not offloaded here: zero explicitly, skip a discard. */
+			if (op == RBLK_WOP_WRITE_ZEROES &&
+			    blkdev_issue_zeroout(bdev, rx->bio.bi_iter.bi_sector,
+						 size >> SECTOR_SHIFT, GFP_NOIO, 0))
+				rx->status = RBLK_ACK_EIO;
+			rblk_rx_end_io(&rx->bio);
+			return 0;
+		}
+	}
+	submit_bio(&rx->bio);
+	return 0;
+}
+
+int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
+		     const struct rblk_msg_hdr *h)
+{
+	struct rblk_msg_flush f;
+	u64 id = be64_to_cpu(h->id);
+	struct rblk_rx *rx;
+	u32 status;
+	int err;
+
+	err = rblk_recv_full(peer, sock, &f, sizeof(f));
+	if (err)
+		return err;
+	if (f.gen.pad || (id & RBLK_CALL_ID) || !READ_ONCE(peer->primary)) {
+		rblk_peer_error(peer, "protocol error: malformed flush");
+		return -EPROTO;
+	}
+	status = rblk_apply_allowed(peer, &f.gen);
+	if (status != RBLK_ACK_OK)
+		return rblk_apply_refuse(peer, id, status);
+	if (!rblk_rx_slot(peer))
+		return -ESHUTDOWN;
+	rx = rblk_rx_alloc(peer, id, 0, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC);
+	if (!rx) {
+		atomic_dec(&peer->rx_inflight);
+		return -ENOMEM;
+	}
+	submit_bio(&rx->bio);
+	return 0;
+}

@@ -1,0 +1,960 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - connections between nodes: listening, dialing, the handshake,
+ * sending, and the receive loop that validates every frame before using
+ * it. docs/protocol.md describes the exchange.
+ *
+ * One TCP connection per pair of nodes; the node with the lower id dials.
+ * Each peer has one thread that owns the connection's life: it dials (or
+ * takes the socket the listener accepted for it), handshakes, receives
+ * until the connection ends, cleans up and starts again with backoff.
+ */
+#include <linux/inet.h>
+#include <linux/kthread.h>
+#include <linux/net.h>
+#include <linux/random.h>
+#include <linux/tcp.h>
+#include <net/sock.h>
+
+#include "rblk.h"
+
+#define RBLK_BACKOFF_MIN_MS	100
+
+static int rblk_sock_create(struct rblk_vol *vol, int family,
+			    struct socket **res)
+{
+	struct socket *sock;
+	int err;
+
+	err = sock_create_kern(vol->net, family, SOCK_STREAM, IPPROTO_TCP, &sock);
+	if (err)
+		return err;
+	tcp_sock_set_nodelay(sock->sk);
+	/* Sends happen in the I/O path: no recursion into the block layer. */
+	sock->sk->sk_allocation = GFP_NOIO;
+	sock->sk->sk_use_task_frag = false;
+	*res = sock;
+	return 0;
+}
+
+static void rblk_sock_timeouts(struct socket *sock, u32 rcv_ms, u32 snd_ms)
+{
+	lock_sock(sock->sk);
+	sock->sk->sk_rcvtimeo = max(msecs_to_jiffies(rcv_ms), 1UL);
+	sock->sk->sk_sndtimeo = max(msecs_to_jiffies(snd_ms), 1UL);
+	release_sock(sock->sk);
+}
+
+int rblk_net_parse_addr(struct net *net, const char *s,
+			struct sockaddr_storage *ss)
+{
+	char host[RBLK_ADDR_MAX];
+	const char *port;
+	size_t hlen;
+
+	if (s[0] == '[') {
+		const char *end = strchr(s, ']');
+
+		if (!end || end[1] != ':')
+			return -EINVAL;
+		hlen = end - s - 1;
+		s++;
+		port = end + 2;
+	} else {
+		port = strrchr(s, ':');
+		if (!port || strchr(s, ':') != port)
+			return -EINVAL;
+		hlen = port - s;
+		port++;
+	}
+	if (!hlen || hlen >= sizeof(host) || !*port)
+		return -EINVAL;
+	memcpy(host, s, hlen);
+	host[hlen] = '\0';
+	return inet_pton_with_scope(net, AF_UNSPEC, host, port, ss);
+}
+
+static int rblk_addr_len(const struct sockaddr_storage *ss)
+{
+	return ss->ss_family == AF_INET6 ? sizeof(struct sockaddr_in6) :
+					   sizeof(struct sockaddr_in);
+}
+
+/* Sends @len bytes of @buf whole, or fails. */
+static int rblk_send_raw(struct socket *sock, const void *buf, size_t len,
+			 int flags)
+{
+	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
+	struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
+	int n;
+
+	n = kernel_sendmsg(sock, &msg, &iov, 1, len);
+	if (n < 0)
+		return n;
+	return n == len ? 0 : -EIO;
+}
+
+static void rblk_fill_hdr(struct rblk_msg_hdr *h, u16 type, u16 flags,
+			  u32 len, u64 id)
+{
+	h->magic = cpu_to_be32(RBLK_PROTO_MAGIC);
+	h->type = cpu_to_be16(type);
+	h->flags = cpu_to_be16(flags);
+	h->len = cpu_to_be32(len);
+	h->pad = 0;
+	h->id = cpu_to_be64(id);
+}
+
+/* Header and fixed payload on a socket not yet given to the peer. */
+static int rblk_send_msg_raw(struct socket *sock, u16 type, const void *p,
+			     u32 len)
+{
+	struct rblk_msg_hdr h;
+	int err;
+
+	rblk_fill_hdr(&h, type, 0, len, 0);
+	err = rblk_send_raw(sock, &h, sizeof(h), len ? MSG_MORE : 0);
+	if (!err && len)
+		err = rblk_send_raw(sock, p, len, 0);
+	return err;
+}
+
+static void rblk_send_refuse(struct socket *sock, u32 reason, const char *text)
+{
+	struct rblk_msg_refuse r = { .reason = cpu_to_be32(reason) };
+
+	strscpy(r.text, text, sizeof(r.text));
+	rblk_send_msg_raw(sock, RBLK_MSG_REFUSE, &r, sizeof(r));
+}
+
+/* Sends the pages of @rq's bios; zero-copy where the page allows it. */
+static int rblk_send_rq_data(struct socket *sock, struct request *rq)
+{
+	struct req_iterator it;
+	struct bio_vec bv;
+	u32 left = blk_rq_bytes(rq);
+
+	rq_for_each_segment(bv, rq, it) {
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		int n;
+
+		left -= bv.bv_len;
+		if (left)
+			msg.msg_flags |= MSG_MORE;
+		if (sendpage_ok(bv.bv_page))
+			msg.msg_flags |= MSG_SPLICE_PAGES;
+		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, bv.bv_len);
+		n = sock_sendmsg(sock, &msg);
+		if (n != bv.bv_len)
+			return n < 0 ? n : -EIO;
+	}
+	return 0;
+}
+
+int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
+		   const void *p, u32 len, struct request *rq)
+{
+	u32 data = rq ? blk_rq_bytes(rq) : 0;
+	struct rblk_msg_hdr h;
+	struct socket *sock;
+	int err;
+
+	rblk_fill_hdr(&h, type, flags, len + data, id);
+	mutex_lock(&peer->send_mutex);
+	sock = peer->sock;
+	if (!sock) {
+		mutex_unlock(&peer->send_mutex);
+		return -ENOTCONN;
+	}
+	err = rblk_send_raw(sock, &h, sizeof(h), len || data ? MSG_MORE : 0);
+	if (!err && len)
+		err = rblk_send_raw(sock, p, len, data ? MSG_MORE : 0);
+	if (!err && data)
+		err = rblk_send_rq_data(sock, rq);
+	WRITE_ONCE(peer->last_tx, jiffies);
+	mutex_unlock(&peer->send_mutex);
+	/* A message half sent leaves the stream unusable. */
+	if (err)
+		rblk_peer_drop(peer, "send failed");
+	return err;
+}
+
+void rblk_peer_drop(struct rblk_peer *peer, const char *why)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&peer->lock, flags);
+	if (peer->sock) {
+		if (why)
+			strscpy(peer->last_error, why, sizeof(peer->last_error));
+		kernel_sock_shutdown(peer->sock, SHUT_RDWR);
+	}
+	spin_unlock_irqrestore(&peer->lock, flags);
+}
+
+int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
+		   struct rblk_call *answer)
+{
+	struct rblk_vol *vol = peer->vol;
+	static atomic64_t rblk_call_seq;
+	u64 id = RBLK_CALL_ID | atomic64_inc_return(&rblk_call_seq);
+	long left;
+	int err;
+
+	spin_lock_irq(&peer->lock);
+	peer->call = (struct rblk_call){ .id = id };
+	spin_unlock_irq(&peer->lock);
+
+	err = rblk_peer_send(peer, type, 0, id, p, len, NULL);
+	if (!err) {
+		left = wait_event_timeout(vol->call_wait,
+					  READ_ONCE(peer->call.done),
+					  msecs_to_jiffies(vol->conf.ack_timeout_ms));
+		err = left ? 0 : -ETIMEDOUT;
+	}
+	spin_lock_irq(&peer->lock);
+	if (!err && peer->call.status == U32_MAX)
+		err = -ENOTCONN;
+	*answer = peer->call;
+	peer->call.id = 0;
+	spin_unlock_irq(&peer->lock);
+	return err;
+}
+
+/* An answer (ACK or PROMISE_REPLY) to a call; false when none matches. */
+static bool rblk_call_answer(struct rblk_peer *peer, u64 id, u32 status,
+			     const struct rblk_msg_state *st)
+{
+	bool ok = false;
+
+	spin_lock_irq(&peer->lock);
+	if (peer->call.id == id && !peer->call.done) {
+		peer->call.status = status;
+		if (st)
+			peer->call.state = *st;
+		peer->call.done = true;
+		ok = true;
+	}
+	spin_unlock_irq(&peer->lock);
+	if (ok)
+		wake_up_all(&peer->vol->call_wait);
+	return ok;
+}
+
+static void rblk_call_fail(struct rblk_peer *peer)
+{
+	spin_lock_irq(&peer->lock);
+	if (peer->call.id && !peer->call.done) {
+		peer->call.status = U32_MAX;
+		peer->call.done = true;
+	}
+	spin_unlock_irq(&peer->lock);
+	wake_up_all(&peer->vol->call_wait);
+}
+
+/*
+ * Logs a connection's problem and keeps it as the peer's last error. With
+ * no @peer (a connection not yet identified), only logs, rate-limited.
+ */
+void rblk_conn_error(struct rblk_vol *vol, struct rblk_peer *peer,
+		     const char *fmt, ...)
+{
+	struct va_format vaf;
+	va_list args;
+
+	va_start(args, fmt);
+	vaf.fmt = fmt;
+	vaf.va = &args;
+	if (peer) {
+		spin_lock_irq(&peer->lock);
+		snprintf(peer->last_error, sizeof(peer->last_error), "%pV", &vaf);
+		spin_unlock_irq(&peer->lock);
+		pr_warn("rblk%u: peer %u: %pV\n", vol->minor, peer->node_id, &vaf);
+	} else {
+		pr_warn_ratelimited("rblk%u: incoming connection: %pV\n",
+				    vol->minor, &vaf);
+	}
+	va_end(args);
+}
+
+
+/*
+ * Periodic duties while receiving: liveness, keepalive, ack timeouts.
+ * Returns an error when the connection is to be dropped.
+ */
+static int rblk_peer_tick(struct rblk_peer *peer)
+{
+	struct rblk_conf *c = &peer->vol->conf;
+	unsigned long now = jiffies, oldest;
+
+	if (time_after(now, READ_ONCE(peer->last_rx) +
+		       msecs_to_jiffies(c->ping_timeout_ms))) {
+		rblk_peer_error(peer, "no message for %u ms: connection lost",
+				c->ping_timeout_ms);
+		return -ETIMEDOUT;
+	}
+	spin_lock_irq(&peer->lock);
+	oldest = rblk_req_oldest(peer);
+	spin_unlock_irq(&peer->lock);
+	if (oldest && time_after(now, oldest + msecs_to_jiffies(c->ack_timeout_ms))) {
+		rblk_peer_error(peer, "no ack for %u ms: dropping the connection",
+				c->ack_timeout_ms);
+		return -ETIMEDOUT;
+	}
+	if (time_after(now, READ_ONCE(peer->last_tx) +
+		       msecs_to_jiffies(c->ping_interval_ms)))
+		return rblk_peer_send(peer, RBLK_MSG_PING, 0, 0, NULL, 0, NULL);
+	return 0;
+}
+
+/*
+ * Receives exactly @len bytes. On a connected @peer, timeouts of the
+ * socket (a fraction of the ping interval) let the loop run
+ * rblk_peer_tick() while it waits; during the handshake (@tick false) a
+ * timeout ends the wait.
+ */
+static int rblk_recv_sock(struct rblk_peer *peer, bool tick,
+			  struct socket *sock, void *buf, size_t len)
+{
+	while (len) {
+		struct kvec iov = { .iov_base = buf, .iov_len = len };
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+		int n, err;
+
+		n = kernel_recvmsg(sock, &msg, &iov, 1, len, msg.msg_flags);
+		if (n > 0) {
+			buf += n;
+			len -= n;
+			if (peer)
+				WRITE_ONCE(peer->last_rx, jiffies);
+			continue;
+		}
+		if (kthread_should_stop())
+			return -ESHUTDOWN;
+		if (n == 0)
+			return -ECONNRESET;
+		if (n != -EAGAIN && n != -EINTR)
+			return n;
+		if (!tick)
+			return -ETIMEDOUT;
+		err = rblk_peer_tick(peer);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
+int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
+		   size_t len)
+{
+	return rblk_recv_sock(peer, true, sock, buf, len);
+}
+
+/* Reads and throws away @len bytes (a payload that is refused). */
+int rblk_recv_skip(struct rblk_peer *peer, struct socket *sock, size_t len)
+{
+	u8 *buf = (u8 *)__get_free_page(GFP_KERNEL);
+	int err = 0;
+
+	if (!buf)
+		return -ENOMEM;
+	while (len && !err) {
+		size_t n = min_t(size_t, len, PAGE_SIZE);
+
+		err = rblk_recv_full(peer, sock, buf, n);
+		len -= n;
+	}
+	free_page((unsigned long)buf);
+	return err;
+}
+
+static const char *rblk_hdr_check(const struct rblk_msg_hdr *h)
+{
+	u16 type = be16_to_cpu(h->type);
+	u32 len = be32_to_cpu(h->len);
+	int fixed;
+
+	if (be32_to_cpu(h->magic) != RBLK_PROTO_MAGIC)
+		return "bad magic";
+	if (h->pad)
+		return "nonzero padding in header";
+	if (type == RBLK_MSG_WRITE) {
+		if (be16_to_cpu(h->flags) & ~RBLK_MSG_F_ALL)
+			return "unknown write flags";
+		if (len < sizeof(struct rblk_msg_write) ||
+		    len > sizeof(struct rblk_msg_write) + RBLK_PROTO_MAX_DATA)
+			return "write length out of range";
+		return NULL;
+	}
+	fixed = rblk_msg_fixed_len(type);
+	if (fixed < 0)
+		return "unknown message type";
+	if (h->flags)
+		return "flags on a message that has none";
+	if (len != fixed)
+		return "length does not match the message type";
+	return NULL;
+}
+
+/*
+ * Receives one header and checks it; the payload is still to be read.
+ * @peer is NULL, and @tick false, before the handshake.
+ */
+static int rblk_recv_hdr(struct rblk_vol *vol, struct rblk_peer *peer,
+			 bool tick, struct socket *sock, struct rblk_msg_hdr *h)
+{
+	const char *bad;
+	int err;
+
+	err = rblk_recv_sock(peer, tick, sock, h, sizeof(*h));
+	if (err)
+		return err;
+	bad = rblk_hdr_check(h);
+	if (bad) {
+		rblk_conn_error(vol, peer, "protocol error: %s", bad);
+		return -EPROTO;
+	}
+	return 0;
+}
+
+/* What is wrong with @h for this volume, or NULL. */
+static const char *rblk_hello_check(struct rblk_vol *vol,
+				    const struct rblk_msg_hello *h, u32 *reason)
+{
+	u32 lo = be32_to_cpu(h->proto_min), hi = be32_to_cpu(h->proto_max);
+	u32 i, n = be32_to_cpu(h->history_len);
+
+	*reason = RBLK_REFUSE_PROTO;
+	if (lo > hi || hi < RBLK_PROTO_VERSION_MIN || lo > RBLK_PROTO_VERSION_MAX)
+		return "no common protocol version";
+	*reason = RBLK_REFUSE_UUID;
+	if (memcmp(h->uuid, vol->md.uuid, sizeof(h->uuid)))
+		return "volume UUID differs";
+	*reason = RBLK_REFUSE_NODE;
+	if (be32_to_cpu(h->to_node) != vol->md.node_id)
+		return "peer expected another node id";
+	*reason = RBLK_REFUSE_SIZE;
+	if (be64_to_cpu(h->data_size) != vol->md.layout.data_size)
+		return "data size differs";
+	*reason = RBLK_REFUSE_GEN;
+	if (n > RBLK_GEN_HISTORY)
+		return "generation history too long";
+	for (i = 0; i < n; i++)
+		if (!be64_to_cpu(h->history[i].counter))
+			return "empty generation in history";
+	return NULL;
+}
+
+static void rblk_net_fill_hello(struct rblk_peer *peer, struct rblk_msg_hello *h)
+{
+	struct rblk_vol *vol = peer->vol;
+	const struct rblk_gen_state *g = &vol->md.gen;
+	u32 i, flags = 0;
+
+	memset(h, 0, sizeof(*h));
+	h->proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN);
+	h->proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX);
+	h->features = cpu_to_be64(RBLK_PROTO_FEATURES);
+	memcpy(h->uuid, vol->md.uuid, sizeof(h->uuid));
+	h->from_node = cpu_to_be32(vol->md.node_id);
+	h->to_node = cpu_to_be32(peer->node_id);
+	h->data_size = cpu_to_be64(vol->md.layout.data_size);
+	if (g->consistent)
+		flags |= RBLK_HELLO_F_CONSISTENT;
+	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY)
+		flags |= RBLK_HELLO_F_PRIMARY;
+	h->flags = cpu_to_be32(flags);
+	h->history_len = cpu_to_be32(g->history_len);
+	rblk_gen_to_wire(&h->current_gen, g->current_gen);
+	rblk_gen_to_wire(&h->sync_from, g->sync_from);
+	rblk_gen_to_wire(&h->slot_base, vol->md.slot_base[peer->slot]);
+	for (i = 0; i < g->history_len; i++)
+		rblk_gen_to_wire(&h->history[i], g->history[i]);
+	h->promised = cpu_to_be64(g->promised);
+	h->seen = cpu_to_be64(g->seen);
+}
+
+/*
+ * Reads a HELLO (or a REFUSE) from a socket not yet connected, within the
+ * socket's timeout. @peer is NULL on the accepting side.
+ */
+static int rblk_recv_hello(struct rblk_vol *vol, struct rblk_peer *peer,
+			   struct socket *sock, struct rblk_msg_hello *hello)
+{
+	struct rblk_msg_refuse r;
+	struct rblk_msg_hdr h;
+	int err;
+
+	err = rblk_recv_hdr(vol, peer, false, sock, &h);
+	if (err)
+		return err;
+	switch (be16_to_cpu(h.type)) {
+	case RBLK_MSG_HELLO:
+		return rblk_recv_sock(peer, false, sock, hello, sizeof(*hello));
+	case RBLK_MSG_REFUSE:
+		err = rblk_recv_sock(peer, false, sock, &r, sizeof(r));
+		if (err)
+			return err;
+		r.text[sizeof(r.text) - 1] = '\0';
+		rblk_conn_error(vol, peer, "refused by the peer: %s", r.text);
+		return -ECONNREFUSED;
+	default:
+		rblk_conn_error(vol, peer, "protocol error: expected HELLO");
+		return -EPROTO;
+	}
+}
+
+static void rblk_peer_backoff(struct rblk_peer *peer, u32 *backoff_ms)
+{
+	u32 ms = *backoff_ms, jitter = ms / 4;
+
+	ms = ms - jitter + get_random_u32_below(2 * jitter + 1);
+	wait_event_interruptible_timeout(peer->wait, kthread_should_stop(),
+					 msecs_to_jiffies(ms));
+	*backoff_ms = min(*backoff_ms * 2, peer->vol->conf.connect_timeout_ms);
+}
+
+/* Dials the peer and exchanges HELLOs; the socket, or NULL. */
+static struct socket *rblk_peer_dial(struct rblk_peer *peer,
+				     struct rblk_msg_hello *hello)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_msg_hello mine;
+	struct socket *sock;
+	u32 ms = vol->conf.connect_timeout_ms;
+	int err;
+
+	err = rblk_sock_create(vol, peer->addr.ss_family, &sock);
+	if (err)
+		return NULL;
+	rblk_sock_timeouts(sock, ms, ms);
+	err = kernel_connect(sock, (struct sockaddr *)&peer->addr,
+			     rblk_addr_len(&peer->addr), 0);
+	if (err) {
+		spin_lock_irq(&peer->lock);
+		snprintf(peer->last_error, sizeof(peer->last_error),
+			 "cannot connect to %s: error %d", peer->addr_str, err);
+		spin_unlock_irq(&peer->lock);
+		goto out_release;
+	}
+	mutex_lock(&vol->conf_mutex);
+	rblk_net_fill_hello(peer, &mine);
+	mutex_unlock(&vol->conf_mutex);
+	WRITE_ONCE(peer->last_rx, jiffies);
+	err = rblk_send_msg_raw(sock, RBLK_MSG_HELLO, &mine, sizeof(mine));
+	if (!err)
+		err = rblk_recv_hello(vol, peer, sock, hello);
+	if (!err) {
+		u32 reason;
+		const char *bad = rblk_hello_check(vol, hello, &reason);
+
+		if (!bad && be32_to_cpu(hello->from_node) != peer->node_id) {
+			bad = "answered by another node id";
+			reason = RBLK_REFUSE_NODE;
+		}
+		if (bad) {
+			rblk_peer_error(peer, "refused: %s", bad);
+			rblk_send_refuse(sock, reason, bad);
+			err = -EPROTO;
+		}
+	}
+	if (!err)
+		return sock;
+out_release:
+	sock_release(sock);
+	return NULL;
+}
+
+/* Takes the socket the listener accepted for this peer, or NULL. */
+static struct socket *rblk_peer_take_incoming(struct rblk_peer *peer,
+					      struct rblk_msg_hello *hello)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_msg_hello mine;
+	struct socket *sock;
+
+	wait_event_interruptible(peer->wait,
+				 READ_ONCE(peer->incoming) || kthread_should_stop());
+	spin_lock_irq(&peer->lock);
+	sock = peer->incoming;
+	peer->incoming = NULL;
+	*hello = peer->incoming_hello;
+	spin_unlock_irq(&peer->lock);
+	if (!sock)
+		return NULL;
+	mutex_lock(&vol->conf_mutex);
+	rblk_net_fill_hello(peer, &mine);
+	mutex_unlock(&vol->conf_mutex);
+	if (rblk_send_msg_raw(sock, RBLK_MSG_HELLO, &mine, sizeof(mine))) {
+		sock_release(sock);
+		return NULL;
+	}
+	return sock;
+}
+
+static int rblk_recv_ack(struct rblk_peer *peer, struct socket *sock, u64 id)
+{
+	struct rblk_msg_ack a;
+	int err;
+
+	err = rblk_recv_full(peer, sock, &a, sizeof(a));
+	if (err)
+		return err;
+	if (a.pad || be32_to_cpu(a.status) > RBLK_ACK_REFUSED) {
+		rblk_peer_error(peer, "protocol error: malformed ack");
+		return -EPROTO;
+	}
+	if (id & RBLK_CALL_ID) {
+		if (rblk_call_answer(peer, id, be32_to_cpu(a.status), NULL))
+			return 0;
+	} else if (!rblk_req_ack(peer, id, be32_to_cpu(a.status),
+				 be64_to_cpu(a.promised))) {
+		return 0;
+	}
+	rblk_peer_error(peer, "protocol error: ack for unknown request %llx", id);
+	return -EPROTO;
+}
+
+static int rblk_recv_state(struct rblk_peer *peer, struct socket *sock,
+			   struct rblk_msg_state *st)
+{
+	int err = rblk_recv_full(peer, sock, st, sizeof(*st));
+
+	if (!err && (st->pad || st->current_gen.pad ||
+		     be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT |
+						RBLK_STATE_F_PRIMARY))) {
+		rblk_peer_error(peer, "protocol error: malformed state");
+		err = -EPROTO;
+	}
+	return err;
+}
+
+static int rblk_recv_new_gen(struct rblk_peer *peer, struct socket *sock, u64 id)
+{
+	struct rblk_msg_ack a = {};
+	struct rblk_msg_new_gen ng;
+	int err;
+
+	err = rblk_recv_full(peer, sock, &ng, sizeof(ng));
+	if (err)
+		return err;
+	if (!(id & RBLK_CALL_ID) || ng.gen.pad || ng.prev.pad ||
+	    !be64_to_cpu(ng.gen.counter)) {
+		rblk_peer_error(peer, "protocol error: malformed generation change");
+		return -EPROTO;
+	}
+	a.status = cpu_to_be32(rblk_repl_new_gen(peer, &ng));
+	a.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised));
+	return rblk_peer_send(peer, RBLK_MSG_ACK, 0, id, &a, sizeof(a), NULL);
+}
+
+static int rblk_recv_promise(struct rblk_peer *peer, struct socket *sock, u64 id)
+{
+	struct rblk_msg_promise_reply r = {};
+	struct rblk_msg_promise p;
+	int err;
+
+	err = rblk_recv_full(peer, sock, &p, sizeof(p));
+	if (err)
+		return err;
+	if (!(id & RBLK_CALL_ID) || !be64_to_cpu(p.counter)) {
+		rblk_peer_error(peer, "protocol error: malformed promise request");
+		return -EPROTO;
+	}
+	r.granted = cpu_to_be32(rblk_repl_promise(peer, be64_to_cpu(p.counter),
+						  &r.state));
+	return rblk_peer_send(peer, RBLK_MSG_PROMISE_REPLY, 0, id, &r, sizeof(r),
+			      NULL);
+}
+
+static int rblk_recv_promise_reply(struct rblk_peer *peer, struct socket *sock,
+				   u64 id)
+{
+	struct rblk_msg_promise_reply r;
+	int err;
+
+	err = rblk_recv_full(peer, sock, &r, sizeof(r));
+	if (err)
+		return err;
+	if (r.pad || r.state.pad || be32_to_cpu(r.granted) > 1 ||
+	    !rblk_call_answer(peer, id, be32_to_cpu(r.granted), &r.state)) {
+		rblk_peer_error(peer, "protocol error: unexpected promise reply");
+		return -EPROTO;
+	}
+	rblk_repl_peer_state(peer, &r.state);
+	return 0;
+}
+
+/* One frame of a connected peer; an error ends the connection. */
+static int rblk_peer_recv_one(struct rblk_peer *peer, struct socket *sock)
+{
+	struct rblk_msg_state st;
+	struct rblk_msg_hdr h;
+	u64 id;
+	int err;
+
+	err = rblk_recv_hdr(peer->vol, peer, true, sock, &h);
+	if (err)
+		return err;
+	id = be64_to_cpu(h.id);
+	switch (be16_to_cpu(h.type)) {
+	case RBLK_MSG_PING:
+		return rblk_peer_send(peer, RBLK_MSG_PONG, 0, 0, NULL, 0, NULL);
+	case RBLK_MSG_PONG:
+		return 0;
+	case RBLK_MSG_WRITE:
+		return rblk_apply_write(peer, sock, &h);
+	case RBLK_MSG_FLUSH:
+		return rblk_apply_flush(peer, sock, &h);
+	case RBLK_MSG_ACK:
+		return rblk_recv_ack(peer, sock, id);
+	case RBLK_MSG_STATE:
+		err = rblk_recv_state(peer, sock, &st);
+		if (!err)
+			rblk_repl_peer_state(peer, &st);
+		return err;
+	case RBLK_MSG_NEW_GEN:
+		return rblk_recv_new_gen(peer, sock, id);
+	case RBLK_MSG_PROMISE:
+		return rblk_recv_promise(peer, sock, id);
+	case RBLK_MSG_PROMISE_REPLY:
+		return rblk_recv_promise_reply(peer, sock, id);
+	case RBLK_MSG_REFUSE: {
+		struct rblk_msg_refuse r;
+
+		err = rblk_recv_full(peer, sock, &r, sizeof(r));
+		if (!err) {
+			r.text[sizeof(r.text) - 1] = '\0';
+			rblk_peer_error(peer, "refused by the peer: %s", r.text);
+		}
+		return -ECONNREFUSED;
+	}
+	default:
+		rblk_peer_error(peer, "protocol error: unexpected %s",
+				be16_to_cpu(h.type) == RBLK_MSG_HELLO ?
+				"second HELLO" : "message");
+		return -EPROTO;
+	}
+}
+
+/* The connection is up: publish it, then receive until it ends. */
+static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
+			  const struct rblk_msg_hello *hello)
+{
+	struct rblk_conf *c = &peer->vol->conf;
+	struct rblk_msg_state st;
+	int err;
+
+	rblk_sock_timeouts(sock, max(c->ping_interval_ms / 4, 10U),
+			   c->ping_timeout_ms);
+	mutex_lock(&peer->send_mutex);
+	spin_lock_irq(&peer->lock);
+	peer->sock = sock;
+	peer->last_error[0] = '\0';
+	spin_unlock_irq(&peer->lock);
+	mutex_unlock(&peer->send_mutex);
+	WRITE_ONCE(peer->last_rx, jiffies);
+	WRITE_ONCE(peer->last_tx, jiffies);
+
+	err = rblk_repl_peer_up(peer, hello);
+	if (err) {
+		rblk_send_refuse(sock, err, peer->last_error);
+	} else {
+		mutex_lock(&peer->vol->conf_mutex);
+		rblk_repl_fill_state(peer->vol, &st);
+		mutex_unlock(&peer->vol->conf_mutex);
+		err = rblk_peer_send(peer, RBLK_MSG_STATE, 0, 0, &st, sizeof(st),
+				     NULL);
+		while (!err)
+			err = rblk_peer_recv_one(peer, sock);
+	}
+
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	mutex_lock(&peer->send_mutex);
+	spin_lock_irq(&peer->lock);
+	peer->sock = NULL;
+	spin_unlock_irq(&peer->lock);
+	mutex_unlock(&peer->send_mutex);
+	rblk_req_peer_lost(peer);
+	rblk_call_fail(peer);
+	/* Replicated writes still on our disk send no ack any more. */
+	wait_event(peer->rx_wait, !atomic_read(&peer->rx_inflight));
+	flush_work(&peer->ack_work);
+	rblk_repl_peer_down(peer);
+}
+
+static int rblk_peer_thread(void *data)
+{
+	struct rblk_peer *peer = data;
+	struct rblk_vol *vol = peer->vol;
+	bool dialer = vol->md.node_id < peer->node_id;
+	u32 backoff = RBLK_BACKOFF_MIN_MS;
+
+	while (!kthread_should_stop()) {
+		struct rblk_msg_hello hello;
+		struct socket *sock;
+
+		sock = dialer ? rblk_peer_dial(peer, &hello) :
+				rblk_peer_take_incoming(peer, &hello);
+		if (!sock) {
+			rblk_peer_backoff(peer, &backoff);
+			continue;
+		}
+		rblk_peer_run(peer, sock, &hello);
+		sock_release(sock);
+		backoff = RBLK_BACKOFF_MIN_MS;
+		if (!kthread_should_stop())
+			rblk_peer_backoff(peer, &backoff);
+	}
+	return 0;
+}
+
+int rblk_peer_start(struct rblk_peer *peer)
+{
+	struct task_struct *t;
+
+	t = kthread_run(rblk_peer_thread, peer, "rblk%u-p%u", peer->vol->minor,
+			peer->node_id);
+	if (IS_ERR(t))
+		return PTR_ERR(t);
+	peer->thread = t;
+	return 0;
+}
+
+void rblk_peer_stop(struct rblk_peer *peer)
+{
+	struct socket *incoming;
+
+	if (!peer->thread)
+		return;
+	rblk_peer_drop(peer, "stopped");
+	wake_up_all(&peer->wait);
+	kthread_stop(peer->thread);
+	peer->thread = NULL;
+	incoming = peer->incoming;
+	peer->incoming = NULL;
+	if (incoming)
+		sock_release(incoming);
+}
+
+/*
+ * An accepted socket: read its HELLO, find the peer, hand the socket to
+ * the peer's thread. Called by the listener; conf_mutex keeps the peers.
+ */
+static void rblk_net_accept_one(struct rblk_vol *vol, struct socket *sock)
+{
+	struct rblk_msg_hello hello;
+	struct rblk_peer *peer;
+	const char *bad;
+	u32 reason, from;
+
+	rblk_sock_timeouts(sock, vol->conf.connect_timeout_ms,
+			   vol->conf.connect_timeout_ms);
+	if (rblk_recv_hello(vol, NULL, sock, &hello))
+		goto out_release;
+	bad = rblk_hello_check(vol, &hello, &reason);
+	from = be32_to_cpu(hello.from_node);
+	mutex_lock(&vol->conf_mutex);
+	peer = from < RBLK_MAX_NODES ? vol->peers[from] : NULL;
+	if (!bad && (!peer || from >= vol->md.node_id)) {
+		bad = "not a peer that dials this node";
+		reason = RBLK_REFUSE_NODE;
+	}
+	if (!bad) {
+		spin_lock_irq(&peer->lock);
+		if (peer->incoming || peer->sock) {
+			bad = "already connected";
+			reason = RBLK_REFUSE_BUSY;
+		} else {
+			peer->incoming = sock;
+			peer->incoming_hello = hello;
+		}
+		spin_unlock_irq(&peer->lock);
+	}
+	mutex_unlock(&vol->conf_mutex);
+	if (!bad) {
+		wake_up_all(&peer->wait);
+		return;
+	}
+	pr_warn("rblk%u: refused a connection from node %u: %s\n", vol->minor,
+		from, bad);
+	rblk_send_refuse(sock, reason, bad);
+out_release:
+	sock_release(sock);
+}
+
+static int rblk_listen_thread(void *data)
+{
+	struct rblk_vol *vol = data;
+
+	while (!kthread_should_stop()) {
+		struct socket *sock;
+		int err;
+
+		err = kernel_accept(vol->listener, &sock, 0);
+		if (err) {
+			if (!kthread_should_stop())
+				schedule_timeout_interruptible(HZ / 10);
+			continue;
+		}
+		sock->sk->sk_allocation = GFP_NOIO;
+		sock->sk->sk_use_task_frag = false;
+		tcp_sock_set_nodelay(sock->sk);
+		rblk_net_accept_one(vol, sock);
+	}
+	return 0;
+}
+
+int rblk_net_listen(struct rblk_vol *vol, struct netlink_ext_ack *extack)
+{
+	struct sockaddr_storage *ss = &vol->conf.listen;
+	struct task_struct *t;
+	struct socket *sock;
+	int err;
+
+	err = rblk_sock_create(vol, ss->ss_family, &sock);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack, "cannot create a socket: error %d", err);
+		return err;
+	}
+	sock_set_reuseaddr(sock->sk);
+	err = kernel_bind(sock, (struct sockaddr *)ss, rblk_addr_len(ss));
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack, "cannot listen on %s: %s",
+				   vol->conf.listen_str,
+				   err == -EADDRINUSE ? "address in use" :
+				   err == -EADDRNOTAVAIL ? "no such local address" :
+				   "bind failed");
+		goto out_release;
+	}
+	err = kernel_listen(sock, 16);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack, "cannot listen on %s: error %d",
+				   vol->conf.listen_str, err);
+		goto out_release;
+	}
+	vol->listener = sock;
+	t = kthread_run(rblk_listen_thread, vol, "rblk%u-listen", vol->minor);
+	if (IS_ERR(t)) {
+		err = PTR_ERR(t);
+		vol->listener = NULL;
+		goto out_release;
+	}
+	vol->listen_thread = t;
+	return 0;
+
+out_release:
+	sock_release(sock);
+	return err;
+}
+
+void rblk_net_unlisten(struct rblk_vol *vol)
+{
+	if (!vol->listener)
+		return;
+	kernel_sock_shutdown(vol->listener, SHUT_RDWR);
+	kthread_stop(vol->listen_thread);
+	sock_release(vol->listener);
+	vol->listener = NULL;
+	vol->listen_thread = NULL;
+}

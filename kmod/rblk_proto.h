@@ -1,0 +1,326 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rblk - the wire format between nodes. Every field is big-endian, every
+ * struct has explicit padding and a size fixed at build time
+ * (rblk_proto_check_sizes()). Shared, unchanged, by the module and the
+ * userspace test peers. docs/protocol.md describes the exchange.
+ */
+#ifndef RBLK_PROTO_H
+#define RBLK_PROTO_H
+
+#include "rblk_compat.h"
+#include "rblk_gen.h"
+
+#define RBLK_PROTO_MAGIC	0x52424c4bU	/* "RBLK" */
+#define RBLK_PROTO_VERSION_MIN	1
+#define RBLK_PROTO_VERSION_MAX	1
+/* Feature bits: none yet. Unknown bits from a peer are ignored. */
+#define RBLK_PROTO_FEATURES	0ULL
+
+/* Largest data payload of one WRITE: the volume's max I/O size. */
+#define RBLK_PROTO_MAX_DATA	(1U << 20)
+/* Largest range of one DISCARD or WRITE_ZEROES. */
+#define RBLK_PROTO_MAX_RANGE	(1U << 30)
+/* Longest refusal text, NUL included. */
+#define RBLK_PROTO_REASON_MAX	128
+
+/**
+ * enum rblk_msg_type - message types
+ * @RBLK_MSG_HELLO:	first message each way: identity and generation state
+ * @RBLK_MSG_REFUSE:	the handshake failed; the text says why; then close
+ * @RBLK_MSG_PING:	keepalive; answered with @RBLK_MSG_PONG
+ * @RBLK_MSG_PONG:	answer to a ping
+ * @RBLK_MSG_WRITE:	replicated write, discard or write-zeroes (id: the
+ *			primary's request id, echoed by the ack)
+ * @RBLK_MSG_FLUSH:	flush the backing device, then ack
+ * @RBLK_MSG_ACK:	a write, flush or generation change is done (or not)
+ * @RBLK_MSG_STATE:	the sender's role, generation or promise changed
+ * @RBLK_MSG_NEW_GEN:	primary to an in-sync peer: adopt a new generation
+ *			(persisted before the ack)
+ * @RBLK_MSG_PROMISE:	promotion candidate asks for a promise
+ * @RBLK_MSG_PROMISE_REPLY: the answer, with the voter's state
+ */
+enum rblk_msg_type {
+	RBLK_MSG_HELLO = 1,
+	RBLK_MSG_REFUSE,
+	RBLK_MSG_PING,
+	RBLK_MSG_PONG,
+	RBLK_MSG_WRITE,
+	RBLK_MSG_FLUSH,
+	RBLK_MSG_ACK,
+	RBLK_MSG_STATE,
+	RBLK_MSG_NEW_GEN,
+	RBLK_MSG_PROMISE,
+	RBLK_MSG_PROMISE_REPLY,
+	RBLK_MSG_TYPE_MAX = RBLK_MSG_PROMISE_REPLY,
+};
+
+/* Header flags of RBLK_MSG_WRITE. */
+#define RBLK_MSG_F_FUA		BIT(0)	/* write through to stable storage */
+#define RBLK_MSG_F_NOUNMAP	BIT(1)	/* write-zeroes must not deallocate */
+#define RBLK_MSG_F_ALL		0x3
+
+/**
+ * struct rblk_msg_hdr - starts every message
+ * @magic:	RBLK_PROTO_MAGIC
+ * @type:	enum rblk_msg_type
+ * @flags:	RBLK_MSG_F_* (WRITE only; zero otherwise)
+ * @len:	payload bytes that follow the header
+ * @pad:	zero
+ * @id:		request id (WRITE, FLUSH, NEW_GEN, PROMISE and their replies)
+ */
+struct rblk_msg_hdr {
+	__be32 magic;
+	__be16 type;
+	__be16 flags;
+	__be32 len;
+	__be32 pad;
+	__be64 id;
+};
+
+/**
+ * struct rblk_wire_gen - a generation on the wire
+ * @counter:	see struct rblk_gen
+ * @origin:	its creator
+ * @pad:	zero
+ */
+struct rblk_wire_gen {
+	__be64 counter;
+	__be32 origin;
+	__be32 pad;
+};
+
+/* HELLO flags. */
+#define RBLK_HELLO_F_CONSISTENT	BIT(0)	/* the sender's data is whole */
+#define RBLK_HELLO_F_PRIMARY	BIT(1)	/* the sender is primary */
+
+/**
+ * struct rblk_msg_hello - identity and generation state, both ways
+ * @proto_min:	lowest protocol version the sender speaks
+ * @proto_max:	highest
+ * @features:	RBLK_PROTO_FEATURES of the sender
+ * @uuid:	volume UUID
+ * @from_node:	sender's node id
+ * @to_node:	node id the sender expects at the other end
+ * @data_size:	sender's exported size in bytes
+ * @flags:	RBLK_HELLO_F_*
+ * @history_len: valid entries of @history
+ * @current_gen: sender's data generation
+ * @sync_from:	see struct rblk_gen_state
+ * @slot_base:	generation at which the sender's bitmap for the receiver
+ *		started (counter 0: none)
+ * @history:	sender's ancestors, newest first
+ * @promised:	highest counter the sender promised
+ * @seen:	highest counter the sender has seen
+ */
+struct rblk_msg_hello {
+	__be32 proto_min;
+	__be32 proto_max;
+	__be64 features;
+	u8 uuid[16];
+	__be32 from_node;
+	__be32 to_node;
+	__be64 data_size;
+	__be32 flags;
+	__be32 history_len;
+	struct rblk_wire_gen current_gen;
+	struct rblk_wire_gen sync_from;
+	struct rblk_wire_gen slot_base;
+	struct rblk_wire_gen history[RBLK_GEN_HISTORY];
+	__be64 promised;
+	__be64 seen;
+};
+
+/**
+ * enum rblk_refuse_reason - why a handshake was refused
+ * @RBLK_REFUSE_PROTO:	no common protocol version
+ * @RBLK_REFUSE_UUID:	different volume
+ * @RBLK_REFUSE_NODE:	unexpected node id (not a configured peer, or not me)
+ * @RBLK_REFUSE_SIZE:	different exported size
+ * @RBLK_REFUSE_GEN:	the generation rules refuse (split brain, unrelated,
+ *			no consistent source)
+ * @RBLK_REFUSE_ROLE:	both sides are primary
+ * @RBLK_REFUSE_BUSY:	already connected to that node
+ */
+enum rblk_refuse_reason {
+	RBLK_REFUSE_PROTO = 1,
+	RBLK_REFUSE_UUID,
+	RBLK_REFUSE_NODE,
+	RBLK_REFUSE_SIZE,
+	RBLK_REFUSE_GEN,
+	RBLK_REFUSE_ROLE,
+	RBLK_REFUSE_BUSY,
+};
+
+/**
+ * struct rblk_msg_refuse - a refused handshake
+ * @reason:	enum rblk_refuse_reason
+ * @pad:	zero
+ * @text:	NUL-terminated explanation, for the receiver's log
+ */
+struct rblk_msg_refuse {
+	__be32 reason;
+	__be32 pad;
+	char text[RBLK_PROTO_REASON_MAX];
+};
+
+/* Operations of RBLK_MSG_WRITE. */
+#define RBLK_WOP_WRITE		1	/* @size bytes of data follow */
+#define RBLK_WOP_DISCARD	2
+#define RBLK_WOP_WRITE_ZEROES	3
+
+/**
+ * struct rblk_msg_write - a replicated write; data follows for WOP_WRITE
+ * @sector:	first 512-byte sector
+ * @size:	bytes written (a multiple of 512; the data's length for
+ *		RBLK_WOP_WRITE)
+ * @op:		RBLK_WOP_*
+ * @gen:	the primary's current generation: the receiver refuses
+ *		writes from a generation below its promise
+ */
+struct rblk_msg_write {
+	__be64 sector;
+	__be32 size;
+	__be32 op;
+	struct rblk_wire_gen gen;
+};
+
+/**
+ * struct rblk_msg_flush - flush the backing device
+ * @gen:	the primary's current generation
+ */
+struct rblk_msg_flush {
+	struct rblk_wire_gen gen;
+};
+
+/* ACK status. */
+#define RBLK_ACK_OK		0
+#define RBLK_ACK_EIO		1	/* the backing device failed it */
+#define RBLK_ACK_STALE		2	/* sender's generation below a promise */
+#define RBLK_ACK_REFUSED	3	/* not applicable (role, state) */
+
+/**
+ * struct rblk_msg_ack - answer to WRITE, FLUSH and NEW_GEN
+ * @status:	RBLK_ACK_*
+ * @pad:	zero
+ * @promised:	the receiver's highest promise (for RBLK_ACK_STALE)
+ */
+struct rblk_msg_ack {
+	__be32 status;
+	__be32 pad;
+	__be64 promised;
+};
+
+/* STATE and PROMISE_REPLY flags. */
+#define RBLK_STATE_F_CONSISTENT	BIT(0)
+#define RBLK_STATE_F_PRIMARY	BIT(1)
+
+/**
+ * struct rblk_msg_state - the sender's role and generation
+ * @flags:	RBLK_STATE_F_*
+ * @pad:	zero
+ * @current_gen: sender's data generation
+ * @promised:	sender's highest promise
+ */
+struct rblk_msg_state {
+	__be32 flags;
+	__be32 pad;
+	struct rblk_wire_gen current_gen;
+	__be64 promised;
+};
+
+/**
+ * struct rblk_msg_new_gen - primary to in-sync peer: adopt @gen
+ * @gen:	the new generation
+ * @prev:	the generation it follows; the peer must be at it
+ */
+struct rblk_msg_new_gen {
+	struct rblk_wire_gen gen;
+	struct rblk_wire_gen prev;
+};
+
+/**
+ * struct rblk_msg_promise - promotion candidate's request
+ * @counter:	the generation counter the candidate will create
+ */
+struct rblk_msg_promise {
+	__be64 counter;
+};
+
+/**
+ * struct rblk_msg_promise_reply - a voter's answer
+ * @granted:	1 when the voter persisted the promise
+ * @pad:	zero
+ * @state:	the voter's role, generation and promise
+ */
+struct rblk_msg_promise_reply {
+	__be32 granted;
+	__be32 pad;
+	struct rblk_msg_state state;
+};
+
+static inline void rblk_proto_check_sizes(void)
+{
+	BUILD_BUG_ON(sizeof(struct rblk_msg_hdr) != 24);
+	BUILD_BUG_ON(sizeof(struct rblk_wire_gen) != 16);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_hello) != 632);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_refuse) != 136);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_write) != 32);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_flush) != 16);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_ack) != 16);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_state) != 32);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_new_gen) != 32);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_promise) != 8);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_promise_reply) != 40);
+}
+
+static inline struct rblk_gen rblk_gen_from_wire(const struct rblk_wire_gen *w)
+{
+	struct rblk_gen g = {
+		.counter = be64_to_cpu(w->counter),
+		.origin = be32_to_cpu(w->origin),
+	};
+
+	return g;
+}
+
+static inline void rblk_gen_to_wire(struct rblk_wire_gen *w, struct rblk_gen g)
+{
+	w->counter = cpu_to_be64(g.counter);
+	w->origin = cpu_to_be32(g.origin);
+	w->pad = 0;
+}
+
+/*
+ * The payload length a message of @type must have, or -1 when it varies
+ * (WRITE: header struct plus data; REFUSE: fixed). Receivers check the
+ * header's length against it before reading the payload.
+ */
+static inline int rblk_msg_fixed_len(u16 type)
+{
+	switch (type) {
+	case RBLK_MSG_HELLO:
+		return sizeof(struct rblk_msg_hello);
+	case RBLK_MSG_REFUSE:
+		return sizeof(struct rblk_msg_refuse);
+	case RBLK_MSG_PING:
+	case RBLK_MSG_PONG:
+		return 0;
+	case RBLK_MSG_FLUSH:
+		return sizeof(struct rblk_msg_flush);
+	case RBLK_MSG_ACK:
+		return sizeof(struct rblk_msg_ack);
+	case RBLK_MSG_STATE:
+		return sizeof(struct rblk_msg_state);
+	case RBLK_MSG_NEW_GEN:
+		return sizeof(struct rblk_msg_new_gen);
+	case RBLK_MSG_PROMISE:
+		return sizeof(struct rblk_msg_promise);
+	case RBLK_MSG_PROMISE_REPLY:
+		return sizeof(struct rblk_msg_promise_reply);
+	default:
+		return -1;
+	}
+}
+
+#endif /* RBLK_PROTO_H */

@@ -1,0 +1,842 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - replication state of a volume: settings, peers, the handshake's
+ * generation decision, roles and the promotion round, and generation
+ * changes. Everything here runs under the volume's conf_mutex; the I/O
+ * path only reads vol->role, vol->uptodate, vol->connected and vol->peers.
+ */
+#include <linux/blk-mq.h>
+#include <linux/slab.h>
+#include <net/net_namespace.h>
+#include <net/netlink.h>
+
+#include "rblk.h"
+
+struct workqueue_struct *rblk_wq;
+
+#define RBLK_DEF_CONNECT_MS	5000
+#define RBLK_DEF_PING_INT_MS	1000
+#define RBLK_DEF_PING_TMO_MS	3000
+#define RBLK_DEF_ACK_TMO_MS	5000
+
+void rblk_repl_init(struct rblk_vol *vol)
+{
+	int i;
+
+	mutex_init(&vol->conf_mutex);
+	spin_lock_init(&vol->io_lock);
+	INIT_LIST_HEAD(&vol->overlaps);
+	INIT_LIST_HEAD(&vol->parked);
+	init_waitqueue_head(&vol->overlap_wait);
+	init_waitqueue_head(&vol->call_wait);
+	INIT_WORK(&vol->state_work, rblk_state_work);
+	vol->role = RBLK_ROLE_SECONDARY;
+	vol->promised_to = -1;
+	vol->conf.topology = RBLK_TOPOLOGY_QUORUM;
+	vol->conf.quorum_mode = RBLK_QUORUM_MODE_AUTO;
+	vol->conf.on_no_quorum = RBLK_ON_NO_QUORUM_SUSPEND_IO;
+	vol->conf.connect_timeout_ms = RBLK_DEF_CONNECT_MS;
+	vol->conf.ping_interval_ms = RBLK_DEF_PING_INT_MS;
+	vol->conf.ping_timeout_ms = RBLK_DEF_PING_TMO_MS;
+	vol->conf.ack_timeout_ms = RBLK_DEF_ACK_TMO_MS;
+	for (i = 0; i < RBLK_MAX_NODES; i++)
+		atomic64_set(&vol->oos[i], 0);
+}
+
+static u32 rblk_nodes(const struct rblk_vol *vol)
+{
+	return 1 + READ_ONCE(vol->npeers);
+}
+
+u32 rblk_write_quorum(const struct rblk_vol *vol)
+{
+	u32 w = READ_ONCE(vol->conf.write_quorum), n = rblk_nodes(vol);
+
+	return w ? min(w, n) : n / 2 + 1;
+}
+
+static bool rblk_quorum_on(const struct rblk_vol *vol)
+{
+	switch (READ_ONCE(vol->conf.quorum_mode)) {
+	case RBLK_QUORUM_MODE_ON:
+		return true;
+	case RBLK_QUORUM_MODE_OFF:
+		return false;
+	default:
+		return rblk_nodes(vol) >= 3;
+	}
+}
+
+static u32 rblk_visible(const struct rblk_vol *vol)
+{
+	return 1 + hweight_long(READ_ONCE(vol->connected));
+}
+
+bool rblk_has_quorum(const struct rblk_vol *vol)
+{
+	return !rblk_quorum_on(vol) || rblk_visible(vol) * 2 > rblk_nodes(vol);
+}
+
+void rblk_state_kick(struct rblk_vol *vol)
+{
+	queue_work(rblk_wq, &vol->state_work);
+}
+
+static void rblk_set_bits(struct rblk_vol *vol, unsigned long *mask,
+			  unsigned long set, unsigned long clear)
+{
+	spin_lock_irq(&vol->io_lock);
+	WRITE_ONCE(*mask, (*mask | set) & ~clear);
+	spin_unlock_irq(&vol->io_lock);
+}
+
+void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st)
+{
+	u32 flags = 0;
+
+	memset(st, 0, sizeof(*st));
+	if (vol->md.gen.consistent)
+		flags |= RBLK_STATE_F_CONSISTENT;
+	if (vol->role == RBLK_ROLE_PRIMARY)
+		flags |= RBLK_STATE_F_PRIMARY;
+	st->flags = cpu_to_be32(flags);
+	rblk_gen_to_wire(&st->current_gen, vol->md.gen.current_gen);
+	st->promised = cpu_to_be64(vol->md.gen.promised);
+}
+
+/* Tells every connected peer this node's state; under conf_mutex. */
+static void rblk_repl_broadcast(struct rblk_vol *vol)
+{
+	unsigned long peers = vol->connected;
+	struct rblk_msg_state st;
+	int id;
+
+	rblk_repl_fill_state(vol, &st);
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
+		rblk_peer_send(vol->peers[id], RBLK_MSG_STATE, 0, 0, &st,
+			       sizeof(st), NULL);
+}
+
+static void rblk_peer_free(struct rblk_peer *peer)
+{
+	cancel_work_sync(&peer->ack_work);
+	kfree(peer);
+}
+
+void rblk_repl_stop(struct rblk_vol *vol)
+{
+	int id;
+
+	mutex_lock(&vol->conf_mutex);
+	WRITE_ONCE(vol->dying, true);
+	mutex_unlock(&vol->conf_mutex);
+	rblk_net_unlisten(vol);
+	for (id = 0; id < RBLK_MAX_NODES; id++)
+		if (vol->peers[id])
+			rblk_peer_stop(vol->peers[id]);
+	/* Fails what is parked: nothing can complete it any more. */
+	rblk_state_kick(vol);
+	flush_work(&vol->state_work);
+}
+
+void rblk_repl_free(struct rblk_vol *vol)
+{
+	int id;
+
+	cancel_work_sync(&vol->state_work);
+	for (id = 0; id < RBLK_MAX_NODES; id++)
+		if (vol->peers[id])
+			rblk_peer_free(vol->peers[id]);
+	if (vol->net)
+		put_net(vol->net);
+}
+
+/* The volume's sockets live in the namespace of its first configurer. */
+static int rblk_repl_net(struct rblk_vol *vol, struct net *net,
+			 struct netlink_ext_ack *extack)
+{
+	if (!vol->net) {
+		vol->net = get_net(net);
+		return 0;
+	}
+	if (vol->net == net)
+		return 0;
+	NL_SET_ERR_MSG_FMT(extack,
+			   "rblk%u is configured from another network namespace",
+			   vol->minor);
+	return -EXDEV;
+}
+
+static int rblk_repl_set_listen(struct rblk_vol *vol, const char *addr,
+				struct netlink_ext_ack *extack)
+{
+	struct sockaddr_storage ss;
+	struct rblk_conf old = vol->conf;
+	int err;
+
+	err = rblk_net_parse_addr(vol->net, addr, &ss);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "bad listen address '%s' (want IPv4:port or [IPv6]:port)",
+				   addr);
+		return -EINVAL;
+	}
+	if (vol->connected) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "the listen address cannot change while peers are connected");
+		return -EBUSY;
+	}
+	rblk_net_unlisten(vol);
+	vol->conf.listen = ss;
+	strscpy(vol->conf.listen_str, addr, sizeof(vol->conf.listen_str));
+	vol->conf.has_listen = true;
+	err = rblk_net_listen(vol, extack);
+	if (err) {
+		vol->conf = old;
+		if (old.has_listen && rblk_net_listen(vol, NULL))
+			vol->conf.has_listen = false;
+	}
+	return err;
+}
+
+int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
+		  struct netlink_ext_ack *extack)
+{
+	struct rblk_conf *c = &vol->conf;
+	int err;
+
+	mutex_lock(&vol->conf_mutex);
+	err = rblk_repl_net(vol, net, extack);
+	if (err)
+		goto out;
+	if (tb[RBLK_A_VOL_TOPOLOGY] &&
+	    nla_get_u32(tb[RBLK_A_VOL_TOPOLOGY]) != RBLK_TOPOLOGY_QUORUM) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[RBLK_A_VOL_TOPOLOGY],
+				    "chain topology is not implemented yet");
+		err = -EOPNOTSUPP;
+		goto out;
+	}
+	if (tb[RBLK_A_VOL_LISTEN]) {
+		err = rblk_repl_set_listen(vol, nla_data(tb[RBLK_A_VOL_LISTEN]),
+					   extack);
+		if (err)
+			goto out;
+	}
+	if (tb[RBLK_A_VOL_WRITE_QUORUM])
+		WRITE_ONCE(c->write_quorum, nla_get_u32(tb[RBLK_A_VOL_WRITE_QUORUM]));
+	if (tb[RBLK_A_VOL_QUORUM])
+		WRITE_ONCE(c->quorum_mode, nla_get_u32(tb[RBLK_A_VOL_QUORUM]));
+	if (tb[RBLK_A_VOL_ON_NO_QUORUM])
+		WRITE_ONCE(c->on_no_quorum, nla_get_u32(tb[RBLK_A_VOL_ON_NO_QUORUM]));
+	if (tb[RBLK_A_VOL_CONNECT_TIMEOUT_MS])
+		WRITE_ONCE(c->connect_timeout_ms,
+			   nla_get_u32(tb[RBLK_A_VOL_CONNECT_TIMEOUT_MS]));
+	if (tb[RBLK_A_VOL_PING_INTERVAL_MS])
+		WRITE_ONCE(c->ping_interval_ms,
+			   nla_get_u32(tb[RBLK_A_VOL_PING_INTERVAL_MS]));
+	if (tb[RBLK_A_VOL_PING_TIMEOUT_MS])
+		WRITE_ONCE(c->ping_timeout_ms,
+			   nla_get_u32(tb[RBLK_A_VOL_PING_TIMEOUT_MS]));
+	if (tb[RBLK_A_VOL_ACK_TIMEOUT_MS])
+		WRITE_ONCE(c->ack_timeout_ms,
+			   nla_get_u32(tb[RBLK_A_VOL_ACK_TIMEOUT_MS]));
+	/* A new W or quorum mode may let parked writes go, or fail them. */
+	rblk_state_kick(vol);
+out:
+	mutex_unlock(&vol->conf_mutex);
+	if (!err)
+		rblk_nl_notify(vol);
+	return err;
+}
+
+/* The metadata slot of @node_id, taken when it has none; -1 when full. */
+static int rblk_repl_slot(struct rblk_vol *vol, u32 node_id, bool *fresh)
+{
+	struct rblk_md *md = &vol->md;
+	int i, free = -1;
+
+	for (i = 0; i < md->max_peers; i++) {
+		if (!(md->slot_flags[i] & RBLK_MD_SLOT_USED)) {
+			if (free < 0)
+				free = i;
+		} else if (md->slots[i] == node_id) {
+			*fresh = false;
+			return i;
+		}
+	}
+	if (free >= 0) {
+		md->slots[free] = node_id;
+		md->slot_flags[free] = RBLK_MD_SLOT_USED;
+		memset(&md->slot_base[free], 0, sizeof(md->slot_base[free]));
+		*fresh = true;
+	}
+	return free;
+}
+
+static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
+{
+	struct rblk_peer *peer = kzalloc(sizeof(*peer), GFP_KERNEL);
+
+	if (!peer)
+		return NULL;
+	peer->vol = vol;
+	peer->node_id = node_id;
+	spin_lock_init(&peer->lock);
+	mutex_init(&peer->send_mutex);
+	init_waitqueue_head(&peer->wait);
+	init_waitqueue_head(&peer->rx_wait);
+	INIT_LIST_HEAD(&peer->inflight);
+	init_llist_head(&peer->acks);
+	INIT_WORK(&peer->ack_work, rblk_apply_ack_work);
+	peer->conn = RBLK_CONN_STATE_CONNECTING;
+	peer->disk = RBLK_PEER_DISK_UNKNOWN;
+	return peer;
+}
+
+int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
+		  const char *addr, struct netlink_ext_ack *extack)
+{
+	struct rblk_peer *peer;
+	bool fresh = false;
+	int err;
+
+	mutex_lock(&vol->conf_mutex);
+	err = rblk_repl_net(vol, net, extack);
+	if (err)
+		goto out_unlock;
+	err = -EINVAL;
+	if (node_id == vol->md.node_id) {
+		NL_SET_ERR_MSG_FMT(extack, "node %u is this node", node_id);
+		goto out_unlock;
+	}
+	err = -EEXIST;
+	if (vol->peers[node_id]) {
+		NL_SET_ERR_MSG_FMT(extack, "node %u is already a peer of rblk%u",
+				   node_id, vol->minor);
+		goto out_unlock;
+	}
+	err = -ENOMEM;
+	peer = rblk_peer_alloc(vol, node_id);
+	if (!peer)
+		goto out_unlock;
+	err = rblk_net_parse_addr(vol->net, addr, &peer->addr);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "bad peer address '%s' (want IPv4:port or [IPv6]:port)",
+				   addr);
+		err = -EINVAL;
+		goto out_free;
+	}
+	strscpy(peer->addr_str, addr, sizeof(peer->addr_str));
+	peer->slot = rblk_repl_slot(vol, node_id, &fresh);
+	if (peer->slot < 0) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "no free peer slot in the metadata (max-peers %u)",
+				   vol->md.max_peers);
+		err = -ENOSPC;
+		goto out_free;
+	}
+	if (fresh) {
+		err = rblk_meta_write(vol);
+		if (err) {
+			NL_SET_ERR_MSG_FMT(extack,
+					   "cannot write the metadata: error %d", err);
+			vol->md.slot_flags[peer->slot] = 0;
+			goto out_free;
+		}
+	}
+	err = rblk_peer_start(peer);
+	if (err)
+		goto out_free;
+	WRITE_ONCE(vol->peers[node_id], peer);
+	WRITE_ONCE(vol->npeers, vol->npeers + 1);
+	/* In sync when last known: writes must reach it or demote it. */
+	if (rblk_gen_is_none(vol->md.slot_base[peer->slot]))
+		rblk_set_bits(vol, &vol->uptodate, BIT(node_id), 0);
+	mutex_unlock(&vol->conf_mutex);
+	rblk_state_kick(vol);
+	rblk_nl_notify(vol);
+	return 0;
+
+out_free:
+	kfree(peer);
+out_unlock:
+	mutex_unlock(&vol->conf_mutex);
+	return err;
+}
+
+int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
+		  struct netlink_ext_ack *extack)
+{
+	struct rblk_peer *peer;
+
+	mutex_lock(&vol->conf_mutex);
+	peer = vol->peers[node_id];
+	if (!peer) {
+		mutex_unlock(&vol->conf_mutex);
+		NL_SET_ERR_MSG_FMT(extack, "node %u is not a peer of rblk%u",
+				   node_id, vol->minor);
+		return -ENOENT;
+	}
+	rblk_set_bits(vol, &vol->uptodate, 0, BIT(node_id));
+	/* No dispatch may still be looking at the peer. */
+	blk_mq_quiesce_queue(vol->disk->queue);
+	WRITE_ONCE(vol->peers[node_id], NULL);
+	blk_mq_unquiesce_queue(vol->disk->queue);
+	WRITE_ONCE(vol->npeers, vol->npeers - 1);
+	mutex_unlock(&vol->conf_mutex);
+	rblk_peer_stop(peer);
+	/* Requests parked for it are decided without it now. */
+	rblk_state_kick(vol);
+	flush_work(&vol->state_work);
+	rblk_peer_free(peer);
+	rblk_nl_notify(vol);
+	return 0;
+}
+
+static void rblk_gen_state_from_hello(const struct rblk_msg_hello *h,
+				      struct rblk_gen_state *s)
+{
+	u32 i;
+
+	memset(s, 0, sizeof(*s));
+	s->current_gen = rblk_gen_from_wire(&h->current_gen);
+	s->sync_from = rblk_gen_from_wire(&h->sync_from);
+	s->history_len = be32_to_cpu(h->history_len);
+	for (i = 0; i < s->history_len; i++)
+		s->history[i] = rblk_gen_from_wire(&h->history[i]);
+	s->promised = be64_to_cpu(h->promised);
+	s->seen = be64_to_cpu(h->seen);
+	s->consistent = be32_to_cpu(h->flags) & RBLK_HELLO_F_CONSISTENT;
+}
+
+/* A primary that sees a newer generation or promise must go. */
+static void rblk_repl_check_newer(struct rblk_vol *vol, struct rblk_gen gen,
+				  u64 promised)
+{
+	u64 mine = vol->md.gen.current_gen.counter;
+
+	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY &&
+	    (promised > mine || gen.counter > mine) && !READ_ONCE(vol->stale)) {
+		pr_warn("rblk%u: a peer is at generation %llu or promised %llu, above ours (%llu): stepping down\n",
+			vol->minor, gen.counter, promised, mine);
+		WRITE_ONCE(vol->stale, true);
+		rblk_state_kick(vol);
+	}
+}
+
+static void rblk_peer_set_disk(struct rblk_peer *peer, u32 disk)
+{
+	spin_lock_irq(&peer->lock);
+	peer->disk = disk;
+	spin_unlock_irq(&peer->lock);
+}
+
+int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_gen_state other;
+	struct rblk_gen_side me, them;
+	struct rblk_gen_decision d;
+	bool primary = be32_to_cpu(h->flags) & RBLK_HELLO_F_PRIMARY;
+	u32 bit = BIT(peer->node_id);
+	int reason = 0;
+
+	rblk_gen_state_from_hello(h, &other);
+	mutex_lock(&vol->conf_mutex);
+	me.state = &vol->md.gen;
+	me.slot_base = vol->md.slot_base[peer->slot];
+	them.state = &other;
+	them.slot_base = rblk_gen_from_wire(&h->slot_base);
+	d = rblk_gen_decide(&me, &them);
+	rblk_gen_see(&vol->md.gen, max(other.seen, other.promised));
+	spin_lock_irq(&peer->lock);
+	peer->primary = primary;
+	peer->consistent = other.consistent;
+	peer->gen = other.current_gen;
+	peer->promised = other.promised;
+	spin_unlock_irq(&peer->lock);
+	rblk_repl_check_newer(vol, other.current_gen, other.promised);
+
+	if (primary && vol->role == RBLK_ROLE_PRIMARY) {
+		reason = RBLK_REFUSE_ROLE;
+		snprintf(peer->last_error, sizeof(peer->last_error),
+			 "both nodes are primary");
+	}
+	switch (d.verdict) {
+	case RBLK_GEN_IN_SYNC:
+	case RBLK_GEN_BOTH_FRESH:
+		if (!reason) {
+			rblk_peer_set_disk(peer, RBLK_PEER_DISK_UP_TO_DATE);
+			rblk_set_bits(vol, &vol->uptodate, bit, 0);
+		}
+		break;
+	case RBLK_GEN_SOURCE_BITMAP:
+	case RBLK_GEN_SOURCE_FULL:
+		rblk_peer_set_disk(peer, RBLK_PEER_DISK_OUTDATED);
+		rblk_set_bits(vol, &vol->uptodate, 0, bit);
+		break;
+	case RBLK_GEN_TARGET_BITMAP:
+	case RBLK_GEN_TARGET_FULL:
+		rblk_peer_set_disk(peer, RBLK_PEER_DISK_SYNC_SOURCE);
+		rblk_set_bits(vol, &vol->uptodate, 0, bit);
+		break;
+	default:
+		reason = RBLK_REFUSE_GEN;
+		snprintf(peer->last_error, sizeof(peer->last_error),
+			 "%s (rule %s): generation %llu:%u here, %llu:%u there",
+			 rblk_gen_verdict_name(d.verdict), d.rule,
+			 vol->md.gen.current_gen.counter,
+			 vol->md.gen.current_gen.origin,
+			 other.current_gen.counter, other.current_gen.origin);
+		break;
+	}
+	if (reason) {
+		pr_warn("rblk%u: peer %u: connection refused: %s\n", vol->minor,
+			peer->node_id, peer->last_error);
+	} else {
+		pr_info("rblk%u: peer %u: connected, rule %s: %s\n", vol->minor,
+			peer->node_id, d.rule, rblk_gen_verdict_name(d.verdict));
+		spin_lock_irq(&peer->lock);
+		peer->conn = RBLK_CONN_STATE_CONNECTED;
+		spin_unlock_irq(&peer->lock);
+		rblk_set_bits(vol, &vol->connected, bit, 0);
+	}
+	mutex_unlock(&vol->conf_mutex);
+	if (!reason) {
+		rblk_state_kick(vol);
+		rblk_nl_notify(vol);
+	}
+	return reason;
+}
+
+void rblk_repl_peer_down(struct rblk_peer *peer)
+{
+	struct rblk_vol *vol = peer->vol;
+	bool was;
+
+	mutex_lock(&vol->conf_mutex);
+	was = vol->connected & BIT(peer->node_id);
+	rblk_set_bits(vol, &vol->connected, 0, BIT(peer->node_id));
+	spin_lock_irq(&peer->lock);
+	peer->conn = peer->last_error[0] && !was ? RBLK_CONN_STATE_REFUSED :
+						    RBLK_CONN_STATE_CONNECTING;
+	peer->primary = false;
+	spin_unlock_irq(&peer->lock);
+	mutex_unlock(&vol->conf_mutex);
+	if (was)
+		pr_info("rblk%u: peer %u: disconnected\n", vol->minor, peer->node_id);
+	rblk_state_kick(vol);
+	rblk_nl_notify(vol);
+}
+
+void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *st)
+{
+	struct rblk_gen gen = rblk_gen_from_wire(&st->current_gen);
+	u32 flags = be32_to_cpu(st->flags);
+
+	spin_lock_irq(&peer->lock);
+	peer->primary = flags & RBLK_STATE_F_PRIMARY;
+	peer->consistent = flags & RBLK_STATE_F_CONSISTENT;
+	peer->gen = gen;
+	peer->promised = be64_to_cpu(st->promised);
+	spin_unlock_irq(&peer->lock);
+	rblk_repl_check_newer(peer->vol, gen, be64_to_cpu(st->promised));
+	rblk_nl_notify(peer->vol);
+}
+
+u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_gen gen = rblk_gen_from_wire(&ng->gen);
+	struct rblk_gen prev = rblk_gen_from_wire(&ng->prev);
+	struct rblk_gen_state *g = &vol->md.gen;
+	struct rblk_gen_state old;
+	u32 status = RBLK_ACK_OK;
+
+	mutex_lock(&vol->conf_mutex);
+	if (vol->role == RBLK_ROLE_PRIMARY || !READ_ONCE(peer->primary) ||
+	    !rblk_gen_eq(g->current_gen, prev)) {
+		status = RBLK_ACK_REFUSED;
+	} else if (gen.counter < g->promised ||
+		   (g->promised > g->current_gen.counter &&
+		    vol->promised_to != peer->node_id)) {
+		/* Below a promise, or another node holds an open promise. */
+		status = RBLK_ACK_STALE;
+	} else {
+		old = *g;
+		rblk_gen_set(g, gen);
+		if (rblk_meta_write(vol)) {
+			*g = old;
+			status = RBLK_ACK_EIO;
+		}
+	}
+	mutex_unlock(&vol->conf_mutex);
+	if (status == RBLK_ACK_OK)
+		pr_info("rblk%u: following node %u to generation %llu:%u\n",
+			vol->minor, peer->node_id, gen.counter, gen.origin);
+	rblk_nl_notify(vol);
+	return status;
+}
+
+bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
+		       struct rblk_msg_state *st)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_gen_state *g = &vol->md.gen;
+	u64 old_promised = g->promised, old_seen = g->seen;
+	bool granted = false;
+
+	mutex_lock(&vol->conf_mutex);
+	if (vol->role != RBLK_ROLE_PRIMARY && rblk_gen_promise(g, counter)) {
+		granted = !rblk_meta_write(vol);
+		if (granted) {
+			vol->promised_to = peer->node_id;
+		} else {
+			g->promised = old_promised;
+			g->seen = old_seen;
+		}
+	}
+	rblk_repl_fill_state(vol, st);
+	if (granted) {
+		pr_info("rblk%u: promised generation %llu to node %u\n",
+			vol->minor, counter, peer->node_id);
+		/* An old primary reachable from here learns it now. */
+		rblk_repl_broadcast(vol);
+	}
+	mutex_unlock(&vol->conf_mutex);
+	rblk_nl_notify(vol);
+	return granted;
+}
+
+/*
+ * Sends the new generation to the connected peers in sync; returns those
+ * that did not take it. A peer that says a newer one was promised makes
+ * this node step down.
+ */
+static unsigned long rblk_repl_push_gen(struct rblk_vol *vol, struct rblk_gen prev)
+{
+	unsigned long peers = vol->uptodate & vol->connected, failed = 0;
+	struct rblk_msg_new_gen ng = {};
+	int id;
+
+	rblk_gen_to_wire(&ng.gen, vol->md.gen.current_gen);
+	rblk_gen_to_wire(&ng.prev, prev);
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_call ans;
+		int err;
+
+		err = rblk_peer_call(vol->peers[id], RBLK_MSG_NEW_GEN, &ng,
+				     sizeof(ng), &ans);
+		if (!err && ans.status == RBLK_ACK_OK)
+			continue;
+		if (!err && ans.status == RBLK_ACK_STALE)
+			WRITE_ONCE(vol->stale, true);
+		failed |= BIT(id);
+	}
+	return failed;
+}
+
+void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote)
+{
+	struct rblk_md *md = &vol->md;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	while (demote && !vol->stale) {
+		struct rblk_gen old;
+		int id;
+
+		demote |= vol->uptodate & ~vol->connected;
+		old = rblk_gen_new(&md->gen, md->node_id);
+		for_each_set_bit(id, &demote, RBLK_MAX_NODES) {
+			struct rblk_peer *peer = vol->peers[id];
+
+			if (!peer)
+				continue;
+			if (rblk_gen_is_none(md->slot_base[peer->slot]))
+				md->slot_base[peer->slot] = old;
+			rblk_peer_set_disk(peer, RBLK_PEER_DISK_OUTDATED);
+		}
+		rblk_set_bits(vol, &vol->uptodate, 0, demote);
+		if (rblk_meta_write(vol)) {
+			pr_err("rblk%u: cannot persist a new generation: no write completes\n",
+			       vol->minor);
+			WRITE_ONCE(vol->stale, true);
+			return;
+		}
+		pr_info("rblk%u: new generation %llu:%u without node(s) %*pbl\n",
+			vol->minor, md->gen.current_gen.counter,
+			md->gen.current_gen.origin, RBLK_MAX_NODES, &demote);
+		demote = rblk_repl_push_gen(vol, old);
+	}
+}
+
+void rblk_repl_step_down(struct rblk_vol *vol)
+{
+	lockdep_assert_held(&vol->conf_mutex);
+	WRITE_ONCE(vol->role, RBLK_ROLE_SECONDARY);
+	set_disk_ro(vol->disk, true);
+	pr_warn("rblk%u: stepped down to secondary: a newer generation was promised\n",
+		vol->minor);
+	rblk_repl_broadcast(vol);
+}
+
+/* Why promotion is refused by what a peer answered, or NULL. */
+static const char *rblk_promote_check(struct rblk_vol *vol, u32 id,
+				      const struct rblk_msg_state *st,
+				      struct netlink_ext_ack *extack)
+{
+	struct rblk_gen gen = rblk_gen_from_wire(&st->current_gen);
+
+	if (be32_to_cpu(st->flags) & RBLK_STATE_F_PRIMARY) {
+		NL_SET_ERR_MSG_FMT(extack, "node %u is primary", id);
+		return "primary";
+	}
+	if (!rblk_gen_is_none(gen) && !rblk_gen_known(&vol->md.gen, gen)) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "node %u has newer data (generation %llu:%u)",
+				   id, gen.counter, gen.origin);
+		return "newer";
+	}
+	return NULL;
+}
+
+/* The promise round; the number of nodes that promised @g, or -errno. */
+static int rblk_promise_round(struct rblk_vol *vol, u64 g, unsigned long *granted,
+			      struct netlink_ext_ack *extack)
+{
+	unsigned long peers = vol->connected;
+	struct rblk_msg_promise p = { .counter = cpu_to_be64(g) };
+	u64 old_promised = vol->md.gen.promised;
+	int id, n = 1;
+
+	if (!rblk_gen_promise(&vol->md.gen, g) || rblk_meta_write(vol)) {
+		vol->md.gen.promised = old_promised;
+		NL_SET_ERR_MSG(extack, "cannot persist this node's own promise");
+		return -EIO;
+	}
+	vol->promised_to = vol->md.node_id;
+	*granted = 0;
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_call ans;
+
+		if (rblk_peer_call(vol->peers[id], RBLK_MSG_PROMISE, &p, sizeof(p),
+				   &ans))
+			continue;
+		if (rblk_promote_check(vol, id, &ans.state, extack))
+			return -EBUSY;
+		if (ans.status) {
+			*granted |= BIT(id);
+			n++;
+		}
+	}
+	return n;
+}
+
+static int rblk_promote(struct rblk_vol *vol, bool force,
+			struct netlink_ext_ack *extack)
+{
+	struct rblk_md *md = &vol->md;
+	unsigned long granted = 0, peers = vol->connected;
+	u32 nodes = rblk_nodes(vol), need = nodes / 2 + 1;
+	bool quorum = rblk_quorum_on(vol) && !force;
+	struct rblk_gen old, gen;
+	int id, n;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
+		if (READ_ONCE(vol->peers[id]->primary)) {
+			NL_SET_ERR_MSG_FMT(extack, "node %u is primary", id);
+			return -EBUSY;
+		}
+	if (quorum && rblk_visible(vol) < need) {
+		NL_SET_ERR_MSG_FMT(extack, "%u of %u nodes visible, need %u",
+				   rblk_visible(vol), nodes, need);
+		return -EHOSTUNREACH;
+	}
+	if (!md->gen.consistent && !force) {
+		NL_SET_ERR_MSG(extack, "this node's data is inconsistent (a resync into it did not finish)");
+		return -EUCLEAN;
+	}
+	gen.counter = max3(md->gen.seen, md->gen.promised,
+			   md->gen.current_gen.counter) + 1;
+	gen.origin = md->node_id;
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->promised) + 1);
+		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->gen.counter) + 1);
+	}
+	n = rblk_promise_round(vol, gen.counter, &granted, extack);
+	if (n < 0)
+		return n;
+	if (quorum && n < need) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "%d of %u nodes promised generation %llu, need %u",
+				   n, nodes, gen.counter, need);
+		return -EHOSTUNREACH;
+	}
+
+	old = md->gen.current_gen;
+	rblk_gen_set(&md->gen, gen);
+	/* Peers that do not follow now keep a bitmap from the old generation. */
+	for (id = 0; id < RBLK_MAX_NODES; id++) {
+		struct rblk_peer *peer = vol->peers[id];
+
+		if (!peer || (granted & vol->uptodate & BIT(id)))
+			continue;
+		if (rblk_gen_is_none(md->slot_base[peer->slot]))
+			md->slot_base[peer->slot] = old;
+		rblk_set_bits(vol, &vol->uptodate, 0, BIT(id));
+		rblk_peer_set_disk(peer, RBLK_PEER_DISK_OUTDATED);
+	}
+	md->flags |= RBLK_MD_F_WAS_PRIMARY;
+	if (rblk_meta_write(vol)) {
+		NL_SET_ERR_MSG(extack, "cannot write the metadata");
+		return -EIO;
+	}
+	WRITE_ONCE(vol->stale, false);
+	WRITE_ONCE(vol->role, RBLK_ROLE_PRIMARY);
+	set_disk_ro(vol->disk, false);
+	rblk_repl_broadcast(vol);
+	rblk_repl_demote(vol, rblk_repl_push_gen(vol, old));
+	pr_info("rblk%u: primary at generation %llu:%u (%d of %u nodes promised)\n",
+		vol->minor, gen.counter, gen.origin, n, nodes);
+	return 0;
+}
+
+static int rblk_demote_role(struct rblk_vol *vol, struct netlink_ext_ack *extack)
+{
+	unsigned int openers;
+
+	mutex_lock(&vol->disk->open_mutex);
+	openers = disk_openers(vol->disk);
+	if (!openers)
+		WRITE_ONCE(vol->role, RBLK_ROLE_SECONDARY);
+	mutex_unlock(&vol->disk->open_mutex);
+	if (openers) {
+		NL_SET_ERR_MSG_FMT(extack, "rblk%u is open (%u openers)",
+				   vol->minor, openers);
+		return -EBUSY;
+	}
+	set_disk_ro(vol->disk, true);
+	vol->md.flags &= ~RBLK_MD_F_WAS_PRIMARY;
+	rblk_meta_write(vol);
+	rblk_repl_broadcast(vol);
+	rblk_state_kick(vol);
+	return 0;
+}
+
+int rblk_role_set(struct rblk_vol *vol, u32 role, bool force,
+		  struct netlink_ext_ack *extack)
+{
+	int err = 0;
+
+	mutex_lock(&vol->conf_mutex);
+	if (role == vol->role)
+		err = 0;
+	else if (role == RBLK_ROLE_PRIMARY)
+		err = rblk_promote(vol, force, extack);
+	else
+		err = rblk_demote_role(vol, extack);
+	mutex_unlock(&vol->conf_mutex);
+	rblk_nl_notify(vol);
+	return err;
+}

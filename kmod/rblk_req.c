@@ -1,0 +1,400 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - the replicated write path on the primary: overlapping writes
+ * serialized, each write sent to the peers in sync, and the commit rule:
+ * a write completes when the local write completed, every peer in sync
+ * acked it and at least W nodes hold it. What cannot complete at once is
+ * parked and decided by the state work (generation bump, suspend-io or
+ * io-error).
+ */
+#include <linux/bio.h>
+#include <linux/blk-mq.h>
+
+#include "rblk.h"
+#include "rblk_req.h"
+
+static bool rblk_overlaps(struct rblk_vol *vol, struct rblk_cmd *cmd)
+{
+	struct rblk_cmd *o;
+
+	lockdep_assert_held(&vol->io_lock);
+	list_for_each_entry(o, &vol->overlaps, overlap_node)
+		if (o->sector < cmd->sector + cmd->nr_sectors &&
+		    cmd->sector < o->sector + o->nr_sectors)
+			return true;
+	return false;
+}
+
+/* Waits until no write in flight overlaps @cmd, then registers it. */
+static void rblk_overlap_enter(struct rblk_vol *vol, struct rblk_cmd *cmd)
+{
+	for (;;) {
+		spin_lock_irq(&vol->io_lock);
+		if (!rblk_overlaps(vol, cmd)) {
+			list_add_tail(&cmd->overlap_node, &vol->overlaps);
+			cmd->overlap = true;
+			spin_unlock_irq(&vol->io_lock);
+			return;
+		}
+		spin_unlock_irq(&vol->io_lock);
+		wait_event_idle(vol->overlap_wait, ({
+			bool busy;
+
+			spin_lock_irq(&vol->io_lock);
+			busy = rblk_overlaps(vol, cmd);
+			spin_unlock_irq(&vol->io_lock);
+			!busy;
+		}));
+	}
+}
+
+static void rblk_req_end(struct request *rq, blk_status_t status)
+{
+	struct rblk_vol *vol = rq->q->queuedata;
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned long flags;
+
+	if (status == BLK_STS_OK && req_op(rq) != REQ_OP_FLUSH) {
+		unsigned long lack = ~READ_ONCE(cmd->acked);
+		int id;
+
+		for_each_set_bit(id, &lack, RBLK_MAX_NODES)
+			atomic64_add(blk_rq_bytes(rq), &vol->oos[id]);
+	}
+	if (cmd->overlap) {
+		spin_lock_irqsave(&vol->io_lock, flags);
+		list_del_init(&cmd->overlap_node);
+		spin_unlock_irqrestore(&vol->io_lock, flags);
+		cmd->overlap = false;
+		wake_up_all(&vol->overlap_wait);
+	}
+	blk_mq_end_request(rq, status);
+}
+
+bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (READ_ONCE(vol->role) != RBLK_ROLE_PRIMARY || READ_ONCE(vol->stale) ||
+	    READ_ONCE(vol->dying))
+		return false;
+	cmd->repl = true;
+	cmd->seq = atomic_inc_return(&vol->seq);
+	cmd->sent = 0;
+	cmd->acked = 0;
+	cmd->missing = 0;
+	cmd->stale = false;
+	cmd->overlap = false;
+	cmd->sector = blk_rq_pos(rq);
+	cmd->nr_sectors = blk_rq_sectors(rq);
+	if (req_op(rq) != REQ_OP_FLUSH)
+		rblk_overlap_enter(vol, cmd);
+	return true;
+}
+
+/* The message that replicates @rq: its type, flags and fixed payload. */
+static u16 rblk_req_msg(struct rblk_vol *vol, struct request *rq,
+			struct rblk_msg_write *w, u16 *flags, u32 *len)
+{
+	struct rblk_gen gen = vol->md.gen.current_gen;
+
+	memset(w, 0, sizeof(*w));
+	rblk_gen_to_wire(&w->gen, gen);
+	*flags = 0;
+	if (req_op(rq) == REQ_OP_FLUSH) {
+		*len = sizeof(struct rblk_msg_flush);
+		return RBLK_MSG_FLUSH;
+	}
+	w->sector = cpu_to_be64(blk_rq_pos(rq));
+	w->size = cpu_to_be32(blk_rq_bytes(rq));
+	switch (req_op(rq)) {
+	case REQ_OP_DISCARD:
+		w->op = cpu_to_be32(RBLK_WOP_DISCARD);
+		break;
+	case REQ_OP_WRITE_ZEROES:
+		w->op = cpu_to_be32(RBLK_WOP_WRITE_ZEROES);
+		if (rq->cmd_flags & REQ_NOUNMAP)
+			*flags |= RBLK_MSG_F_NOUNMAP;
+		break;
+	default:
+		w->op = cpu_to_be32(RBLK_WOP_WRITE);
+		if (rq->cmd_flags & REQ_FUA)
+			*flags |= RBLK_MSG_F_FUA;
+		break;
+	}
+	*len = sizeof(*w);
+	return RBLK_MSG_WRITE;
+}
+
+/* Sends @rq to @peer, or notes it missing there. */
+static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
+			  struct rblk_peer *peer)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rblk_cmd_peer *e = &cmd->peer[peer->node_id];
+	struct rblk_msg_write w;
+	unsigned long flags;
+	bool sent = false;
+	u16 type, mflags;
+	u32 len;
+
+	spin_lock_irqsave(&peer->lock, flags);
+	if (peer->sock && list_empty(&e->node)) {
+		e->sent_at = jiffies;
+		list_add_tail(&e->node, &peer->inflight);
+		peer->ninflight++;
+		atomic_inc(&cmd->pending);
+		set_bit(peer->node_id, &cmd->sent);
+		clear_bit(peer->node_id, &cmd->missing);
+		sent = true;
+	} else if (!sent) {
+		set_bit(peer->node_id, &cmd->missing);
+	}
+	spin_unlock_irqrestore(&peer->lock, flags);
+	if (!sent)
+		return;
+	type = rblk_req_msg(vol, rq, &w, &mflags, &len);
+	/* A failed send drops the connection, which fails the entry. */
+	rblk_peer_send(peer, type, mflags, rblk_cmd_id(rq), &w, len,
+		       type == RBLK_MSG_WRITE && req_op(rq) == REQ_OP_WRITE ?
+		       rq : NULL);
+}
+
+void rblk_req_replicate(struct rblk_vol *vol, struct request *rq)
+{
+	unsigned long peers = READ_ONCE(vol->uptodate);
+	int id;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = READ_ONCE(vol->peers[id]);
+
+		if (peer)
+			rblk_req_send(vol, rq, peer);
+	}
+}
+
+/* Nodes holding @cmd: this one (when the local write succeeded) and acks. */
+static u32 rblk_req_holders(struct rblk_cmd *cmd)
+{
+	return (cmd->status == BLK_STS_OK) + hweight_long(READ_ONCE(cmd->acked));
+}
+
+/* Peers in sync that do not hold @cmd. */
+static unsigned long rblk_req_lacking(struct rblk_vol *vol, struct rblk_cmd *cmd)
+{
+	return (cmd->missing | (cmd->sent & ~cmd->acked)) & READ_ONCE(vol->uptodate);
+}
+
+void rblk_req_decide(struct request *rq)
+{
+	struct rblk_vol *vol = rq->q->queuedata;
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned long flags;
+
+	if (!rblk_req_lacking(vol, cmd) && !cmd->stale && !READ_ONCE(vol->stale) &&
+	    cmd->status == BLK_STS_OK &&
+	    rblk_req_holders(cmd) >= rblk_write_quorum(vol) &&
+	    rblk_has_quorum(vol)) {
+		rblk_req_end(rq, BLK_STS_OK);
+		return;
+	}
+	spin_lock_irqsave(&vol->io_lock, flags);
+	list_add_tail(&cmd->park_node, &vol->parked);
+	vol->suspended++;
+	spin_unlock_irqrestore(&vol->io_lock, flags);
+	rblk_state_kick(vol);
+}
+
+/* The request behind an id, when it is in flight to @peer; under its lock. */
+static struct rblk_cmd *rblk_req_find(struct rblk_peer *peer, u64 id)
+{
+	struct blk_mq_tag_set *set = &peer->vol->tag_set;
+	u32 utag = (u32)id, hwq = blk_mq_unique_tag_to_hwq(utag);
+	u32 tag = blk_mq_unique_tag_to_tag(utag);
+	struct rblk_cmd *cmd;
+	struct request *rq;
+
+	if (hwq >= set->nr_hw_queues || tag >= set->queue_depth)
+		return NULL;
+	rq = blk_mq_tag_to_rq(set->tags[hwq], tag);
+	if (!rq)
+		return NULL;
+	cmd = blk_mq_rq_to_pdu(rq);
+	if (list_empty(&cmd->peer[peer->node_id].node) || cmd->seq != id >> 32)
+		return NULL;
+	return cmd;
+}
+
+int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u64 promised)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_cmd *cmd;
+	unsigned long flags, lat;
+
+	spin_lock_irqsave(&peer->lock, flags);
+	cmd = rblk_req_find(peer, id);
+	if (!cmd) {
+		spin_unlock_irqrestore(&peer->lock, flags);
+		return -EPROTO;
+	}
+	list_del_init(&cmd->peer[peer->node_id].node);
+	peer->ninflight--;
+	lat = jiffies_to_usecs(jiffies - cmd->peer[peer->node_id].sent_at);
+	peer->ack_lat_us = (peer->ack_lat_us * 7 + lat) / 8;
+	spin_unlock_irqrestore(&peer->lock, flags);
+
+	if (status == RBLK_ACK_OK) {
+		set_bit(peer->node_id, &cmd->acked);
+	} else if (status != RBLK_ACK_STALE) {
+		/* The peer could not apply it: it is no mirror any more. */
+		rblk_peer_drop(peer, "the peer failed a write");
+	} else {
+		pr_warn("rblk%u: peer %u promised generation %llu: stepping down\n",
+			vol->minor, peer->node_id, promised);
+		cmd->stale = true;
+		WRITE_ONCE(vol->stale, true);
+	}
+	rblk_cmd_put(blk_mq_rq_from_pdu(cmd));
+	return 0;
+}
+
+void rblk_req_peer_lost(struct rblk_peer *peer)
+{
+	struct rblk_cmd_peer *e, *next;
+	LIST_HEAD(lost);
+
+	spin_lock_irq(&peer->lock);
+	list_splice_init(&peer->inflight, &lost);
+	peer->ninflight = 0;
+	spin_unlock_irq(&peer->lock);
+	/* Unlinked: no ack can find them any more. */
+	list_for_each_entry_safe(e, next, &lost, node) {
+		struct rblk_cmd *cmd = container_of(e - peer->node_id,
+						    struct rblk_cmd, peer[0]);
+
+		list_del_init(&e->node);
+		rblk_cmd_put(blk_mq_rq_from_pdu(cmd));
+	}
+}
+
+unsigned long rblk_req_oldest(struct rblk_peer *peer)
+{
+	struct rblk_cmd_peer *e;
+
+	lockdep_assert_held(&peer->lock);
+	e = list_first_entry_or_null(&peer->inflight, struct rblk_cmd_peer, node);
+	return e ? e->sent_at : 0;
+}
+
+/*
+ * Resends a parked request to the peers in sync that lack it and are
+ * connected again. True when it went out (it comes back when answered).
+ */
+static bool rblk_req_resend(struct rblk_vol *vol, struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned long want = rblk_req_lacking(vol, cmd) & READ_ONCE(vol->connected);
+	int id;
+
+	if (!want || cmd->status != BLK_STS_OK)
+		return false;
+	atomic_set(&cmd->pending, 1);
+	for_each_set_bit(id, &want, RBLK_MAX_NODES) {
+		clear_bit(id, &cmd->sent);
+		rblk_req_send(vol, rq, vol->peers[id]);
+	}
+	rblk_cmd_put(rq);
+	return true;
+}
+
+/* Decides one parked request; false when it stays parked. */
+static bool rblk_req_settle(struct rblk_vol *vol, struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (READ_ONCE(vol->role) != RBLK_ROLE_PRIMARY || vol->stale ||
+	    vol->dying || cmd->stale || cmd->status != BLK_STS_OK) {
+		rblk_req_end(rq, cmd->status ?: BLK_STS_IOERR);
+		return true;
+	}
+	if (rblk_req_lacking(vol, cmd))
+		return false;
+	if (rblk_req_holders(cmd) >= rblk_write_quorum(vol) && rblk_has_quorum(vol)) {
+		rblk_req_end(rq, BLK_STS_OK);
+		return true;
+	}
+	if (vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR) {
+		rblk_req_end(rq, BLK_STS_IOERR);
+		return true;
+	}
+	return false;
+}
+
+/*
+ * Whether the parked requests need the peers in sync that lack them to
+ * be demoted first: they would complete (or fail) without them.
+ */
+static unsigned long rblk_req_to_demote(struct rblk_vol *vol,
+					struct list_head *parked)
+{
+	unsigned long demote = 0;
+	struct rblk_cmd *cmd;
+
+	list_for_each_entry(cmd, parked, park_node) {
+		unsigned long lacking = rblk_req_lacking(vol, cmd);
+		u32 holders = rblk_req_holders(cmd);
+
+		if (!lacking)
+			continue;
+		if ((holders >= rblk_write_quorum(vol) && rblk_has_quorum(vol)) ||
+		    vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR ||
+		    cmd->status != BLK_STS_OK)
+			demote |= lacking & ~READ_ONCE(vol->connected);
+	}
+	return demote;
+}
+
+void rblk_state_work(struct work_struct *work)
+{
+	struct rblk_vol *vol = container_of(work, struct rblk_vol, state_work);
+	struct rblk_cmd *cmd, *next;
+	unsigned long demote;
+	LIST_HEAD(parked);
+	LIST_HEAD(keep);
+	u32 n = 0;
+
+	mutex_lock(&vol->conf_mutex);
+	if (READ_ONCE(vol->stale) && vol->role == RBLK_ROLE_PRIMARY)
+		rblk_repl_step_down(vol);
+
+	spin_lock_irq(&vol->io_lock);
+	list_splice_init(&vol->parked, &parked);
+	vol->suspended = 0;
+	spin_unlock_irq(&vol->io_lock);
+
+	/* Peers back in sync get what they lack; the rest waits for them. */
+	list_for_each_entry_safe(cmd, next, &parked, park_node) {
+		if (vol->role == RBLK_ROLE_PRIMARY && !vol->dying &&
+		    !vol->stale && rblk_req_lacking(vol, cmd) & vol->connected) {
+			list_del_init(&cmd->park_node);
+			rblk_req_resend(vol, blk_mq_rq_from_pdu(cmd));
+		}
+	}
+	demote = rblk_req_to_demote(vol, &parked);
+	if (demote && vol->role == RBLK_ROLE_PRIMARY && !vol->dying)
+		rblk_repl_demote(vol, demote);
+
+	list_for_each_entry_safe(cmd, next, &parked, park_node) {
+		list_del_init(&cmd->park_node);
+		if (!rblk_req_settle(vol, blk_mq_rq_from_pdu(cmd))) {
+			list_add_tail(&cmd->park_node, &keep);
+			n++;
+		}
+	}
+	spin_lock_irq(&vol->io_lock);
+	list_splice(&keep, &vol->parked);
+	vol->suspended += n;
+	spin_unlock_irq(&vol->io_lock);
+	mutex_unlock(&vol->conf_mutex);
+	rblk_nl_notify(vol);
+}

@@ -1,0 +1,86 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * rblk - per-request state of the I/O path, shared by the local part
+ * (rblk_io.c) and the replicated part (rblk_req.c).
+ */
+#ifndef RBLK_REQ_H
+#define RBLK_REQ_H
+
+#include <linux/blk-mq.h>
+
+#include "rblk.h"
+
+/**
+ * struct rblk_cmd_peer - a request's place in one peer's in-flight list
+ * @node:	in @peer->inflight while sent and not acked (empty otherwise);
+ *		changed under @peer->lock only. Being in the list holds one
+ *		count of the request's @pending.
+ * @sent_at:	jiffies when it was sent
+ */
+struct rblk_cmd_peer {
+	struct list_head node;
+	unsigned long sent_at;
+};
+
+/**
+ * struct rblk_cmd - per-request state, the blk-mq PDU
+ * @pending:	clones in flight, peers that have not answered, plus one
+ *		reference held while the request is being dispatched; the
+ *		request is decided when this drops to zero
+ * @status:	first error of any local clone; written with cmpxchg() so
+ *		the first error wins
+ * @repl:	a replicated request (a write, discard, write-zeroes or
+ *		flush on the primary)
+ * @seq:	dispatch number, the high half of the id peers echo
+ * @sent:	peers it was sent to (bit per node id, atomic bitops)
+ * @acked:	peers that acked it
+ * @missing:	peers in sync when it was dispatched that did not get it
+ * @stale:	a peer refused it: a newer generation was promised
+ * @overlap:	in the volume's overlaps list (writes only)
+ * @sector:	first sector, for the overlap check
+ * @nr_sectors:	sectors covered
+ * @overlap_node: in @vol->overlaps
+ * @park_node:	in @vol->parked while it waits for the state work
+ * @peer:	its entries in the peers' in-flight lists, by node id
+ * @clone:	the clone of the request's first bio (or its flush), so that
+ *		the common single-bio request allocates nothing; further bios
+ *		of a merged request are cloned from the volume's bio_set.
+ *		Last: struct bio ends in a flexible array.
+ */
+struct rblk_cmd {
+	atomic_t pending;
+	blk_status_t status;
+	bool repl;
+	u32 seq;
+	unsigned long sent;
+	unsigned long acked;
+	unsigned long missing;
+	bool stale;
+	bool overlap;
+	sector_t sector;
+	u32 nr_sectors;
+	struct list_head overlap_node;
+	struct list_head park_node;
+	struct rblk_cmd_peer peer[RBLK_MAX_NODES];
+	struct bio clone;
+};
+
+/* The request's id on the wire: its dispatch number and unique tag. */
+static inline u64 rblk_cmd_id(struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	return (u64)cmd->seq << 32 | blk_mq_unique_tag(rq);
+}
+
+/* rblk_io.c */
+void rblk_cmd_put(struct request *rq);
+/* rblk_req.c */
+/* Sets up a replicated request; false when it must fail (not primary). */
+bool rblk_req_start(struct rblk_vol *vol, struct request *rq);
+/* Sends it to the peers in sync. */
+void rblk_req_replicate(struct rblk_vol *vol, struct request *rq);
+/* All parts answered: complete it, or park it for the state work. */
+void rblk_req_decide(struct request *rq);
+
+#endif /* RBLK_REQ_H */
