@@ -26,9 +26,11 @@ CFLAGS_TEST := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wn
 # Pure C shared with the module (built unchanged in userspace).
 SHARED_SRC := kmod/rblk_gen.c kmod/rblk_md.c userspace/lib/crc32c.c
 SHARED_HDR := kmod/rblk_compat.h kmod/rblk_gen.h kmod/rblk_md.h
-LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c userspace/lib/rblk_mdio.c $(SHARED_SRC)
+LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c userspace/lib/rblk_args.c \
+	userspace/lib/rblk_mdio.c $(SHARED_SRC)
 LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h $(SHARED_HDR)
-CTL_SRC := userspace/rblkctl/rblkctl.c userspace/rblkctl/cmd_md.c
+CTL_SRC := userspace/rblkctl/rblkctl.c userspace/rblkctl/cmd_md.c userspace/rblkctl/cmd_repl.c \
+	userspace/rblkctl/cmd_events.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
 SELF_SRC := $(wildcard tests/selftests/*.c)

@@ -25,15 +25,22 @@ mkfs.ext4 -q -F /dev/ram0 && mkdir -p "$FS" && mount /dev/ram0 "$FS" ||
 fallocate -l 64M "$IMG"
 LOOP=$(losetup --find --show "$IMG") || ktap_exit_fail_msg "no loop device"
 LNAME=$(basename "$LOOP")
-make_md "$LOOP" && rblkctl create "$LOOP" >/dev/null || ktap_exit_fail_msg "cannot create rblk0"
+make_md "$LOOP" && rblkctl create "$LOOP" >/dev/null && rblkctl primary rblk0 || ktap_exit_fail_msg "cannot create rblk0"
 SIZE=$(blockdev --getsize64 /dev/rblk0)
 
 limits_stacked() {
-	local f
+	local f mine theirs
 	for f in discard_max_bytes discard_granularity write_zeroes_max_bytes \
 		 logical_block_size physical_block_size; do
-		echo "$f: rblk0 $(cat /sys/block/rblk0/queue/$f) $LNAME $(cat /sys/block/$LNAME/queue/$f)"
-		[ "$(cat /sys/block/rblk0/queue/$f)" = "$(cat /sys/block/$LNAME/queue/$f)" ]
+		mine=$(cat /sys/block/rblk0/queue/$f)
+		theirs=$(cat /sys/block/$LNAME/queue/$f)
+		echo "$f: rblk0 $mine $LNAME $theirs"
+		# One replication message carries at most 1 GiB of range.
+		case $f in
+		discard_max_bytes|write_zeroes_max_bytes)
+			[ "$theirs" -le $((1 << 30)) ] || theirs=$((1 << 30)) ;;
+		esac
+		[ "$mine" = "$theirs" ]
 	done
 	[ "$(cat /sys/block/rblk0/queue/write_zeroes_max_bytes)" -gt 0 ]
 	[ "$(cat /sys/block/rblk0/queue/discard_max_bytes)" -gt 0 ]

@@ -14,7 +14,7 @@ trap cleanup EXIT
 
 ktap_print_header
 brd_setup 1 256
-rblkctl create /dev/ram0 >/dev/null || ktap_exit_fail_msg "cannot create rblk0"
+{ rblkctl create /dev/ram0 >/dev/null && rblkctl primary rblk0; } || ktap_exit_fail_msg "cannot create rblk0"
 mkdir -p "$MNT" /tmp/rblk-src
 
 make_files() {

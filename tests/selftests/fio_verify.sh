@@ -8,7 +8,7 @@ trap cleanup_volumes EXIT
 
 ktap_print_header
 brd_setup 1 128
-rblkctl create /dev/ram0 >/dev/null || ktap_exit_fail_msg "cannot create rblk0"
+{ rblkctl create /dev/ram0 >/dev/null && rblkctl primary rblk0; } || ktap_exit_fail_msg "cannot create rblk0"
 
 MIXED=4k/40:16k/20:64k/20:256k/10:1m/10
 

@@ -37,6 +37,7 @@ create_destroy_loop() {
 	before=$(slab_kib)
 	for i in $(seq 1 "$LOOPS"); do
 		rblkctl create /dev/ram0 minor $((i % 4)) >/dev/null
+		rblkctl primary rblk$((i % 4))
 		dd if=/dev/urandom of=/dev/rblk$((i % 4)) bs=64k count=4 oflag=direct status=none
 		rblkctl destroy rblk$((i % 4))
 	done
@@ -77,6 +78,7 @@ unload_with_volumes() {
 io_in_flight() {
 	local i rc
 	rblkctl create /dev/ram0 minor 0 >/dev/null
+	rblkctl primary rblk0
 	fio --name=busy --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
 		--rw=randrw --bs=4k --iodepth=32 --time_based --runtime=60 \
 		--output=/tmp/fio-busy.out &

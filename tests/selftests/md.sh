@@ -43,6 +43,7 @@ exported_size() {
 	[ "$(blockdev --getsize64 /dev/rblk0)" -eq "$data" ]
 	[ $((data + md)) -eq "$dev" ]
 	# Writing the whole of rblk0 leaves the metadata alone.
+	rblkctl primary rblk0
 	dd if=/dev/urandom of=/dev/rblk0 bs=1M oflag=direct status=none 2>/dev/null || true
 	rblkctl destroy rblk0
 	rblkctl dump-md /dev/ram0 >/dev/null

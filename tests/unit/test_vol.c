@@ -1,8 +1,10 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * Unit tests of the volume helpers: name parsing, size formatting,
- * attribute parsing (well-formed and malformed) and the JSON rendering.
+ * attribute parsing (well-formed and malformed, replication settings and
+ * nested peers included) and the text and JSON renderings.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 
@@ -178,6 +180,400 @@ TEST(vol_name_defaults_to_minor)
 	ASSERT_EQ(0, rblk_vol_from_attrs(m.tb, &v));
 	EXPECT_STREQ("rblk42", v.name);
 	EXPECT_STREQ("unknown", rblk_vol_state_name(99));
+}
+
+/* The replication attributes of a primary with quorum. */
+static void put_repl(struct msg *m)
+{
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_NODE_ID, 1);
+	mnl_attr_put_u64(m->nlh, RBLK_A_VOL_GEN_COUNTER, 3);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_GEN_ORIGIN, 1);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_MD_FLAGS, 1);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_ROLE, RBLK_ROLE_PRIMARY);
+	mnl_attr_put_strz(m->nlh, RBLK_A_VOL_LISTEN, "10.0.0.1:7789");
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_TOPOLOGY, RBLK_TOPOLOGY_QUORUM);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_WRITE_QUORUM, 0);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_WRITE_QUORUM_EFF, 2);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_QUORUM, RBLK_QUORUM_MODE_AUTO);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_HAS_QUORUM, 1);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_ON_NO_QUORUM, RBLK_ON_NO_QUORUM_IO_ERROR);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_CONNECT_TIMEOUT_MS, 10000);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_PING_INTERVAL_MS, 1000);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_PING_TIMEOUT_MS, 500);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_ACK_TIMEOUT_MS, 5000);
+	mnl_attr_put_u64(m->nlh, RBLK_A_VOL_PROMISED, 3);
+	mnl_attr_put_u32(m->nlh, RBLK_A_VOL_SUSPENDED, 0);
+}
+
+/* A connected, in-sync secondary. */
+static void put_peer_synced(struct msg *m, uint32_t node)
+{
+	struct nlattr *nest = mnl_attr_nest_start(m->nlh, RBLK_A_VOL_PEER);
+
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_NODE_ID, node);
+	mnl_attr_put_strz(m->nlh, RBLK_A_PEER_ADDR, "10.0.0.2:7789");
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_CONN_STATE, RBLK_CONN_STATE_CONNECTED);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_DISK, RBLK_PEER_DISK_UP_TO_DATE);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_ROLE, RBLK_ROLE_SECONDARY);
+	mnl_attr_put_u64(m->nlh, RBLK_A_PEER_GEN_COUNTER, 3);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_GEN_ORIGIN, 0);
+	mnl_attr_put_u64(m->nlh, RBLK_A_PEER_OOS_BYTES, 0);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_INFLIGHT, 0);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_ACK_LATENCY_US, 120);
+	mnl_attr_nest_end(m->nlh, nest);
+}
+
+/* A peer that refused the handshake, known only by id, address and error. */
+static void put_peer_refused(struct msg *m)
+{
+	struct nlattr *nest = mnl_attr_nest_start(m->nlh, RBLK_A_VOL_PEER);
+
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_NODE_ID, 3);
+	mnl_attr_put_strz(m->nlh, RBLK_A_PEER_ADDR, "[2001:db8::3]:7789");
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_CONN_STATE, RBLK_CONN_STATE_REFUSED);
+	mnl_attr_put_u64(m->nlh, RBLK_A_PEER_OOS_BYTES, 3ULL << 20);
+	mnl_attr_put_strz(m->nlh, RBLK_A_PEER_LAST_ERROR, "uuid mismatch");
+	mnl_attr_nest_end(m->nlh, nest);
+}
+
+static void put_replicated_volume(struct msg *m)
+{
+	msg_init(m);
+	put_full_volume(m);
+	put_repl(m);
+	put_peer_synced(m, 2);
+	put_peer_refused(m);
+	msg_index(m);
+}
+
+TEST(vol_replication_attrs_and_peers)
+{
+	struct rblk_vol_info v;
+	struct msg m;
+
+	put_replicated_volume(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	EXPECT_EQ(RBLK_ROLE_PRIMARY, v.role);
+	EXPECT_STREQ("10.0.0.1:7789", v.listen);
+	EXPECT_EQ(2, v.write_quorum_eff);
+	EXPECT_EQ(RBLK_ON_NO_QUORUM_IO_ERROR, v.on_no_quorum);
+	EXPECT_EQ(500, v.ping_timeout_ms);
+	EXPECT_EQ(3, v.promised);
+	EXPECT_TRUE(rblk_present(v.present, RBLK_A_VOL_SUSPENDED));
+	ASSERT_EQ(2, v.n_peers);
+	EXPECT_EQ(2, v.peers[0].node_id);
+	EXPECT_EQ(RBLK_PEER_DISK_UP_TO_DATE, v.peers[0].disk);
+	EXPECT_EQ(120, v.peers[0].ack_latency_us);
+	EXPECT_EQ(3, v.peers[1].node_id);
+	EXPECT_STREQ("uuid mismatch", v.peers[1].last_error);
+	EXPECT_FALSE(rblk_present(v.peers[1].present, RBLK_A_PEER_DISK));
+	EXPECT_TRUE(rblk_present(v.peers[1].present, RBLK_A_PEER_LAST_ERROR));
+}
+
+static const char *json_str(struct json_object *o, const char *key)
+{
+	struct json_object *f;
+
+	return json_object_object_get_ex(o, key, &f) ? json_object_get_string(f) : NULL;
+}
+
+TEST(vol_json_with_peers)
+{
+	struct json_object *o, *peers, *p, *f;
+	struct rblk_vol_info v;
+	struct msg m;
+
+	put_replicated_volume(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	o = rblk_vol_to_json(&v);
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("primary", json_str(o, "role"));
+	EXPECT_STREQ("10.0.0.1:7789", json_str(o, "listen"));
+	EXPECT_STREQ("quorum", json_str(o, "topology"));
+	EXPECT_STREQ("auto", json_str(o, "quorum"));
+	EXPECT_STREQ("io-error", json_str(o, "on_no_quorum"));
+	ASSERT_TRUE(json_object_object_get_ex(o, "has_quorum", &f));
+	EXPECT_TRUE(json_object_is_type(f, json_type_boolean));
+	EXPECT_TRUE(json_object_get_boolean(f));
+	ASSERT_TRUE(json_object_object_get_ex(o, "write_quorum", &f));
+	EXPECT_EQ(0, json_object_get_int(f));
+	ASSERT_TRUE(json_object_object_get_ex(o, "write_quorum_effective", &f));
+	EXPECT_EQ(2, json_object_get_int(f));
+	ASSERT_TRUE(json_object_object_get_ex(o, "ack_timeout_ms", &f));
+	EXPECT_EQ(5000, json_object_get_int(f));
+	ASSERT_TRUE(json_object_object_get_ex(o, "promised", &f));
+	EXPECT_EQ(3, json_object_get_uint64(f));
+	EXPECT_STREQ("3:1", json_str(o, "generation"));
+	ASSERT_TRUE(json_object_object_get_ex(o, "gen_counter", &f));
+	EXPECT_EQ(3, json_object_get_uint64(f));
+	EXPECT_STREQ("1", json_str(o, "gen_origin"));
+
+	ASSERT_TRUE(json_object_object_get_ex(o, "peers", &peers));
+	ASSERT_EQ(2, json_object_array_length(peers));
+	p = json_object_array_get_idx(peers, 0);
+	EXPECT_STREQ("2", json_str(p, "node_id"));
+	EXPECT_STREQ("10.0.0.2:7789", json_str(p, "addr"));
+	EXPECT_STREQ("connected", json_str(p, "conn_state"));
+	EXPECT_STREQ("up-to-date", json_str(p, "disk"));
+	EXPECT_STREQ("secondary", json_str(p, "role"));
+	EXPECT_STREQ("3:0", json_str(p, "generation"));
+	EXPECT_STREQ("3", json_str(p, "gen_counter"));
+	EXPECT_STREQ("0", json_str(p, "gen_origin"));
+	EXPECT_STREQ("120", json_str(p, "ack_latency_us"));
+	EXPECT_EQ(NULL, json_str(p, "last_error"));
+	p = json_object_array_get_idx(peers, 1);
+	EXPECT_STREQ("refused", json_str(p, "conn_state"));
+	EXPECT_STREQ("3145728", json_str(p, "oos_bytes"));
+	EXPECT_STREQ("uuid mismatch", json_str(p, "last_error"));
+	/* What the kernel did not send is not shown. */
+	EXPECT_EQ(NULL, json_str(p, "disk"));
+	EXPECT_EQ(NULL, json_str(p, "generation"));
+	json_object_put(o);
+}
+
+TEST(vol_json_of_older_module)
+{
+	struct json_object *o, *peers;
+	struct rblk_vol_info v;
+	struct msg m;
+
+	msg_init(&m);
+	put_full_volume(&m);
+	msg_index(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	o = rblk_vol_to_json(&v);
+	ASSERT_NE(NULL, o);
+	EXPECT_STREQ("up", json_str(o, "state"));
+	EXPECT_EQ(NULL, json_str(o, "role"));
+	EXPECT_EQ(NULL, json_str(o, "has_quorum"));
+	EXPECT_EQ(NULL, json_str(o, "ping_timeout_ms"));
+	ASSERT_TRUE(json_object_object_get_ex(o, "peers", &peers));
+	EXPECT_EQ(0, json_object_array_length(peers));
+	json_object_put(o);
+}
+
+/* What rblk_vol_print or rblk_vol_print_event writes, in @out. */
+static void print_to(char *out, size_t len, const struct rblk_vol_info *v,
+		     const char *event_time)
+{
+	FILE *f = fmemopen(out, len, "w");
+
+	out[0] = 0;
+	if (!f)
+		return;
+	if (event_time)
+		rblk_vol_print_event(f, v, event_time);
+	else
+		rblk_vol_print(f, v);
+	fclose(f);
+}
+
+TEST(vol_text_with_peers)
+{
+	static const char want[] =
+		"rblk3: up size 1.00 GiB (1073741824 bytes) backing /dev/ram0 (1:2) open 2 block 512/4096\n"
+		"  node 1 generation 3:1 metadata internal\n"
+		"  role primary listen 10.0.0.1:7789 topology quorum promised 3\n"
+		"  quorum auto has-quorum yes write-quorum majority (2 in force) on-no-quorum io-error suspended 0\n"
+		"  timeouts connect 10000ms ping-interval 1000ms ping-timeout 500ms ack 5000ms\n"
+		"  peer 2 10.0.0.2:7789 connected up-to-date secondary gen 3:0 inflight 0 ack 120us\n"
+		"  peer 3 [2001:db8::3]:7789 refused oos 3.00 MiB error \"uuid mismatch\"\n";
+	struct rblk_vol_info v;
+	char out[2048];
+	struct msg m;
+
+	put_replicated_volume(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	print_to(out, sizeof(out), &v, NULL);
+	EXPECT_STREQ(want, out);
+}
+
+TEST(vol_text_of_older_module)
+{
+	struct rblk_vol_info v;
+	char out[2048];
+	struct msg m;
+
+	msg_init(&m);
+	put_full_volume(&m);
+	msg_index(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	print_to(out, sizeof(out), &v, NULL);
+	EXPECT_STREQ("rblk3: up size 1.00 GiB (1073741824 bytes) backing /dev/ram0 (1:2) open 2 block 512/4096\n"
+		     "  node 0 generation 0:0 inconsistent metadata internal\n", out);
+}
+
+TEST(vol_event_line)
+{
+	struct rblk_vol_info v;
+	char out[2048];
+	struct msg m;
+
+	put_replicated_volume(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	print_to(out, sizeof(out), &v, "2024-05-01T10:00:00.123+00:00");
+	EXPECT_STREQ("2024-05-01T10:00:00.123+00:00 rblk3 role primary quorum yes gen 3:1 "
+		     "peers 2:connected/up-to-date 3:refused/unknown\n", out);
+
+	v.state = RBLK_VOL_STATE_DYING;
+	v.has_quorum = 0;
+	v.n_peers = 0;
+	print_to(out, sizeof(out), &v, "T");
+	EXPECT_STREQ("T rblk3 dying role primary quorum no gen 3:1\n", out);
+}
+
+TEST(vol_sixteen_peers_fit_seventeen_do_not)
+{
+	struct rblk_vol_info v;
+	struct msg m;
+	uint32_t i;
+
+	msg_init(&m);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_MINOR, 1);
+	for (i = 0; i < RBLK_MAX_NODES; i++)
+		put_peer_synced(&m, i);
+	msg_index(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	EXPECT_EQ(RBLK_MAX_NODES, v.n_peers);
+	EXPECT_EQ(15, v.peers[15].node_id);
+
+	put_peer_synced(&m, 1);
+	msg_index(&m);
+	EXPECT_EQ(-1, rblk_vol_from_msg(m.nlh, m.tb, &v));
+}
+
+/* A volume whose one peer nest is built by @put; parsed, -1 or 0. */
+static int parse_with_peer(void (*put)(struct nlmsghdr *nlh))
+{
+	struct rblk_vol_info v;
+	struct msg m;
+
+	msg_init(&m);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_MINOR, 1);
+	put(m.nlh);
+	msg_index(&m);
+	return rblk_vol_from_msg(m.nlh, m.tb, &v);
+}
+
+static struct nlattr *peer_start(struct nlmsghdr *nlh, uint32_t node)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, RBLK_A_VOL_PEER);
+
+	mnl_attr_put_u32(nlh, RBLK_A_PEER_NODE_ID, node);
+	return nest;
+}
+
+static void peer_not_nested(struct nlmsghdr *nlh)
+{
+	mnl_attr_put_u8(nlh, RBLK_A_VOL_PEER, 1);
+}
+
+static void peer_without_node(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = mnl_attr_nest_start(nlh, RBLK_A_VOL_PEER);
+
+	mnl_attr_put_strz(nlh, RBLK_A_PEER_ADDR, "10.0.0.2:7789");
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void peer_node_out_of_range(struct nlmsghdr *nlh)
+{
+	mnl_attr_nest_end(nlh, peer_start(nlh, RBLK_MAX_NODES));
+}
+
+static void peer_u64_as_u32(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+
+	mnl_attr_put_u32(nlh, RBLK_A_PEER_OOS_BYTES, 5);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void peer_addr_without_nul(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+
+	mnl_attr_put(nlh, RBLK_A_PEER_ADDR, 4, "10.0");
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void peer_addr_too_long(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+	char addr[RBLK_ADDR_MAX + 1];
+
+	memset(addr, '1', sizeof(addr) - 1);
+	addr[sizeof(addr) - 1] = 0;
+	mnl_attr_put_strz(nlh, RBLK_A_PEER_ADDR, addr);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/* The nest holds four bytes after its attributes. */
+static void peer_trailing_bytes(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+
+	mnl_attr_nest_end(nlh, nest);
+	memset(mnl_nlmsg_get_payload_tail(nlh), 0, 4);
+	nlh->nlmsg_len += 4;
+	nest->nla_len += 4;
+}
+
+/* The last inner attribute runs past the end of the nest. */
+static void peer_inner_overrun(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+	struct nlattr *last = mnl_nlmsg_get_payload_tail(nlh);
+
+	mnl_attr_put_u32(nlh, RBLK_A_PEER_INFLIGHT, 0);
+	mnl_attr_nest_end(nlh, nest);
+	last->nla_len = 12;
+}
+
+TEST(vol_malformed_peers_are_rejected)
+{
+	EXPECT_EQ(-1, parse_with_peer(peer_not_nested));
+	EXPECT_EQ(-1, parse_with_peer(peer_without_node));
+	EXPECT_EQ(-1, parse_with_peer(peer_node_out_of_range));
+	EXPECT_EQ(-1, parse_with_peer(peer_u64_as_u32));
+	EXPECT_EQ(-1, parse_with_peer(peer_addr_without_nul));
+	EXPECT_EQ(-1, parse_with_peer(peer_addr_too_long));
+	EXPECT_EQ(-1, parse_with_peer(peer_trailing_bytes));
+	EXPECT_EQ(-1, parse_with_peer(peer_inner_overrun));
+}
+
+TEST(vol_malformed_replication_attrs_are_rejected)
+{
+	struct rblk_vol_info v;
+	struct msg m;
+
+	msg_init(&m);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_MINOR, 1);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_PROMISED, 3);
+	msg_index(&m);
+	EXPECT_EQ(-1, rblk_vol_from_msg(m.nlh, m.tb, &v));
+
+	msg_init(&m);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_MINOR, 1);
+	mnl_attr_put_u64(m.nlh, RBLK_A_VOL_ROLE, 1);
+	msg_index(&m);
+	EXPECT_EQ(-1, rblk_vol_from_msg(m.nlh, m.tb, &v));
+}
+
+TEST(names)
+{
+	char buf[64];
+	uint32_t v = 99;
+
+	EXPECT_STREQ("sync-source", rblk_name(RBLK_NAMES_PEER_DISK,
+					      RBLK_PEER_DISK_SYNC_SOURCE));
+	EXPECT_STREQ("unknown", rblk_name(RBLK_NAMES_ROLE, 7));
+	ASSERT_EQ(0, rblk_name_parse(RBLK_NAMES_QUORUM, "off", &v));
+	EXPECT_EQ(RBLK_QUORUM_MODE_OFF, v);
+	EXPECT_EQ(-1, rblk_name_parse(RBLK_NAMES_QUORUM, "Off", &v));
+	EXPECT_STREQ("suspend-io|io-error",
+		     rblk_names_list(RBLK_NAMES_ON_NO_QUORUM, buf, sizeof(buf)));
+	EXPECT_STREQ("auto|o", rblk_names_list(RBLK_NAMES_QUORUM, buf, 7));
 }
 
 TEST_HARNESS_MAIN

@@ -6,6 +6,8 @@
 #include <ctype.h>
 #include <errno.h>
 #include <inttypes.h>
+#include <stdarg.h>
+#include <stddef.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -13,8 +15,96 @@
 #include <json-c/json.h>
 #include <uuid/uuid.h>
 #include <libmnl/libmnl.h>
+#include <linux/genetlink.h>
 
+#include "rblk_nl.h"
 #include "rblk_vol.h"
+
+#define ARRAY_LEN(a) (sizeof(a) / sizeof((a)[0]))
+
+static const char *const vol_state_names[] = {
+	[RBLK_VOL_STATE_UP] = "up",
+	[RBLK_VOL_STATE_DYING] = "dying",
+};
+static const char *const role_names[] = {
+	[RBLK_ROLE_SECONDARY] = "secondary",
+	[RBLK_ROLE_PRIMARY] = "primary",
+};
+static const char *const topology_names[] = {
+	[RBLK_TOPOLOGY_QUORUM] = "quorum",
+	[RBLK_TOPOLOGY_CHAIN] = "chain",
+};
+static const char *const quorum_names[] = {
+	[RBLK_QUORUM_MODE_AUTO] = "auto",
+	[RBLK_QUORUM_MODE_ON] = "on",
+	[RBLK_QUORUM_MODE_OFF] = "off",
+};
+static const char *const on_no_quorum_names[] = {
+	[RBLK_ON_NO_QUORUM_SUSPEND_IO] = "suspend-io",
+	[RBLK_ON_NO_QUORUM_IO_ERROR] = "io-error",
+};
+static const char *const conn_state_names[] = {
+	[RBLK_CONN_STATE_CONNECTING] = "connecting",
+	[RBLK_CONN_STATE_CONNECTED] = "connected",
+	[RBLK_CONN_STATE_REFUSED] = "refused",
+};
+static const char *const peer_disk_names[] = {
+	[RBLK_PEER_DISK_UNKNOWN] = "unknown",
+	[RBLK_PEER_DISK_UP_TO_DATE] = "up-to-date",
+	[RBLK_PEER_DISK_OUTDATED] = "outdated",
+	[RBLK_PEER_DISK_SYNC_SOURCE] = "sync-source",
+};
+
+struct name_set {
+	const char *const *names;
+	size_t n;
+};
+
+#define NAME_SET(a) { a, ARRAY_LEN(a) }
+
+static const struct name_set name_sets[] = {
+	[RBLK_NAMES_NONE] = { NULL, 0 },
+	[RBLK_NAMES_VOL_STATE] = NAME_SET(vol_state_names),
+	[RBLK_NAMES_ROLE] = NAME_SET(role_names),
+	[RBLK_NAMES_TOPOLOGY] = NAME_SET(topology_names),
+	[RBLK_NAMES_QUORUM] = NAME_SET(quorum_names),
+	[RBLK_NAMES_ON_NO_QUORUM] = NAME_SET(on_no_quorum_names),
+	[RBLK_NAMES_CONN_STATE] = NAME_SET(conn_state_names),
+	[RBLK_NAMES_PEER_DISK] = NAME_SET(peer_disk_names),
+};
+
+const char *rblk_name(enum rblk_names set, uint32_t v)
+{
+	const struct name_set *ns = &name_sets[set];
+
+	return v < ns->n ? ns->names[v] : "unknown";
+}
+
+int rblk_name_parse(enum rblk_names set, const char *s, uint32_t *v)
+{
+	const struct name_set *ns = &name_sets[set];
+	uint32_t i;
+
+	for (i = 0; i < ns->n; i++) {
+		if (!strcmp(s, ns->names[i])) {
+			*v = i;
+			return 0;
+		}
+	}
+	return -1;
+}
+
+const char *rblk_names_list(enum rblk_names set, char *buf, size_t len)
+{
+	const struct name_set *ns = &name_sets[set];
+	size_t i, used = 0;
+
+	buf[0] = 0;
+	for (i = 0; i < ns->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%s",
+					 i ? "|" : "", ns->names[i]);
+	return buf;
+}
 
 static int get_u32(const struct nlattr *a, uint32_t *out)
 {
@@ -47,6 +137,177 @@ static int get_str(const struct nlattr *a, char *out, size_t len)
 	return 0;
 }
 
+/* How an attribute maps to a member and a JSON key. */
+enum field_kind { F_U32, F_U64, F_STR, F_NAME, F_BOOL };
+
+/**
+ * struct field - one attribute of a table-driven structure
+ * @attr:	attribute type
+ * @key:	JSON key (NULL: not shown by itself)
+ * @kind:	how it is stored and shown
+ * @names:	the names of its values, for F_NAME
+ * @off:	offset of the member
+ * @size:	size of the member
+ */
+struct field {
+	uint16_t attr;
+	const char *key;
+	enum field_kind kind;
+	enum rblk_names names;
+	size_t off;
+	size_t size;
+};
+
+#define FIELD(type, attr, key, kind, names, member) \
+	{ attr, key, kind, names, offsetof(type, member), \
+	  sizeof(((type *)NULL)->member) }
+#define VOL(attr, key, kind, names, member) \
+	FIELD(struct rblk_vol_info, RBLK_A_VOL_##attr, key, kind, \
+	      RBLK_NAMES_##names, member)
+#define PEER(attr, key, kind, names, member) \
+	FIELD(struct rblk_peer_info, RBLK_A_PEER_##attr, key, kind, \
+	      RBLK_NAMES_##names, member)
+
+/* Replication state: shown only when the kernel sent it. */
+static const struct field vol_fields[] = {
+	VOL(ROLE, "role", F_NAME, ROLE, role),
+	VOL(LISTEN, "listen", F_STR, NONE, listen),
+	VOL(TOPOLOGY, "topology", F_NAME, TOPOLOGY, topology),
+	VOL(WRITE_QUORUM, "write_quorum", F_U32, NONE, write_quorum),
+	VOL(WRITE_QUORUM_EFF, "write_quorum_effective", F_U32, NONE,
+	    write_quorum_eff),
+	VOL(QUORUM, "quorum", F_NAME, QUORUM, quorum),
+	VOL(HAS_QUORUM, "has_quorum", F_BOOL, NONE, has_quorum),
+	VOL(ON_NO_QUORUM, "on_no_quorum", F_NAME, ON_NO_QUORUM, on_no_quorum),
+	VOL(CONNECT_TIMEOUT_MS, "connect_timeout_ms", F_U32, NONE,
+	    connect_timeout_ms),
+	VOL(PING_INTERVAL_MS, "ping_interval_ms", F_U32, NONE, ping_interval_ms),
+	VOL(PING_TIMEOUT_MS, "ping_timeout_ms", F_U32, NONE, ping_timeout_ms),
+	VOL(ACK_TIMEOUT_MS, "ack_timeout_ms", F_U32, NONE, ack_timeout_ms),
+	VOL(PROMISED, "promised", F_U64, NONE, promised),
+	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
+};
+
+static const struct field peer_fields[] = {
+	PEER(NODE_ID, "node_id", F_U32, NONE, node_id),
+	PEER(ADDR, "addr", F_STR, NONE, addr),
+	PEER(CONN_STATE, "conn_state", F_NAME, CONN_STATE, conn_state),
+	PEER(DISK, "disk", F_NAME, PEER_DISK, disk),
+	PEER(ROLE, "role", F_NAME, ROLE, role),
+	PEER(GEN_COUNTER, "gen_counter", F_U64, NONE, gen_counter),
+	PEER(GEN_ORIGIN, "gen_origin", F_U32, NONE, gen_origin),
+	PEER(OOS_BYTES, "oos_bytes", F_U64, NONE, oos_bytes),
+	PEER(INFLIGHT, "inflight", F_U32, NONE, inflight),
+	PEER(ACK_LATENCY_US, "ack_latency_us", F_U32, NONE, ack_latency_us),
+	PEER(LAST_ERROR, "last_error", F_STR, NONE, last_error),
+};
+
+static int field_from_attr(const struct nlattr *a, const struct field *f,
+			   void *base)
+{
+	char *m = (char *)base + f->off;
+
+	switch (f->kind) {
+	case F_U64:
+		return get_u64(a, (uint64_t *)m);
+	case F_STR:
+		return get_str(a, m, f->size);
+	default:
+		return get_u32(a, (uint32_t *)m);
+	}
+}
+
+/* Fills the members of @base that @fields name from the table. */
+static int fields_from_attrs(const struct nlattr *const *tb,
+			     const struct field *fields, size_t n, void *base)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (tb[fields[i].attr] &&
+		    field_from_attr(tb[fields[i].attr], &fields[i], base) < 0)
+			return -1;
+	}
+	return 0;
+}
+
+/* Notes which attributes of the table are there. */
+static uint64_t present_attrs(const struct nlattr *const *tb, int maxattr)
+{
+	uint64_t present = 0;
+	int i;
+
+	for (i = 1; i <= maxattr; i++) {
+		if (tb[i])
+			present |= 1ULL << i;
+	}
+	return present;
+}
+
+static struct json_object *field_to_json(const struct field *f,
+					 const void *base)
+{
+	const char *m = (const char *)base + f->off;
+
+	switch (f->kind) {
+	case F_U64:
+		return json_object_new_uint64(*(const uint64_t *)m);
+	case F_STR:
+		return json_object_new_string(m);
+	case F_NAME:
+		return json_object_new_string(rblk_name(f->names,
+							*(const uint32_t *)m));
+	case F_BOOL:
+		return json_object_new_boolean(*(const uint32_t *)m != 0);
+	default:
+		return json_object_new_int64(*(const uint32_t *)m);
+	}
+}
+
+static void fields_to_json(struct json_object *o, const struct field *fields,
+			   size_t n, const void *base, uint64_t present)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++) {
+		if (fields[i].key && rblk_present(present, fields[i].attr))
+			json_object_object_add(o, fields[i].key,
+					       field_to_json(&fields[i], base));
+	}
+}
+
+static int peer_from_nest(const struct nlattr *nest, struct rblk_peer_info *p)
+{
+	const struct nlattr *tb[RBLK_A_PEER_MAX + 1];
+
+	memset(p, 0, sizeof(*p));
+	if (rblk_nl_parse_nested(nest, tb, RBLK_A_PEER_MAX) < 0 ||
+	    !tb[RBLK_A_PEER_NODE_ID] ||
+	    fields_from_attrs(tb, peer_fields, ARRAY_LEN(peer_fields), p) < 0 ||
+	    p->node_id >= RBLK_MAX_NODES)
+		return -1;
+	p->present = present_attrs(tb, RBLK_A_PEER_MAX);
+	return 0;
+}
+
+int rblk_vol_from_msg(const struct nlmsghdr *nlh, const struct nlattr *const *tb,
+		      struct rblk_vol_info *v)
+{
+	const struct nlattr *a;
+
+	if (rblk_vol_from_attrs(tb, v) < 0)
+		return -1;
+	mnl_attr_for_each(a, nlh, GENL_HDRLEN) {
+		if (mnl_attr_get_type(a) != RBLK_A_VOL_PEER)
+			continue;
+		if (v->n_peers == RBLK_MAX_NODES ||
+		    peer_from_nest(a, &v->peers[v->n_peers]) < 0)
+			return -1;
+		v->n_peers++;
+	}
+	return 0;
+}
+
 int rblk_vol_from_attrs(const struct nlattr *const *tb, struct rblk_vol_info *v)
 {
 	memset(v, 0, sizeof(*v));
@@ -76,19 +337,13 @@ int rblk_vol_from_attrs(const struct nlattr *const *tb, struct rblk_vol_info *v)
 	}
 	if (!v->name[0])
 		snprintf(v->name, sizeof(v->name), "rblk%" PRIu32, v->minor);
-	return 0;
+	v->present = present_attrs(tb, RBLK_A_VOL_MAX);
+	return fields_from_attrs(tb, vol_fields, ARRAY_LEN(vol_fields), v);
 }
 
 const char *rblk_vol_state_name(uint32_t state)
 {
-	switch (state) {
-	case RBLK_VOL_STATE_UP:
-		return "up";
-	case RBLK_VOL_STATE_DYING:
-		return "dying";
-	default:
-		return "unknown";
-	}
+	return rblk_name(RBLK_NAMES_VOL_STATE, state);
 }
 
 /* Major and minor of a dev_t in the kernel's new encoding. */
@@ -96,6 +351,31 @@ static void split_dev(uint32_t dev, uint32_t *major, uint32_t *minor)
 {
 	*major = (dev & 0xfff00) >> 8;
 	*minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
+}
+
+static struct json_object *peer_to_json(const struct rblk_peer_info *p)
+{
+	struct json_object *o = json_object_new_object();
+	char gen[40];
+
+	fields_to_json(o, peer_fields, ARRAY_LEN(peer_fields), p, p->present);
+	if (rblk_present(p->present, RBLK_A_PEER_GEN_COUNTER)) {
+		snprintf(gen, sizeof(gen), "%" PRIu64 ":%" PRIu32,
+			 p->gen_counter, p->gen_origin);
+		json_object_object_add(o, "generation",
+				       json_object_new_string(gen));
+	}
+	return o;
+}
+
+static struct json_object *peers_to_json(const struct rblk_vol_info *v)
+{
+	struct json_object *arr = json_object_new_array();
+	uint32_t i;
+
+	for (i = 0; i < v->n_peers; i++)
+		json_object_array_add(arr, peer_to_json(&v->peers[i]));
+	return arr;
 }
 
 struct json_object *rblk_vol_to_json(const struct rblk_vol_info *v)
@@ -127,11 +407,134 @@ struct json_object *rblk_vol_to_json(const struct rblk_vol_info *v)
 	json_object_object_add(o, "node_id", json_object_new_int64(v->node_id));
 	snprintf(dev, sizeof(dev), "%" PRIu64 ":%" PRIu32, v->gen_counter, v->gen_origin);
 	json_object_object_add(o, "generation", json_object_new_string(dev));
+	json_object_object_add(o, "gen_counter", json_object_new_uint64(v->gen_counter));
+	json_object_object_add(o, "gen_origin", json_object_new_int64(v->gen_origin));
 	json_object_object_add(o, "metadata",
 			       json_object_new_string(v->md_path[0] ? v->md_path : "internal"));
 	json_object_object_add(o, "md_flags", json_object_new_int64(v->md_flags));
 	json_object_object_add(o, "md_copy", json_object_new_int64(v->md_copy));
+	fields_to_json(o, vol_fields, ARRAY_LEN(vol_fields), v, v->present);
+	json_object_object_add(o, "peers", peers_to_json(v));
 	return o;
+}
+
+/* A line of " key value" items, built piecewise. */
+struct line {
+	char s[1024];
+	size_t len;
+};
+
+__attribute__((format(printf, 2, 3)))
+static void add(struct line *l, const char *fmt, ...)
+{
+	va_list ap;
+	int n;
+
+	if (l->len >= sizeof(l->s) - 1)
+		return;
+	va_start(ap, fmt);
+	n = vsnprintf(l->s + l->len, sizeof(l->s) - l->len, fmt, ap);
+	va_end(ap);
+	if (n > 0)
+		l->len += (size_t)n;
+	if (l->len > sizeof(l->s) - 1)
+		l->len = sizeof(l->s) - 1;
+}
+
+/* Prints the line indented (dropping its leading space), if it has items. */
+static void put_line(FILE *f, struct line *l)
+{
+	if (l->len)
+		fprintf(f, "  %s\n", l->s + 1);
+	l->len = 0;
+}
+
+/* " key value" when the volume's attribute @attr was sent. */
+#define ADD_IF(l, v, attr, ...)						\
+	do {								\
+		if (rblk_present((v)->present, attr))			\
+			add(l, __VA_ARGS__);				\
+	} while (0)
+
+static void print_quorum(struct line *l, const struct rblk_vol_info *v)
+{
+	ADD_IF(l, v, RBLK_A_VOL_QUORUM, " quorum %s",
+	       rblk_name(RBLK_NAMES_QUORUM, v->quorum));
+	ADD_IF(l, v, RBLK_A_VOL_HAS_QUORUM, " has-quorum %s",
+	       v->has_quorum ? "yes" : "no");
+	if (rblk_present(v->present, RBLK_A_VOL_WRITE_QUORUM) && v->write_quorum)
+		add(l, " write-quorum %" PRIu32, v->write_quorum);
+	else if (rblk_present(v->present, RBLK_A_VOL_WRITE_QUORUM))
+		add(l, " write-quorum majority");
+	ADD_IF(l, v, RBLK_A_VOL_WRITE_QUORUM_EFF, " (%" PRIu32 " in force)",
+	       v->write_quorum_eff);
+	ADD_IF(l, v, RBLK_A_VOL_ON_NO_QUORUM, " on-no-quorum %s",
+	       rblk_name(RBLK_NAMES_ON_NO_QUORUM, v->on_no_quorum));
+	ADD_IF(l, v, RBLK_A_VOL_SUSPENDED, " suspended %" PRIu32, v->suspended);
+}
+
+static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
+{
+	const uint64_t any = 1ULL << RBLK_A_VOL_CONNECT_TIMEOUT_MS |
+			     1ULL << RBLK_A_VOL_PING_INTERVAL_MS |
+			     1ULL << RBLK_A_VOL_PING_TIMEOUT_MS |
+			     1ULL << RBLK_A_VOL_ACK_TIMEOUT_MS;
+
+	if (v->present & any)
+		add(l, " timeouts");
+	ADD_IF(l, v, RBLK_A_VOL_CONNECT_TIMEOUT_MS, " connect %" PRIu32 "ms",
+	       v->connect_timeout_ms);
+	ADD_IF(l, v, RBLK_A_VOL_PING_INTERVAL_MS, " ping-interval %" PRIu32 "ms",
+	       v->ping_interval_ms);
+	ADD_IF(l, v, RBLK_A_VOL_PING_TIMEOUT_MS, " ping-timeout %" PRIu32 "ms",
+	       v->ping_timeout_ms);
+	ADD_IF(l, v, RBLK_A_VOL_ACK_TIMEOUT_MS, " ack %" PRIu32 "ms",
+	       v->ack_timeout_ms);
+}
+
+/* "peer 1 10.0.0.2:7789 connected up-to-date secondary gen 3:0 ..." */
+static void print_peer(FILE *f, const struct rblk_peer_info *p)
+{
+	struct line l = { .len = 0 };
+	char size[32];
+
+	add(&l, " peer %" PRIu32, p->node_id);
+	ADD_IF(&l, p, RBLK_A_PEER_ADDR, " %s", p->addr);
+	ADD_IF(&l, p, RBLK_A_PEER_CONN_STATE, " %s",
+	       rblk_name(RBLK_NAMES_CONN_STATE, p->conn_state));
+	ADD_IF(&l, p, RBLK_A_PEER_DISK, " %s",
+	       rblk_name(RBLK_NAMES_PEER_DISK, p->disk));
+	ADD_IF(&l, p, RBLK_A_PEER_ROLE, " %s", rblk_name(RBLK_NAMES_ROLE, p->role));
+	ADD_IF(&l, p, RBLK_A_PEER_GEN_COUNTER, " gen %" PRIu64 ":%" PRIu32,
+	       p->gen_counter, p->gen_origin);
+	if (p->oos_bytes)
+		add(&l, " oos %s", rblk_format_size(p->oos_bytes, size, sizeof(size)));
+	ADD_IF(&l, p, RBLK_A_PEER_INFLIGHT, " inflight %" PRIu32, p->inflight);
+	ADD_IF(&l, p, RBLK_A_PEER_ACK_LATENCY_US, " ack %" PRIu32 "us",
+	       p->ack_latency_us);
+	if (p->last_error[0])
+		add(&l, " error \"%s\"", p->last_error);
+	put_line(f, &l);
+}
+
+/* The replication lines: role, quorum, timeouts, one line per peer. */
+static void print_repl(FILE *f, const struct rblk_vol_info *v)
+{
+	struct line l = { .len = 0 };
+	uint32_t i;
+
+	ADD_IF(&l, v, RBLK_A_VOL_ROLE, " role %s", rblk_name(RBLK_NAMES_ROLE, v->role));
+	ADD_IF(&l, v, RBLK_A_VOL_LISTEN, " listen %s", v->listen);
+	ADD_IF(&l, v, RBLK_A_VOL_TOPOLOGY, " topology %s",
+	       rblk_name(RBLK_NAMES_TOPOLOGY, v->topology));
+	ADD_IF(&l, v, RBLK_A_VOL_PROMISED, " promised %" PRIu64, v->promised);
+	put_line(f, &l);
+	print_quorum(&l, v);
+	put_line(f, &l);
+	print_timeouts(&l, v);
+	put_line(f, &l);
+	for (i = 0; i < v->n_peers; i++)
+		print_peer(f, &v->peers[i]);
 }
 
 void rblk_vol_print(FILE *f, const struct rblk_vol_info *v)
@@ -151,6 +554,36 @@ void rblk_vol_print(FILE *f, const struct rblk_vol_info *v)
 		v->md_flags & 1 ? "" : " inconsistent",
 		v->md_flags & 2 ? " outdated" : "",
 		v->md_path[0] ? v->md_path : "internal");
+	print_repl(f, v);
+}
+
+void rblk_vol_print_event(FILE *f, const struct rblk_vol_info *v,
+			  const char *time)
+{
+	struct line l = { .len = 0 };
+	const struct rblk_peer_info *p;
+	uint32_t i;
+
+	add(&l, " %s %s", time, v->name);
+	if (rblk_present(v->present, RBLK_A_VOL_STATE) &&
+	    v->state != RBLK_VOL_STATE_UP)
+		add(&l, " %s", rblk_vol_state_name(v->state));
+	if (rblk_present(v->present, RBLK_A_VOL_ROLE))
+		add(&l, " role %s", rblk_name(RBLK_NAMES_ROLE, v->role));
+	if (rblk_present(v->present, RBLK_A_VOL_HAS_QUORUM))
+		add(&l, " quorum %s", v->has_quorum ? "yes" : "no");
+	if (rblk_present(v->present, RBLK_A_VOL_GEN_COUNTER))
+		add(&l, " gen %" PRIu64 ":%" PRIu32, v->gen_counter,
+		    v->gen_origin);
+	if (v->n_peers)
+		add(&l, " peers");
+	for (i = 0; i < v->n_peers; i++) {
+		p = &v->peers[i];
+		add(&l, " %" PRIu32 ":%s/%s", p->node_id,
+		    rblk_name(RBLK_NAMES_CONN_STATE, p->conn_state),
+		    rblk_name(RBLK_NAMES_PEER_DISK, p->disk));
+	}
+	fprintf(f, "%s\n", l.s + 1);
 }
 
 int rblk_parse_minor(const char *s, uint32_t *minor)

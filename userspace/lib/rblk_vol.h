@@ -6,12 +6,44 @@
 #ifndef RBLK_VOL_H
 #define RBLK_VOL_H
 
+#include <stdbool.h>
 #include <stdint.h>
 #include <stdio.h>
 #include <linux/rblk.h>
 
 struct json_object;
 struct nlattr;
+struct nlmsghdr;
+
+/**
+ * struct rblk_peer_info - a peer of a volume (RBLK_A_PEER_*)
+ * @present:	bit (1 << type) for each attribute the kernel sent
+ * @node_id:	its node id
+ * @addr:	address and port it listens on
+ * @conn_state:	enum rblk_conn_state
+ * @disk:	enum rblk_peer_disk
+ * @role:	enum rblk_role
+ * @gen_counter: its data generation's counter
+ * @gen_origin:	and creator
+ * @oos_bytes:	bytes it is known to miss
+ * @inflight:	writes sent to it and not acked yet
+ * @ack_latency_us: average ack latency
+ * @last_error:	why the last connection or handshake failed
+ */
+struct rblk_peer_info {
+	uint64_t present;
+	uint32_t node_id;
+	char addr[RBLK_ADDR_MAX];
+	uint32_t conn_state;
+	uint32_t disk;
+	uint32_t role;
+	uint64_t gen_counter;
+	uint32_t gen_origin;
+	uint64_t oos_bytes;
+	uint32_t inflight;
+	uint32_t ack_latency_us;
+	char last_error[256];
+};
 
 /**
  * struct rblk_vol_info - a volume's attributes (RBLK_A_VOL_*)
@@ -31,6 +63,24 @@ struct nlattr;
  * @gen_origin:	its creator
  * @md_flags:	superblock flags (RBLK_MD_F_*)
  * @md_copy:	superblock copy the metadata came from
+ * @present:	bit (1 << type) for each attribute the kernel sent; the
+ *		replication settings below are absent from older modules
+ * @role:	enum rblk_role
+ * @listen:	address and port peers connect to
+ * @topology:	enum rblk_topology
+ * @write_quorum: configured write quorum (0: majority)
+ * @write_quorum_eff: the write quorum in force
+ * @quorum:	enum rblk_quorum_mode
+ * @has_quorum:	1 when this node sees a majority (or quorum is off)
+ * @on_no_quorum: enum rblk_on_no_quorum
+ * @connect_timeout_ms: timeouts, in milliseconds
+ * @ping_interval_ms:
+ * @ping_timeout_ms:
+ * @ack_timeout_ms:
+ * @promised:	highest generation counter this node promised to follow
+ * @suspended:	writes held by on-no-quorum suspend-io
+ * @n_peers:	entries of @peers
+ * @peers:	the peers, in the kernel's order
  */
 struct rblk_vol_info {
 	uint32_t minor;
@@ -49,13 +99,68 @@ struct rblk_vol_info {
 	uint32_t gen_origin;
 	uint32_t md_flags;
 	uint32_t md_copy;
+	uint64_t present;
+	uint32_t role;
+	char listen[RBLK_ADDR_MAX];
+	uint32_t topology;
+	uint32_t write_quorum;
+	uint32_t write_quorum_eff;
+	uint32_t quorum;
+	uint32_t has_quorum;
+	uint32_t on_no_quorum;
+	uint32_t connect_timeout_ms;
+	uint32_t ping_interval_ms;
+	uint32_t ping_timeout_ms;
+	uint32_t ack_timeout_ms;
+	uint64_t promised;
+	uint32_t suspended;
+	uint32_t n_peers;
+	struct rblk_peer_info peers[RBLK_MAX_NODES];
 };
 
-/* Fills @v from an attribute table; -1 when an attribute is malformed. */
+/* Whether the kernel sent attribute @type (RBLK_A_VOL_* or RBLK_A_PEER_*). */
+static inline bool rblk_present(uint64_t present, int type)
+{
+	return present & (1ULL << type);
+}
+
+/* Value sets with names, for printing and for parsing arguments. */
+enum rblk_names {
+	RBLK_NAMES_NONE,
+	RBLK_NAMES_VOL_STATE,
+	RBLK_NAMES_ROLE,
+	RBLK_NAMES_TOPOLOGY,
+	RBLK_NAMES_QUORUM,
+	RBLK_NAMES_ON_NO_QUORUM,
+	RBLK_NAMES_CONN_STATE,
+	RBLK_NAMES_PEER_DISK,
+};
+
+/* Name of value @v of @set ("unknown" when out of range). */
+const char *rblk_name(enum rblk_names set, uint32_t v);
+/* Value of name @s in @set. Returns 0, or -1 when @s names none. */
+int rblk_name_parse(enum rblk_names set, const char *s, uint32_t *v);
+/* "a|b|c": the names of @set, for messages. */
+const char *rblk_names_list(enum rblk_names set, char *buf, size_t len);
+
+/*
+ * Fills @v from an attribute table (no peers: the table holds one of
+ * them at most); -1 when an attribute is malformed.
+ */
 int rblk_vol_from_attrs(const struct nlattr *const *tb, struct rblk_vol_info *v);
+/*
+ * Fills @v from message @nlh and its attribute table, peers included; -1
+ * when an attribute is malformed, a peer lacks its node id, or there are
+ * more than RBLK_MAX_NODES peers.
+ */
+int rblk_vol_from_msg(const struct nlmsghdr *nlh, const struct nlattr *const *tb,
+		      struct rblk_vol_info *v);
 const char *rblk_vol_state_name(uint32_t state);
 struct json_object *rblk_vol_to_json(const struct rblk_vol_info *v);
 void rblk_vol_print(FILE *f, const struct rblk_vol_info *v);
+/* One line for an event: @time, name, role, quorum, generation, peers. */
+void rblk_vol_print_event(FILE *f, const struct rblk_vol_info *v,
+			  const char *time);
 
 /*
  * Parses a volume name: "N", "rblkN" or "/dev/rblkN" with N in

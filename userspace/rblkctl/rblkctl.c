@@ -39,7 +39,19 @@ static void usage(FILE *f)
 	      "                             create /dev/rblkN over block device BACKING,\n"
 	      "                             with internal metadata or metadata on MDDEV\n"
 	      "  destroy VOLUME             destroy a volume (rblkN, /dev/rblkN or N)\n"
-	      "  status [VOLUME]            show one volume or all\n"
+	      "  status [VOLUME] [--json]   show one volume or all\n"
+	      "  set VOLUME SETTING VALUE...\n"
+	      "                             change replication settings: listen ADDR:PORT,\n"
+	      "                             topology quorum|chain, write-quorum N (0-16),\n"
+	      "                             quorum auto|on|off, on-no-quorum suspend-io|io-error,\n"
+	      "                             connect-timeout, ping-interval, ping-timeout,\n"
+	      "                             ack-timeout MS (100-600000)\n"
+	      "  peer add VOLUME node N addr ADDR:PORT\n"
+	      "  peer del VOLUME node N     add or remove a peer (node 0-15)\n"
+	      "  primary VOLUME [--force]   make this node primary\n"
+	      "  secondary VOLUME           make this node secondary\n"
+	      "  events [--json] [--count N]\n"
+	      "                             print volume events as they happen\n"
 	      "  create-md DEV --node-id N --max-peers P [--external MDDEV]\n"
 	      "            [--bitmap-block SIZE] [--uuid UUID] [--force]\n"
 	      "                             write fresh metadata for DEV\n"
@@ -89,7 +101,7 @@ int rblkctl_exit_code(int err)
 }
 
 /* "rblkctl: OBJECT: REASON" on stderr; returns the exit code for it. */
-static int report(const char *object, const struct rblk_nl_error *e)
+int report(const char *object, const struct rblk_nl_error *e)
 {
 	fprintf(stderr, "rblkctl: %s: %s", object,
 		e->msg[0] ? e->msg : strerror(e->err));
@@ -103,7 +115,7 @@ static int report(const char *object, const struct rblk_nl_error *e)
 	return rblkctl_exit_code(e->err);
 }
 
-static int connect_nl(struct ctl *c)
+int connect_nl(struct ctl *c)
 {
 	struct rblk_nl_error e;
 
@@ -130,7 +142,8 @@ struct vol_list {
 	size_t n;
 };
 
-static int collect_vol(const struct nlattr *const *tb, void *arg)
+static int collect_vol(const struct nlmsghdr *nlh,
+		       const struct nlattr *const *tb, void *arg)
 {
 	struct vol_list *l = arg;
 	struct rblk_vol_info *v;
@@ -139,7 +152,7 @@ static int collect_vol(const struct nlattr *const *tb, void *arg)
 	if (!v)
 		return -1;
 	l->vols = v;
-	if (rblk_vol_from_attrs(tb, &l->vols[l->n]) < 0)
+	if (rblk_vol_from_msg(nlh, tb, &l->vols[l->n]) < 0)
 		return -1;
 	l->n++;
 	return 0;
@@ -228,8 +241,8 @@ static int cmd_create(struct ctl *c, int argc, char **argv)
 	ret = connect_nl(c);
 	if (ret)
 		return ret;
-	if (rblk_nl_request(&c->nl, RBLK_CMD_VOL_CREATE, false, build_create,
-			    &a, collect_vol, &l, &e) < 0) {
+	if (rblk_nl_request_msg(&c->nl, RBLK_CMD_VOL_CREATE, false, build_create,
+				&a, collect_vol, &l, &e) < 0) {
 		char obj[RBLK_PATH_MAX + 16];
 
 		snprintf(obj, sizeof(obj), "create %s", a.backing);
@@ -241,26 +254,57 @@ static int cmd_create(struct ctl *c, int argc, char **argv)
 	return RBLKCTL_EXIT_OK;
 }
 
-static int cmd_destroy(struct ctl *c, int argc, char **argv)
+int parse_vol(const char *cmd, const char *arg, uint32_t *minor)
+{
+	if (rblk_parse_minor(arg, minor) < 0)
+		return usage_error("%s: '%s' is not a volume name (rblkN)", cmd,
+				   arg);
+	return 0;
+}
+
+bool take_flag(int *argc, char **argv, const char *flag)
+{
+	bool found = false;
+	int i, n = 0;
+
+	for (i = 0; i < *argc; i++) {
+		if (!strcmp(argv[i], flag))
+			found = true;
+		else
+			argv[n++] = argv[i];
+	}
+	*argc = n;
+	return found;
+}
+
+int vol_request(struct ctl *c, uint32_t minor, uint8_t cmd,
+		rblk_nl_build_cb build, const void *arg)
 {
 	struct rblk_nl_error e;
 	char obj[64];
+	int ret;
+
+	ret = connect_nl(c);
+	if (ret)
+		return ret;
+	if (rblk_nl_request(&c->nl, cmd, false, build, arg, NULL, NULL, &e) < 0) {
+		snprintf(obj, sizeof(obj), "rblk%u", minor);
+		return report(obj, &e);
+	}
+	return RBLKCTL_EXIT_OK;
+}
+
+static int cmd_destroy(struct ctl *c, int argc, char **argv)
+{
 	uint32_t minor;
 	int ret;
 
 	if (argc != 1)
 		return usage_error("destroy: %s", "expects exactly one VOLUME");
-	if (rblk_parse_minor(argv[0], &minor) < 0)
-		return usage_error("destroy: '%s' is not a volume name (rblkN)",
-				   argv[0]);
-	ret = connect_nl(c);
+	ret = parse_vol("destroy", argv[0], &minor);
 	if (ret)
 		return ret;
-	snprintf(obj, sizeof(obj), "rblk%u", minor);
-	if (rblk_nl_request(&c->nl, RBLK_CMD_VOL_DESTROY, false, build_minor,
-			    &minor, NULL, NULL, &e) < 0)
-		return report(obj, &e);
-	return RBLKCTL_EXIT_OK;
+	return vol_request(c, minor, RBLK_CMD_VOL_DESTROY, build_minor, &minor);
 }
 
 static int cmd_status(struct ctl *c, int argc, char **argv)
@@ -271,20 +315,21 @@ static int cmd_status(struct ctl *c, int argc, char **argv)
 	char obj[64];
 	int ret;
 
+	if (take_flag(&argc, argv, "--json"))
+		c->json = true;
 	if (argc > 1)
 		return usage_error("status: %s", "expects at most one VOLUME");
-	if (argc == 1 && rblk_parse_minor(argv[0], &minor) < 0)
-		return usage_error("status: '%s' is not a volume name (rblkN)",
-				   argv[0]);
+	if (argc == 1 && parse_vol("status", argv[0], &minor))
+		return RBLKCTL_EXIT_USAGE;
 	ret = connect_nl(c);
 	if (ret)
 		return ret;
 	if (argc == 1)
-		ret = rblk_nl_request(&c->nl, RBLK_CMD_VOL_GET, false,
-				      build_minor, &minor, collect_vol, &l, &e);
+		ret = rblk_nl_request_msg(&c->nl, RBLK_CMD_VOL_GET, false,
+					  build_minor, &minor, collect_vol, &l, &e);
 	else
-		ret = rblk_nl_request(&c->nl, RBLK_CMD_VOL_GET, true, NULL, NULL,
-				      collect_vol, &l, &e);
+		ret = rblk_nl_request_msg(&c->nl, RBLK_CMD_VOL_GET, true, NULL,
+					  NULL, collect_vol, &l, &e);
 	if (ret < 0) {
 		free(l.vols);
 		if (argc == 1)
@@ -316,6 +361,11 @@ static const struct command commands[] = {
 	{ "dump-md", cmd_dump_md },
 	{ "outdate", cmd_outdate },
 	{ "set-gen", cmd_set_gen },
+	{ "set", cmd_set },
+	{ "peer", cmd_peer },
+	{ "primary", cmd_primary },
+	{ "secondary", cmd_secondary },
+	{ "events", cmd_events },
 };
 
 int main(int argc, char **argv)

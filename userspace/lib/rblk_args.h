@@ -1,0 +1,98 @@
+/* SPDX-License-Identifier: GPL-2.0 */
+/*
+ * Request attributes given on the command line as "keyword value" pairs,
+ * iproute2 style ("ping-timeout 500", "topology quorum", "addr 10.0.0.2:7789"),
+ * checked before they go to the kernel (which checks them again).
+ */
+#ifndef RBLK_ARGS_H
+#define RBLK_ARGS_H
+
+#include <stddef.h>
+#include <stdint.h>
+#include <linux/rblk.h>
+
+#include "rblk_vol.h"
+
+struct nlmsghdr;
+
+/* What a keyword's value is. */
+enum rblk_arg_kind {
+	RBLK_ARG_UINT,	/* a decimal number in [lo, hi], sent as u32 */
+	RBLK_ARG_NAME,	/* a name of @names, sent as its u32 value */
+	RBLK_ARG_ADDR,	/* ADDR:PORT, sent as a string */
+};
+
+/**
+ * struct rblk_arg_spec - one keyword a command takes
+ * @key:	what the user types
+ * @attr:	attribute type it sets (below 64)
+ * @kind:	what its value is
+ * @lo:		smallest value (RBLK_ARG_UINT)
+ * @hi:		largest value (RBLK_ARG_UINT)
+ * @unit:	unit of the number, for messages ("" or e.g. " ms")
+ * @names:	its names (RBLK_ARG_NAME)
+ * @required:	the command needs it
+ */
+struct rblk_arg_spec {
+	const char *key;
+	uint16_t attr;
+	enum rblk_arg_kind kind;
+	uint32_t lo, hi;
+	const char *unit;
+	enum rblk_names names;
+	bool required;
+};
+
+/**
+ * struct rblk_arg_table - the keywords of one command
+ * @spec:	array of @n keywords
+ * @n:		count
+ */
+struct rblk_arg_table {
+	const struct rblk_arg_spec *spec;
+	size_t n;
+};
+
+/**
+ * struct rblk_args - the values given, by attribute type
+ * @present:	bit (1 << type) for each attribute given
+ * @num:	values of RBLK_ARG_UINT and RBLK_ARG_NAME attributes
+ * @addr:	value of the RBLK_ARG_ADDR attribute (one per table)
+ */
+struct rblk_args {
+	uint64_t present;
+	uint32_t num[64];
+	char addr[RBLK_ADDR_MAX];
+};
+
+/* set VOL ...: replication settings (RBLK_A_VOL_*). */
+extern const struct rblk_arg_table rblk_args_vol_set;
+/* peer add VOL node N addr ADDR:PORT (RBLK_A_PEER_*). */
+extern const struct rblk_arg_table rblk_args_peer_add;
+/* peer del VOL node N (RBLK_A_PEER_*). */
+extern const struct rblk_arg_table rblk_args_peer_del;
+
+/*
+ * Parses "keyword value" pairs of @t from @argv into @a. Returns 0, or -1
+ * with a message naming the bad keyword or value in @err.
+ */
+int rblk_args_parse(const struct rblk_arg_table *t, int argc, char *const *argv,
+		    struct rblk_args *a, char *err, size_t len);
+/* Adds the attributes given in @a to @nlh, in @t's order. */
+void rblk_args_put(struct nlmsghdr *nlh, const struct rblk_arg_table *t,
+		   const struct rblk_args *a);
+
+/*
+ * Parses a decimal number in [@lo, @hi] (digits only). Returns 0, or -1
+ * when @s is not one.
+ */
+int rblk_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
+/*
+ * Checks a numeric address and port: "192.0.2.1:7789" or
+ * "[2001:db8::1]:7789" (or "[fe80::1%eth0]:7789"), port 1-65535, shorter
+ * than RBLK_ADDR_MAX.
+ * Returns 0, or -1 when @s is not one.
+ */
+int rblk_parse_addr(const char *s);
+
+#endif /* RBLK_ARGS_H */
