@@ -623,13 +623,18 @@ static unsigned long rblk_repl_push_gen(struct rblk_vol *vol, struct rblk_gen pr
 	rblk_gen_to_wire(&ng.gen, vol->md.gen.current_gen);
 	rblk_gen_to_wire(&ng.prev, prev);
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+
 		struct rblk_call ans;
 		int err;
 
-		err = rblk_peer_call(vol->peers[id], RBLK_MSG_NEW_GEN, &ng,
-				     sizeof(ng), &ans);
-		if (!err && ans.status == RBLK_ACK_OK)
+		err = rblk_peer_call(peer, RBLK_MSG_NEW_GEN, &ng, sizeof(ng), &ans);
+		if (!err && ans.status == RBLK_ACK_OK) {
+			spin_lock_irq(&peer->lock);
+			peer->gen = vol->md.gen.current_gen;
+			spin_unlock_irq(&peer->lock);
 			continue;
+		}
 		if (!err && ans.status == RBLK_ACK_STALE)
 			WRITE_ONCE(vol->stale, true);
 		failed |= BIT(id);

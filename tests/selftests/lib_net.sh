@@ -1,0 +1,558 @@
+# SPDX-License-Identifier: GPL-2.0
+# Multi-node helpers of the replication selftests (bash, in the guest, as
+# root), sourced after lib.sh.
+#
+# All nodes live in one guest: node I is network namespace rblkn$I, linked
+# by a veth pair (eth0 inside, rblkv$I outside) to bridge rblkbr in the
+# root namespace, address 10.77.0.$((I+1))/24, its own brd RAM disk
+# /dev/ram$I and its own volume /dev/rblk$I (minor I, node id I, one
+# volume UUID for all nodes), listening on port 7789. A volume opens its
+# sockets in the namespace of the process that configured it, so `set`
+# and `peer add` run under `ip netns exec` (node_exec, node_ctl).
+#
+# Partitions are nft drop rules at the receiving end: every namespace has
+# table inet rblk_cut whose input chain drops packets whose source is in
+# the set "blocked". Packets vanish silently, as in a real partition (no
+# error to the sender, no reset); ARP is not filtered.
+#
+# Test cases run in subshells (lib.sh's t) with errexit on, so nothing
+# here relies on shell variables surviving a case (the state lives in the
+# kernel and in $NET_STATE), and commands allowed to fail say `|| true`.
+
+NET_NS=rblkn
+NET_BRIDGE=rblkbr
+NET_PORT=7789
+NET_UUID=5eb1a2c3-d4e5-4f60-8172-93a4b5c6d7e8
+NET_STATE=/tmp/rblk-net
+# Default limit of waits on connections and states (seconds).
+NET_WAIT=${RBLK_NET_WAIT:-30}
+
+# Names in `rblkctl -j status VOL` (userspace/lib/rblk_vol.c) and their
+# values: the only place that knows them.
+# shellcheck disable=SC2034 # some only used by the tests
+{
+J_SIZE=size
+J_ROLE=role
+J_QUORUM=has_quorum
+J_GEN=gen_counter
+J_SUSPENDED=suspended
+J_PEERS=peers
+J_P_NODE=node_id
+J_P_ADDR=addr
+J_P_CONN=conn_state
+J_P_DISK=disk
+J_P_ROLE=role
+J_P_INFLIGHT=inflight
+J_P_ERROR=last_error
+PRIMARY=primary
+SECONDARY=secondary
+CONNECTED=connected
+UPTODATE=up-to-date
+OUTDATED=outdated
+}
+
+node_addr() { echo "10.77.0.$(($1 + 1))"; }
+node_ns() { echo "$NET_NS$1"; }
+
+# Namespaces that exist, in order.
+net_nodes() {
+	local n=0
+	while [ -e "/run/netns/$NET_NS$n" ]; do
+		n=$((n + 1))
+	done
+	echo $n
+}
+
+# node_exec I CMD...: CMD in node I's network namespace. rblkctl (a shell
+# function of lib.sh) is mapped to the binary; other functions cannot run
+# there.
+node_exec() {
+	local i=$1
+	shift
+	if [ "$1" = rblkctl ]; then
+		shift
+		set -- "$RBLKCTL" "$@"
+	fi
+	ip netns exec "$NET_NS$i" "$@"
+}
+
+# node_ctl I ARGS...: rblkctl ARGS in node I's namespace.
+node_ctl() {
+	local i=$1
+	shift
+	ip netns exec "$NET_NS$i" "$RBLKCTL" "$@"
+}
+
+# Kernel pieces the nodes need (built in on some kernels: errors ignored).
+net_modules() {
+	local m
+	for m in veth bridge nfnetlink nf_tables; do
+		modprobe "$m" 2>/dev/null || true
+	done
+}
+
+# net_up N: namespaces rblkn0..N-1 on a bridge, addresses, lo up, an
+# empty partition table in each; then every node reaches every other.
+net_up() {
+	local n=$1 i j ns
+	net_down
+	net_modules
+	mkdir -p "$NET_STATE"
+	ip link add "$NET_BRIDGE" type bridge forward_delay 0 stp_state 0 || return 1
+	ip link set "$NET_BRIDGE" up || return 1
+	for i in $(seq 0 $((n - 1))); do
+		ns=$NET_NS$i
+		ip netns add "$ns" || return 1
+		ip link add "rblkv$i" type veth peer name eth0 netns "$ns" || return 1
+		ip link set "rblkv$i" master "$NET_BRIDGE" up || return 1
+		ip -n "$ns" link set lo up || return 1
+		ip -n "$ns" addr add "$(node_addr "$i")/24" dev eth0 || return 1
+		ip -n "$ns" link set eth0 up || return 1
+		node_exec "$i" nft -f - <<-EOF || return 1
+			table inet rblk_cut {
+				set blocked {
+					type ipv4_addr
+				}
+				chain input {
+					type filter hook input priority filter; policy accept;
+					ip saddr @blocked counter drop
+				}
+			}
+		EOF
+	done
+	# One bridge: node 0 reaching every node and back covers the links.
+	for j in $(seq 1 $((n - 1))); do
+		wait_for 10 "node 0 reaches node $j" reaches 0 "$j" || return 1
+		wait_for 10 "node $j reaches node 0" reaches "$j" 0 || return 1
+	done
+}
+
+# reaches I J: a TCP connection attempt from node I to node J's address
+# is answered (refused: nothing listens on port 9).
+reaches() {
+	node_exec "$1" timeout 2 bash -c "exec 3<>/dev/tcp/$(node_addr "$2")/9" 2>&1 |
+		grep -q refused
+}
+
+# net_down: no namespace, link or bridge of ours is left. Volumes keep a
+# reference to the namespace they were configured in: nodes_destroy first.
+net_down() {
+	local ns l
+	# Deleting a namespace frees its links asynchronously: the veths go
+	# first, so that a new net_up finds their names free.
+	for l in /sys/class/net/rblkv*; do
+		[ -e "$l" ] || continue
+		ip link del "$(basename "$l")" || true
+	done
+	for ns in /run/netns/"$NET_NS"*; do
+		[ -e "$ns" ] || continue
+		ip netns del "$(basename "$ns")" || true
+	done
+	ip link del "$NET_BRIDGE" 2>/dev/null || true
+}
+
+# nodes_create N [SIZE_MIB [SET_OPTION...]]: node I gets /dev/ram$I of
+# SIZE_MIB (default 32) with metadata for node id I of N, volume rblk$I
+# listening on its address with SET_OPTIONs, or with the words of
+# $NODE_SET_I instead when that is set (e.g. NODE_SET_0="ack-timeout
+# 10000"), and every other node as a peer. Starts the network (net_up N)
+# when fewer than N namespaces exist.
+nodes_create() {
+	local n=$1 size=${2:-32} i j var opts
+	shift
+	[ $# -gt 0 ] && shift
+	nodes_destroy
+	if [ "$(net_nodes)" -lt "$n" ]; then
+		net_up "$n" || return 1
+	fi
+	modprobe brd rd_nr="$n" rd_size=$((size * 1024)) max_part=0 || return 1
+	udevadm settle 2>/dev/null || true
+	for i in $(seq 0 $((n - 1))); do
+		[ -b "/dev/ram$i" ] || { echo "no /dev/ram$i"; return 1; }
+		rblkctl create-md "/dev/ram$i" --node-id "$i" --max-peers $((n - 1)) \
+			--uuid "$NET_UUID" --force >/dev/null || return 1
+		rblkctl create "/dev/ram$i" minor "$i" >/dev/null || return 1
+		var=NODE_SET_$i
+		opts=("$@")
+		# shellcheck disable=SC2206 # the per-node options are words
+		[ -z "${!var+set}" ] || opts=(${!var})
+		node_ctl "$i" set "rblk$i" listen "$(node_addr "$i"):$NET_PORT" "${opts[@]}" ||
+			return 1
+	done
+	for i in $(seq 0 $((n - 1))); do
+		for j in $(seq 0 $((n - 1))); do
+			[ "$i" -eq "$j" ] && continue
+			node_ctl "$i" peer add "rblk$i" node "$j" addr "$(node_addr "$j"):$NET_PORT" ||
+				return 1
+		done
+	done
+	echo "$n nodes of $size MiB: $*"
+}
+
+# nodes_destroy: heal, stop what net_bg started, destroy every volume,
+# remove brd. Best effort; says what it could not undo.
+nodes_destroy() {
+	local d v
+	# shellcheck disable=SC2119 # all of them
+	heal
+	net_bg_stop
+	for d in /sys/block/rblk*; do
+		[ -e "$d" ] || continue
+		v=$(basename "$d")
+		rblkctl destroy "$v" >/dev/null 2>&1 && continue
+		# Frozen I/O (suspend-io) or a role that forbids it: let go.
+		rblkctl set "$v" on-no-quorum io-error >/dev/null 2>&1 || true
+		rblkctl secondary "$v" >/dev/null 2>&1 || true
+		rblkctl destroy "$v" >/dev/null 2>&1 ||
+			echo "nodes_destroy: cannot destroy $v: $(rblkctl destroy "$v" 2>&1)"
+	done
+	if [ -e /sys/module/brd ]; then
+		rmmod brd 2>/dev/null || echo "nodes_destroy: cannot remove brd"
+	fi
+	true
+}
+
+# The end of a test script: volumes, background jobs, namespaces.
+net_cleanup() {
+	nodes_destroy
+	net_down
+	rm -rf "$NET_STATE"
+}
+
+# --- background jobs ---------------------------------------------------------
+
+# net_bg CMD...: CMD in the background; its pid in $NET_BG_PID, and
+# remembered for net_bg_stop (across test cases).
+net_bg() {
+	mkdir -p "$NET_STATE"
+	"$@" &
+	NET_BG_PID=$!
+	echo "$NET_BG_PID" >>"$NET_STATE/pids"
+}
+
+# Ends every job net_bg started (and their children), waiting up to 10 s;
+# processes stuck in the kernel are reported.
+net_bg_stop() {
+	local pid kids left=
+	[ -f "$NET_STATE/pids" ] || return 0
+	touch "$NET_STATE/stop"
+	for pid in $(<"$NET_STATE/pids"); do
+		kill -0 "$pid" 2>/dev/null || continue
+		kids=$(ps -o pid= --ppid "$pid" 2>/dev/null) || true
+		# shellcheck disable=SC2086 # pids
+		kill "$pid" $kids 2>/dev/null || true
+		left+=" $pid $kids"
+	done
+	for pid in $left; do
+		wait_for 10 "process $pid to end" gone "$pid" ||
+			echo "net_bg_stop: $pid still there: $(ps -o stat=,args= -p "$pid")"
+	done
+	rm -f "$NET_STATE/pids" "$NET_STATE/stop"
+}
+
+# gone PID: no such process (or a zombie).
+gone() {
+	local st
+	st=$(ps -o stat= -p "$1" 2>/dev/null) || return 0
+	case "$st" in Z*) return 0 ;; esac
+	return 1
+}
+
+# --- partitions --------------------------------------------------------------
+
+# blocked I: the addresses node I drops.
+blocked() {
+	node_exec "$1" nft list set inet rblk_cut blocked
+}
+
+# cut I J: no packet between nodes I and J, either way.
+cut() {
+	cut_oneway "$1" "$2" && cut_oneway "$2" "$1"
+}
+
+# cut_oneway FROM TO: packets from FROM are dropped on arrival at TO;
+# TO's packets still reach FROM.
+cut_oneway() {
+	node_exec "$2" nft add element inet rblk_cut blocked "{ $(node_addr "$1") }" &&
+		echo "cut: $1 -> $2"
+}
+
+# isolate I: node I cut from every other node.
+isolate() {
+	local j
+	for j in $(seq 0 $(($(net_nodes) - 1))); do
+		[ "$j" -eq "$1" ] || cut "$1" "$j" || return 1
+	done
+}
+
+# heal [I J]: remove the cuts between I and J (both ways), or all of them.
+# shellcheck disable=SC2120 # the arguments are optional
+heal() {
+	local i
+	if [ $# -eq 2 ]; then
+		node_exec "$1" nft delete element inet rblk_cut blocked \
+			"{ $(node_addr "$2") }" 2>/dev/null || true
+		node_exec "$2" nft delete element inet rblk_cut blocked \
+			"{ $(node_addr "$1") }" 2>/dev/null || true
+		echo "heal: $1 <-> $2"
+		return 0
+	fi
+	for i in $(seq 0 $(($(net_nodes) - 1))); do
+		node_exec "$i" nft flush set inet rblk_cut blocked 2>/dev/null || true
+	done
+}
+
+# --- waiting -----------------------------------------------------------------
+
+# wait_for TIMEOUT_S DESC CMD...: run CMD every 0.1 s until it succeeds;
+# after TIMEOUT_S seconds, fail naming DESC and show the nodes' state.
+wait_for() {
+	local timeout=$1 desc=$2 end
+	shift 2
+	end=$((${EPOCHREALTIME/./} + timeout * 1000000))
+	until "$@" >/dev/null 2>&1; do
+		if [ "${EPOCHREALTIME/./}" -ge "$end" ]; then
+			echo "timeout after ${timeout}s waiting for: $desc"
+			net_diag
+			return 1
+		fi
+		sleep 0.1
+	done
+}
+
+# eq VALUE CMD...: CMD prints VALUE. ne: it does not. ge: a number >= VALUE.
+eq() { [ "$("${@:2}")" = "$1" ]; }
+ne() { [ "$("${@:2}")" != "$1" ]; }
+ge() { [ "$("${@:2}")" -ge "$1" ] 2>/dev/null; }
+
+# The nodes' state, for a failure's report.
+net_diag() {
+	local i
+	for i in $(seq 0 $(($(net_nodes) - 1))); do
+		[ -e "/sys/block/rblk$i" ] || continue
+		echo "node $i: $(vol_json "$i" | jq -cM . 2>/dev/null)"
+		echo "node $i blocks: $(blocked "$i" 2>/dev/null | sed -n 's/.*elements = //p')"
+	done
+	dmesg | grep -i rblk | tail -n 15 | sed 's/^/dmesg: /'
+}
+
+# --- state (rblkctl -j status) -----------------------------------------------
+
+vol_json() {
+	"$RBLKCTL" -j status "rblk$1" 2>/dev/null
+}
+
+# JSON booleans read as 1/0, like the numbers the status may use instead.
+JQ_NORM='def norm: if type == "boolean" then (if . then 1 else 0 end) else . end;'
+
+# vol_field I KEY: a top-level field of node I's status.
+vol_field() {
+	vol_json "$1" | jq -rM --arg k "$2" "$JQ_NORM"' if has($k) then .[$k] | norm else empty end'
+}
+
+# peer_field I J KEY: a field of node J in node I's status.
+peer_field() {
+	vol_json "$1" | jq -rM --arg p "$J_PEERS" --arg n "$J_P_NODE" --argjson j "$2" \
+		--arg k "$3" "$JQ_NORM"' .[$p][]? | select(.[$n] == $j) | .[$k] | norm'
+}
+
+role() { vol_field "$1" "$J_ROLE"; }
+has_quorum() { vol_field "$1" "$J_QUORUM"; }
+gen_counter() { vol_field "$1" "$J_GEN"; }
+suspended() { vol_field "$1" "$J_SUSPENDED"; }
+peer_conn() { peer_field "$1" "$2" "$J_P_CONN"; }
+peer_disk() { peer_field "$1" "$2" "$J_P_DISK"; }
+peer_role() { peer_field "$1" "$2" "$J_P_ROLE"; }
+peer_inflight() { peer_field "$1" "$2" "$J_P_INFLIGHT"; }
+peer_error() { peer_field "$1" "$2" "$J_P_ERROR"; }
+
+# wait_connected I J: I sees J connected and J sees I.
+wait_connected() {
+	wait_for "$NET_WAIT" "node $1 connected to node $2" eq "$CONNECTED" peer_conn "$1" "$2" &&
+		wait_for "$NET_WAIT" "node $2 connected to node $1" eq "$CONNECTED" peer_conn "$2" "$1"
+}
+
+# wait_all_connected N: every pair of nodes 0..N-1.
+wait_all_connected() {
+	local i j
+	for i in $(seq 0 $(($1 - 1))); do
+		for j in $(seq $((i + 1)) $(($1 - 1))); do
+			wait_connected "$i" "$j" || return 1
+		done
+	done
+	echo "$1 nodes connected"
+}
+
+# wait_uptodate I J: node I reports node J's data up to date.
+wait_uptodate() {
+	wait_for "$NET_WAIT" "node $1 sees node $2 up to date" eq "$UPTODATE" peer_disk "$1" "$2"
+}
+
+# make_primary I N: node I of N becomes primary, all N connected and up to
+# date in its view.
+make_primary() {
+	local i=$1 n=$2 j
+	wait_all_connected "$n" || return 1
+	node_ctl "$i" primary "rblk$i" || return 1
+	wait_for "$NET_WAIT" "node $i primary" eq "$PRIMARY" role "$i" || return 1
+	for j in $(seq 0 $((n - 1))); do
+		[ "$j" -eq "$i" ] || wait_uptodate "$i" "$j" || return 1
+	done
+	echo "node $i primary, generation $(gen_counter "$i")"
+}
+
+# try_primary I: one promotion attempt of node I; the refusal is printed.
+try_primary() {
+	node_ctl "$1" primary "rblk$1"
+}
+
+# --- data --------------------------------------------------------------------
+
+# flush_vol I: a flush (fsync of the block device) on /dev/rblkI.
+flush_vol() {
+	sync "/dev/rblk$1"
+}
+
+# compare_backing I J: the data areas of nodes I and J are byte-identical.
+compare_backing() {
+	local a b
+	a=$(vol_field "$1" "$J_SIZE")
+	b=$(vol_field "$2" "$J_SIZE")
+	[ -n "$a" ] || { echo "no size in node $1's status"; return 1; }
+	[ "$a" = "$b" ] || { echo "sizes differ: node $1 $a, node $2 $b"; return 1; }
+	# The devices' page caches may be stale: read around them. (No
+	# process substitution: the guest has no /dev/fd.)
+	mkdir -p "$NET_STATE"
+	dd if="/dev/ram$1" of="$NET_STATE/cmp.img" bs=1M count="$a" iflag=direct,count_bytes \
+		status=none || return 1
+	if ! dd if="/dev/ram$2" bs=1M count="$a" iflag=direct,count_bytes status=none |
+		cmp "$NET_STATE/cmp.img" -; then
+		rm -f "$NET_STATE/cmp.img"
+		fail "the data of nodes $1 and $2 differ"
+		return 1
+	fi
+	rm -f "$NET_STATE/cmp.img"
+	echo "nodes $1 and $2: $a bytes identical"
+}
+
+# fio_verify_on I FIO_ARGS...: fio writes to /dev/rblkI and verifies with
+# crc32c ($FIO_SIZE, default 8M).
+fio_verify_on() {
+	local i=$1 out=$NET_STATE/fio.$1.out rc=0
+	shift
+	mkdir -p "$NET_STATE"
+	fio --name=verify --filename="/dev/rblk$i" --direct=1 --ioengine=libaio \
+		--size="${FIO_SIZE:-8M}" --verify=crc32c --verify_fatal=1 \
+		--verify_state_save=0 --randseed=$RANDOM "$@" --output="$out" || rc=$?
+	grep -E 'IOPS|err=|verify' "$out" || true
+	return $rc
+}
+
+# write_sectors I: sectors written to /dev/rblkI so far.
+write_sectors() {
+	blk_stat "rblk$1" 7
+}
+
+# --- numbered block writes ---------------------------------------------------
+# A writer on node I writes 4 KiB block K with the text "rblk-seq TAG K"
+# (O_DIRECT|O_SYNC), one dd per block, and appends K to LOG once dd
+# returned success: LOG lists exactly the writes node I completed (a write
+# that completes after its writer was killed is missing, never extra).
+
+seq_block() {
+	printf '%-4095s\n' "rblk-seq $2 $1"
+}
+
+# seq_writer_start I TAG LOG [FIRST [COUNT]]: blocks FIRST.. (default 0,
+# 4096 of them) in the background (pid in $NET_BG_PID); failures go to LOG.err and the writer
+# goes on with the next block. Ends at COUNT or when $NET_STATE/stop or
+# LOG.stop exists.
+seq_writer_start() {
+	local i=$1 tag=$2 log=$3 first=${4:-0} count=${5:-4096}
+	: >"$log"
+	: >"$log.err"
+	rm -f "$log.stop"
+	net_bg seq_writer "$i" "$tag" "$log" "$first" $((first + count))
+}
+
+seq_writer() {
+	local i=$1 tag=$2 log=$3 k=$4 end=$5
+	while [ "$k" -lt "$end" ] && [ ! -e "$log.stop" ] && [ ! -e "$NET_STATE/stop" ]; do
+		if seq_block "$k" "$tag" | dd of="/dev/rblk$i" bs=4096 seek="$k" count=1 \
+			iflag=fullblock oflag=direct,sync status=none 2>>"$log.err"; then
+			echo "$k" >>"$log"
+		else
+			echo "block $k failed at ${EPOCHREALTIME}" >>"$log.err"
+			sleep 0.05
+		fi
+		k=$((k + 1))
+	done
+}
+
+# seq_writer_stop LOG PID [TIMEOUT_S]: ask the writer to stop, wait for
+# it; fails when it is still blocked after TIMEOUT_S (default 10).
+seq_writer_stop() {
+	touch "$1.stop"
+	wait_for "${3:-10}" "the writer to stop" gone "$2"
+}
+
+# seq_count LOG: writes completed so far.
+seq_count() {
+	wc -l <"$1"
+}
+
+# seq_check DEV LOG TAG: every block LOG lists holds its text on DEV.
+seq_check() {
+	local dev=$1 log=$2 tag=$3 last img=$NET_STATE/seq.img
+	[ -s "$log" ] || { echo "seq_check: no completed write in $log"; return 0; }
+	last=$(sort -n "$log" | tail -n 1)
+	dd if="$dev" of="$img" bs=4096 count=$((last + 1)) iflag=direct status=none || return 1
+	# Python's indentation is spaces: <<- strips the tabs.
+	python3 - "$img" "$log" "$tag" "$dev" <<-'EOF'
+	import sys
+	img, log, tag, dev = sys.argv[1:]
+	data = open(img, "rb").read()
+	done = [int(x) for x in open(log).read().split()]
+	bad = []
+	for k in done:
+	    want = ("%-4095s\n" % ("rblk-seq %s %d" % (tag, k))).encode()
+	    got = data[k * 4096:(k + 1) * 4096]
+	    if got != want:
+	        bad.append((k, got[:40].rstrip(b" \0\n")))
+	print("%s: %d completed writes checked, %d missing" % (dev, len(done), len(bad)))
+	for k, got in bad[:10]:
+	    print("  block %d holds %r" % (k, got))
+	sys.exit(1 if bad else 0)
+	EOF
+}
+
+# block_is DEV K FILE: 4 KiB block K of DEV holds FILE's 4 KiB.
+block_is() {
+	dd if="$1" bs=4096 skip="$2" count=1 iflag=direct status=none | cmp - "$3"
+}
+
+# write_block I K FILE ERRFILE: FILE's 4 KiB to block K of /dev/rblkI
+# (O_DIRECT); dd's complaint in ERRFILE.
+write_block() {
+	dd if="$3" of="/dev/rblk$1" bs=4096 seek="$2" count=1 oflag=direct status=none 2>"$4"
+}
+
+# block_sum DEV K: checksum of 4 KiB block K of DEV, read around the cache.
+block_sum() {
+	dd if="$1" bs=4096 skip="$2" count=1 iflag=direct status=none | cksum
+}
+
+# region_sum DEV FIRST COUNT: checksum of 4 KiB blocks FIRST.. of DEV.
+region_sum() {
+	dd if="$1" bs=4096 skip="$2" count="$3" iflag=direct status=none | cksum
+}
+
+# expect_fail TEXT CMD...: CMD fails and says TEXT on stderr.
+expect_fail() {
+	local text=$1 rc=0 err
+	shift
+	err=$("$@" 2>&1 >/dev/null) || rc=$?
+	echo "\$ $* -> exit $rc: $err"
+	[ $rc -ne 0 ] || { fail "expected a failure"; return 1; }
+	grep -qF -- "$text" <<<"$err" || { fail "expected '$text'"; return 1; }
+}

@@ -1,0 +1,95 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Replication over TCP, all links up: 2 and 3 nodes in network namespaces
+# of one guest (lib_net.sh). The primary (node 0) runs fio with crc32c
+# verification; afterwards every node's backing device holds the same
+# bytes. Both sides report the other connected and up to date, with the
+# right roles, and a secondary refuses writes from its local users.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_net.sh"
+need fio nft ip jq python3
+trap net_cleanup EXIT
+
+ktap_print_header
+net_up 3 || ktap_exit_fail_msg "cannot set up the network namespaces"
+
+MIXED=4k/40:16k/20:64k/20:256k/10:1m/10
+
+setup() {
+	nodes_create "$1" 32
+	make_primary 0 "$1"
+}
+
+status_both_sides() {
+	local j
+	for j in 1 2; do
+		[ -e "/sys/block/rblk$j" ] || continue
+		echo "node 0 sees node $j: $(peer_conn 0 "$j"), $(peer_disk 0 "$j"), $(peer_role 0 "$j")"
+		echo "node $j sees node 0: $(peer_conn "$j" 0), $(peer_disk "$j" 0), $(peer_role "$j" 0)"
+		[ "$(peer_conn 0 "$j")" = "$CONNECTED" ]
+		[ "$(peer_disk 0 "$j")" = "$UPTODATE" ]
+		[ "$(peer_role 0 "$j")" = "$SECONDARY" ]
+		[ "$(peer_conn "$j" 0)" = "$CONNECTED" ]
+		[ "$(peer_disk "$j" 0)" = "$UPTODATE" ]
+		[ "$(peer_role "$j" 0)" = "$PRIMARY" ]
+		[ "$(role "$j")" = "$SECONDARY" ]
+		# Same generation on both sides while in sync.
+		[ "$(gen_counter "$j")" = "$(gen_counter 0)" ]
+	done
+	[ "$(role 0)" = "$PRIMARY" ]
+	[ "$(has_quorum 0)" = 1 ]
+}
+
+# fio on the primary, then every replica equals it.
+fio_then_compare() {
+	local n=$1 j
+	shift
+	fio_verify_on 0 "$@"
+	flush_vol 0
+	for j in $(seq 1 $((n - 1))); do
+		[ "$(peer_disk 0 "$j")" = "$UPTODATE" ] || fail "node $j no longer up to date"
+		compare_backing 0 "$j"
+	done
+}
+
+# A local write on secondary node J fails (EROFS, or EPERM for a
+# read-only disk) and changes nothing on either node.
+secondary_refuses() {
+	local j=$1 before0 before1 err rc=0
+	before0=$(block_sum /dev/ram0 3)
+	before1=$(block_sum "/dev/ram$j" 3)
+	err=$(head -c 4096 /dev/urandom |
+		dd of="/dev/rblk$j" bs=4096 seek=3 count=1 oflag=direct status=none 2>&1) || rc=$?
+	echo "dd to /dev/rblk$j: exit $rc: $err"
+	[ $rc -ne 0 ] || fail "the secondary accepted a write"
+	grep -qiE 'read-only|not permitted' <<<"$err" || fail "expected EROFS or EPERM"
+	[ "$(block_sum /dev/ram0 3)" = "$before0" ]
+	[ "$(block_sum "/dev/ram$j" 3)" = "$before1" ]
+	# Still connected and in sync afterwards.
+	[ "$(peer_disk 0 "$j")" = "$UPTODATE" ]
+}
+
+secondaries_refuse() {
+	secondary_refuses 1
+	secondary_refuses 2
+}
+
+ktap_set_plan 13
+t "2 nodes: connect, node 0 primary, peer up to date" setup 2
+t "2 nodes: status on both sides"		status_both_sides
+t "2 nodes: randwrite 4k qd1, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=1
+t "2 nodes: randwrite 4k qd16, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=16
+t "2 nodes: randwrite 4k-1M qd1, replicas equal" \
+	fio_then_compare 2 --rw=randwrite --bssplit=$MIXED --iodepth=1 --size=16M
+t "2 nodes: randwrite 4k-1M qd16, replicas equal" \
+	fio_then_compare 2 --rw=randwrite --bssplit=$MIXED --iodepth=16 --size=16M
+t "2 nodes: the secondary refuses local writes"	secondary_refuses 1
+t "3 nodes: connect, node 0 primary, peers up to date" setup 3
+t "3 nodes: status on every side"		status_both_sides
+t "3 nodes: randwrite 4k qd16, replicas equal"	fio_then_compare 3 --rw=randwrite --bs=4k --iodepth=16
+t "3 nodes: randwrite 4k-1M qd16, replicas equal" \
+	fio_then_compare 3 --rw=randwrite --bssplit=$MIXED --iodepth=16 --size=16M
+t "3 nodes: randrw 4k-1M qd16, replicas equal" \
+	fio_then_compare 3 --rw=randrw --bssplit=$MIXED --iodepth=16 --size=16M
+t "3 nodes: the secondaries refuse local writes" secondaries_refuse
+ktap_finished
