@@ -156,9 +156,15 @@ bench:
 	@$(MAKE) --no-print-directory all
 	@tools/vm/vm --timeout 3000 -- tools/bench/run
 
+# Generated code (ynl-gen-c.py output) is checked too, except for the
+# length of the policy lines the generator writes.
+NL_GEN_SRC := kmod/rblk_nl_gen.c kmod/rblk_nl_gen.h
 checkpatch: $(KSRC)/.stamp
 	$(CHECKPATCH) --no-tree --strict --terse --show-types \
-		-f $(filter-out %.mod.c,$(wildcard kmod/*.c kmod/*.h)) include/uapi/linux/rblk.h
+		-f $(filter-out %.mod.c $(NL_GEN_SRC),$(wildcard kmod/*.c kmod/*.h)) \
+		include/uapi/linux/rblk.h
+	$(CHECKPATCH) --no-tree --strict --terse --show-types --ignore LONG_LINE \
+		-f $(NL_GEN_SRC)
 
 sparse:
 	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \

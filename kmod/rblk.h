@@ -119,13 +119,13 @@ struct rblk_peer {
 	char addr_str[RBLK_ADDR_MAX];
 	struct task_struct *thread;
 
-	spinlock_t lock;
+	spinlock_t lock;	/* see @lock above */
 	u32 conn;
 	struct socket *sock;
 	struct socket *incoming;
 	struct rblk_msg_hello incoming_hello;
 	wait_queue_head_t wait;
-	struct mutex send_mutex;
+	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;
 	u32 ninflight;
 	struct rblk_call call;
@@ -207,7 +207,7 @@ struct rblk_vol {
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
 
-	struct mutex conf_mutex;
+	struct mutex conf_mutex;	/* see @conf_mutex above */
 	struct rblk_conf conf;
 	struct net *net;
 	struct socket *listener;
@@ -219,7 +219,7 @@ struct rblk_vol {
 	unsigned long connected;
 	bool stale;
 
-	spinlock_t io_lock;
+	spinlock_t io_lock;		/* overlaps, parked, suspended */
 	struct list_head overlaps;
 	wait_queue_head_t overlap_wait;
 	struct list_head parked;
@@ -347,8 +347,15 @@ int rblk_recv_skip(struct rblk_peer *peer, struct socket *sock, size_t len);
  */
 __printf(3, 4) void rblk_conn_error(struct rblk_vol *vol, struct rblk_peer *peer,
 				    const char *fmt, ...);
-#define rblk_peer_error(peer, fmt, ...) \
-	rblk_conn_error((peer)->vol, peer, fmt, ##__VA_ARGS__)
+static inline struct rblk_vol *rblk_peer_vol(struct rblk_peer *peer)
+{
+	return peer->vol;
+}
+
+#define rblk_peer_error(peer, fmt, ...) ({				\
+	struct rblk_peer *__p = (peer);					\
+	rblk_conn_error(rblk_peer_vol(__p), __p, fmt, ##__VA_ARGS__);	\
+})
 /* Drops @peer's connection (its thread then reconnects). */
 void rblk_peer_drop(struct rblk_peer *peer, const char *why);
 /* Sends a call and waits for its answer; 0, or -ETIMEDOUT/-ENOTCONN. */

@@ -111,7 +111,7 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	/* What one replication message carries (rblk_proto.h). */
 	lim.max_hw_sectors = min(lim.max_hw_sectors,
 				 RBLK_PROTO_MAX_DATA >> SECTOR_SHIFT);
-	lim.max_segment_size = min(lim.max_segment_size, (unsigned int)PAGE_SIZE);
+	lim.max_segment_size = min_t(unsigned int, lim.max_segment_size, PAGE_SIZE);
 	lim.max_hw_discard_sectors = min(lim.max_hw_discard_sectors,
 					 RBLK_PROTO_MAX_RANGE >> SECTOR_SHIFT);
 	lim.max_write_zeroes_sectors = min(lim.max_write_zeroes_sectors,

@@ -277,7 +277,6 @@ void rblk_conn_error(struct rblk_vol *vol, struct rblk_peer *peer,
 	va_end(args);
 }
 
-
 /*
  * Periodic duties while receiving: liveness, keepalive, ack timeouts.
  * Returns an error when the connection is to be dropped.

@@ -18,9 +18,9 @@
 #define RBLK_PROTO_FEATURES	0ULL
 
 /* Largest data payload of one WRITE: the volume's max I/O size. */
-#define RBLK_PROTO_MAX_DATA	(1U << 20)
+#define RBLK_PROTO_MAX_DATA	BIT(20)
 /* Largest range of one DISCARD or WRITE_ZEROES. */
-#define RBLK_PROTO_MAX_RANGE	(1U << 30)
+#define RBLK_PROTO_MAX_RANGE	BIT(30)
 /* Longest refusal text, NUL included. */
 #define RBLK_PROTO_REASON_MAX	128
 

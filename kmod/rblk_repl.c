@@ -759,7 +759,8 @@ static int rblk_promote(struct rblk_vol *vol, bool force,
 		return -EHOSTUNREACH;
 	}
 	if (!md->gen.consistent && !force) {
-		NL_SET_ERR_MSG(extack, "this node's data is inconsistent (a resync into it did not finish)");
+		NL_SET_ERR_MSG(extack,
+			       "this node's data is inconsistent (a resync into it did not finish)");
 		return -EUCLEAN;
 	}
 	gen.counter = max3(md->gen.seen, md->gen.promised,
