@@ -10,6 +10,8 @@
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/rcupdate.h>
+#include <linux/refcount.h>
 #include <linux/socket.h>
 #include <linux/wait.h>
 #include <linux/workqueue.h>
@@ -60,12 +62,14 @@ struct rblk_conf {
  * struct rblk_call - a request this node waits an answer for (NEW_GEN,
  *		PROMISE), one per peer at a time
  * @id:		its id (RBLK_CALL_ID bit set); 0 when none is pending
+ * @answer:	the message type that answers it (ACK, PROMISE_REPLY)
  * @done:	the answer arrived
  * @status:	RBLK_ACK_* of the answer (ACK), or granted (PROMISE_REPLY)
  * @state:	the answer's state (PROMISE_REPLY)
  */
 struct rblk_call {
 	u64 id;
+	u16 answer;
 	bool done;
 	u32 status;
 	struct rblk_msg_state state;
@@ -77,6 +81,8 @@ struct rblk_call {
 /**
  * struct rblk_peer - another node of the volume, and the connection to it
  * @vol:	the volume
+ * @ref:	one reference for the volume's table, one per user outside
+ *		conf_mutex (the I/O path, the listener; rblk_peer_get())
  * @node_id:	the peer's node id
  * @slot:	its slot in the metadata (struct rblk_md slots)
  * @addr:	where it listens
@@ -88,11 +94,15 @@ struct rblk_call {
  *		requests' entries in @inflight; taken from the I/O path and
  *		from bio completion (irq-safe)
  * @conn:	enum rblk_conn_state
- * @sock:	the connection while connected
+ * @sock:	the connection while connected; set and cleared under both
+ *		@lock and @send_mutex
+ * @hs_sock:	the socket of a dial or handshake in progress, so that
+ *		stopping can interrupt it; under @send_mutex
  * @incoming:	an accepted socket whose HELLO was read, for @thread
  * @incoming_hello: that HELLO
  * @wait:	@thread waits here for @incoming
- * @send_mutex:	one message at a time on @sock; held across a message
+ * @send_mutex:	one message at a time on @sock; held across a message;
+ *		keeps @sock and @hs_sock alive while held
  * @inflight:	requests sent and not acked, oldest first
  *		(struct rblk_cmd_peer entries)
  * @ninflight:	their number
@@ -106,6 +116,7 @@ struct rblk_call {
  * @last_error:	why the last connection or handshake ended
  * @last_rx:	jiffies of the last frame received
  * @last_tx:	jiffies of the last frame sent
+ * @next_tick:	jiffies of the next liveness and timeout check
  * @rx_inflight: replicated writes of this peer being applied here
  * @rx_wait:	@thread waits here for @rx_inflight to drop
  * @acks:	completed replicated writes whose ACK is to be sent
@@ -113,6 +124,7 @@ struct rblk_call {
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
+	refcount_t ref;
 	u32 node_id;
 	int slot;
 	struct sockaddr_storage addr;
@@ -122,6 +134,7 @@ struct rblk_peer {
 	spinlock_t lock;	/* see @lock above */
 	u32 conn;
 	struct socket *sock;
+	struct socket *hs_sock;
 	struct socket *incoming;
 	struct rblk_msg_hello incoming_hello;
 	wait_queue_head_t wait;
@@ -138,6 +151,7 @@ struct rblk_peer {
 	char last_error[RBLK_PROTO_REASON_MAX];
 	unsigned long last_rx;
 	unsigned long last_tx;
+	unsigned long next_tick;
 
 	atomic_t rx_inflight;
 	wait_queue_head_t rx_wait;
@@ -187,6 +201,12 @@ struct rblk_peer {
  * @call_wait:	waiters for answers to calls (struct rblk_call)
  * @dying:	teardown started: fail what is parked, accept nothing new
  * @promised_to: node the last promise was given to (-1: unknown)
+ * @accept_lock: protects @accepting
+ * @accepting:	accepted sockets whose HELLO is being read (struct
+ *		rblk_accept), so that teardown can interrupt them
+ * @naccepting:	their number; bounded
+ * @accept_wait: teardown waits here for them to end
+ * @peer_wait:	rblk_peer_del() waits here for a peer's users to go
  * @oos:	per node id, bytes completed without that node
  *
  * A volume is created and destroyed under rblk_vols_lock (rblk_main.c).
@@ -231,7 +251,35 @@ struct rblk_vol {
 	bool dying;
 	int promised_to;
 	atomic64_t oos[RBLK_MAX_NODES];
+	struct mutex accept_lock;	/* @accepting */
+	struct list_head accepting;
+	atomic_t naccepting;
+	wait_queue_head_t accept_wait;
+	wait_queue_head_t peer_wait;
 };
+
+/*
+ * The peer with @id, with a reference, for users outside conf_mutex; NULL
+ * when there is none. rblk_peer_del() unpublishes a peer, waits for an
+ * RCU grace period and then for the references to go.
+ */
+static inline struct rblk_peer *rblk_peer_get(struct rblk_vol *vol, u32 id)
+{
+	struct rblk_peer *peer;
+
+	rcu_read_lock();
+	peer = READ_ONCE(vol->peers[id]);
+	if (peer && !refcount_inc_not_zero(&peer->ref))
+		peer = NULL;
+	rcu_read_unlock();
+	return peer;
+}
+
+static inline void rblk_peer_put(struct rblk_peer *peer)
+{
+	if (refcount_dec_and_test(&peer->ref))
+		wake_up_all(&peer->vol->peer_wait);
+}
 
 static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
 {
@@ -307,6 +355,8 @@ void rblk_state_kick(struct rblk_vol *vol);
  * the text in @peer->last_error.
  */
 int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h);
+/* The connection is published: writes may flow. */
+void rblk_repl_peer_connected(struct rblk_peer *peer);
 void rblk_repl_peer_down(struct rblk_peer *peer);
 void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *st);
 /* A voter's side of NEW_GEN and PROMISE; RBLK_ACK_* or granted. */
@@ -361,6 +411,8 @@ void rblk_peer_drop(struct rblk_peer *peer, const char *why);
 /* Sends a call and waits for its answer; 0, or -ETIMEDOUT/-ENOTCONN. */
 int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 		   struct rblk_call *answer);
+/* Ends the calls waiting on @peer (its connection is gone). */
+void rblk_call_fail(struct rblk_peer *peer);
 
 /* rblk_req.c: the replicated write path (primary) and its completion. */
 /* An ACK for request @id; -EPROTO when no such request is in flight. */

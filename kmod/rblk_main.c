@@ -108,6 +108,13 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	queue_limits_stack_bdev(&lim, bdev, 0, name);
 	/* Not passed through (rblk_queue_rq() refuses it): not advertised. */
 	lim.max_secure_erase_sectors = 0;
+	/*
+	 * Flushes and FUA go to the peers whatever the local disk needs:
+	 * the block layer drops them for a queue without a volatile cache.
+	 */
+	lim.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+	/* One range per discard: a replication message carries one. */
+	lim.max_discard_segments = 1;
 	/* What one replication message carries (rblk_proto.h). */
 	lim.max_hw_sectors = min(lim.max_hw_sectors,
 				 RBLK_PROTO_MAX_DATA >> SECTOR_SHIFT);
@@ -150,6 +157,9 @@ out_free_tags:
 static void rblk_vol_release_disk(struct rblk_vol *vol)
 {
 	del_gendisk(vol->disk);
+	/* Nothing may look at the disk once it is put. */
+	cancel_work_sync(&vol->state_work);
+	cancel_work_sync(&vol->notify_work);
 	put_disk(vol->disk);
 	blk_mq_free_tag_set(&vol->tag_set);
 }
@@ -276,7 +286,6 @@ static void rblk_vol_teardown(struct rblk_vol *vol)
 	/* Connections and parked writes end before the queue drains. */
 	rblk_repl_stop(vol);
 	rblk_vol_release_disk(vol);
-	cancel_work_sync(&vol->notify_work);
 	rblk_vol_free(vol);
 }
 
@@ -293,8 +302,16 @@ int rblk_vol_destroy(u32 minor, struct netlink_ext_ack *extack)
 		return -ENODEV;
 	}
 
-	/* rblk_open() checks the state under the same mutex. */
-	mutex_lock(&vol->disk->open_mutex);
+	/*
+	 * rblk_open() checks the state under the same mutex. A closer may
+	 * hold it while it syncs writes that wait for the network.
+	 */
+	if (!mutex_trylock(&vol->disk->open_mutex)) {
+		mutex_unlock(&rblk_vols_lock);
+		NL_SET_ERR_MSG_FMT(extack, "rblk%u is being opened or closed",
+				   minor);
+		return -EBUSY;
+	}
 	openers = disk_openers(vol->disk);
 	if (!openers)
 		vol->state = RBLK_VOL_STATE_DYING;

@@ -19,6 +19,22 @@
 #include "rblk.h"
 
 #define RBLK_BACKOFF_MIN_MS	100
+/* Accepted connections whose HELLO is being read, per volume. */
+#define RBLK_ACCEPTING_MAX	8
+
+/**
+ * struct rblk_accept - an accepted connection before its HELLO is read
+ * @work:	reads it (rblk_accept_work())
+ * @vol:	the volume
+ * @sock:	the socket
+ * @node:	in @vol->accepting
+ */
+struct rblk_accept {
+	struct work_struct work;
+	struct rblk_vol *vol;
+	struct socket *sock;
+	struct list_head node;
+};
 
 static int rblk_sock_create(struct rblk_vol *vol, int family,
 			    struct socket **res)
@@ -181,15 +197,20 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 
 void rblk_peer_drop(struct rblk_peer *peer, const char *why)
 {
-	unsigned long flags;
+	struct socket *sock;
 
-	spin_lock_irqsave(&peer->lock, flags);
-	if (peer->sock) {
-		if (why)
+	/* send_mutex keeps the sockets; shutting down may sleep. */
+	mutex_lock(&peer->send_mutex);
+	sock = peer->sock ?: peer->hs_sock;
+	if (sock) {
+		if (why) {
+			spin_lock_irq(&peer->lock);
 			strscpy(peer->last_error, why, sizeof(peer->last_error));
-		kernel_sock_shutdown(peer->sock, SHUT_RDWR);
+			spin_unlock_irq(&peer->lock);
+		}
+		kernel_sock_shutdown(sock, SHUT_RDWR);
 	}
-	spin_unlock_irqrestore(&peer->lock, flags);
+	mutex_unlock(&peer->send_mutex);
 }
 
 int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
@@ -202,7 +223,11 @@ int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 	int err;
 
 	spin_lock_irq(&peer->lock);
-	peer->call = (struct rblk_call){ .id = id };
+	peer->call = (struct rblk_call){
+		.id = id,
+		.answer = type == RBLK_MSG_PROMISE ? RBLK_MSG_PROMISE_REPLY :
+						     RBLK_MSG_ACK,
+	};
 	spin_unlock_irq(&peer->lock);
 
 	err = rblk_peer_send(peer, type, 0, id, p, len, NULL);
@@ -222,13 +247,13 @@ int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 }
 
 /* An answer (ACK or PROMISE_REPLY) to a call; false when none matches. */
-static bool rblk_call_answer(struct rblk_peer *peer, u64 id, u32 status,
-			     const struct rblk_msg_state *st)
+static bool rblk_call_answer(struct rblk_peer *peer, u64 id, u16 type,
+			     u32 status, const struct rblk_msg_state *st)
 {
 	bool ok = false;
 
 	spin_lock_irq(&peer->lock);
-	if (peer->call.id == id && !peer->call.done) {
+	if (peer->call.id == id && peer->call.answer == type && !peer->call.done) {
 		peer->call.status = status;
 		if (st)
 			peer->call.state = *st;
@@ -241,7 +266,7 @@ static bool rblk_call_answer(struct rblk_peer *peer, u64 id, u32 status,
 	return ok;
 }
 
-static void rblk_call_fail(struct rblk_peer *peer)
+void rblk_call_fail(struct rblk_peer *peer)
 {
 	spin_lock_irq(&peer->lock);
 	if (peer->call.id && !peer->call.done) {
@@ -286,6 +311,7 @@ static int rblk_peer_tick(struct rblk_peer *peer)
 	struct rblk_conf *c = &peer->vol->conf;
 	unsigned long now = jiffies, oldest;
 
+	WRITE_ONCE(peer->next_tick, now + max(msecs_to_jiffies(c->ping_interval_ms / 4), 1UL));
 	if (time_after(now, READ_ONCE(peer->last_rx) +
 		       msecs_to_jiffies(c->ping_timeout_ms))) {
 		rblk_peer_error(peer, "no message for %u ms: connection lost",
@@ -307,12 +333,12 @@ static int rblk_peer_tick(struct rblk_peer *peer)
 }
 
 /*
- * Receives exactly @len bytes. On a connected @peer, timeouts of the
- * socket (a fraction of the ping interval) let the loop run
- * rblk_peer_tick() while it waits; during the handshake (@tick false) a
- * timeout ends the wait.
+ * Receives exactly @len bytes. On a connected @peer (@deadline 0),
+ * timeouts of the socket (a fraction of the ping interval) let the loop
+ * run rblk_peer_tick() while it waits; during the handshake the wait ends
+ * at @deadline (jiffies), however slowly the bytes trickle in.
  */
-static int rblk_recv_sock(struct rblk_peer *peer, bool tick,
+static int rblk_recv_sock(struct rblk_peer *peer, unsigned long deadline,
 			  struct socket *sock, void *buf, size_t len)
 {
 	while (len) {
@@ -326,6 +352,8 @@ static int rblk_recv_sock(struct rblk_peer *peer, bool tick,
 			len -= n;
 			if (peer)
 				WRITE_ONCE(peer->last_rx, jiffies);
+			if (deadline && len && time_after(jiffies, deadline))
+				return -ETIMEDOUT;
 			continue;
 		}
 		if (kthread_should_stop())
@@ -334,7 +362,7 @@ static int rblk_recv_sock(struct rblk_peer *peer, bool tick,
 			return -ECONNRESET;
 		if (n != -EAGAIN && n != -EINTR)
 			return n;
-		if (!tick)
+		if (deadline)
 			return -ETIMEDOUT;
 		err = rblk_peer_tick(peer);
 		if (err)
@@ -346,7 +374,7 @@ static int rblk_recv_sock(struct rblk_peer *peer, bool tick,
 int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
 		   size_t len)
 {
-	return rblk_recv_sock(peer, true, sock, buf, len);
+	return rblk_recv_sock(peer, 0, sock, buf, len);
 }
 
 /* Reads and throws away @len bytes (a payload that is refused). */
@@ -397,15 +425,16 @@ static const char *rblk_hdr_check(const struct rblk_msg_hdr *h)
 
 /*
  * Receives one header and checks it; the payload is still to be read.
- * @peer is NULL, and @tick false, before the handshake.
+ * Before the handshake, @deadline bounds the wait and @peer may be NULL.
  */
 static int rblk_recv_hdr(struct rblk_vol *vol, struct rblk_peer *peer,
-			 bool tick, struct socket *sock, struct rblk_msg_hdr *h)
+			 unsigned long deadline, struct socket *sock,
+			 struct rblk_msg_hdr *h)
 {
 	const char *bad;
 	int err;
 
-	err = rblk_recv_sock(peer, tick, sock, h, sizeof(*h));
+	err = rblk_recv_sock(peer, deadline, sock, h, sizeof(*h));
 	if (err)
 		return err;
 	bad = rblk_hdr_check(h);
@@ -439,8 +468,15 @@ static const char *rblk_hello_check(struct rblk_vol *vol,
 	if (n > RBLK_GEN_HISTORY)
 		return "generation history too long";
 	for (i = 0; i < n; i++)
-		if (!be64_to_cpu(h->history[i].counter))
-			return "empty generation in history";
+		if (!be64_to_cpu(h->history[i].counter) ||
+		    be64_to_cpu(h->history[i].counter) >= RBLK_PROTO_GEN_MAX)
+			return "generation in history empty or out of range";
+	if (be64_to_cpu(h->current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
+	    be64_to_cpu(h->slot_base.counter) >= RBLK_PROTO_GEN_MAX ||
+	    be64_to_cpu(h->sync_from.counter) >= RBLK_PROTO_GEN_MAX ||
+	    be64_to_cpu(h->promised) >= RBLK_PROTO_GEN_MAX ||
+	    be64_to_cpu(h->seen) >= RBLK_PROTO_GEN_MAX)
+		return "generation counter out of range";
 	return NULL;
 }
 
@@ -480,18 +516,20 @@ static void rblk_net_fill_hello(struct rblk_peer *peer, struct rblk_msg_hello *h
 static int rblk_recv_hello(struct rblk_vol *vol, struct rblk_peer *peer,
 			   struct socket *sock, struct rblk_msg_hello *hello)
 {
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(READ_ONCE(vol->conf.connect_timeout_ms));
 	struct rblk_msg_refuse r;
 	struct rblk_msg_hdr h;
 	int err;
 
-	err = rblk_recv_hdr(vol, peer, false, sock, &h);
+	err = rblk_recv_hdr(vol, peer, deadline, sock, &h);
 	if (err)
 		return err;
 	switch (be16_to_cpu(h.type)) {
 	case RBLK_MSG_HELLO:
-		return rblk_recv_sock(peer, false, sock, hello, sizeof(*hello));
+		return rblk_recv_sock(peer, deadline, sock, hello, sizeof(*hello));
 	case RBLK_MSG_REFUSE:
-		err = rblk_recv_sock(peer, false, sock, &r, sizeof(r));
+		err = rblk_recv_sock(peer, deadline, sock, &r, sizeof(r));
 		if (err)
 			return err;
 		r.text[sizeof(r.text) - 1] = '\0';
@@ -513,6 +551,14 @@ static void rblk_peer_backoff(struct rblk_peer *peer, u32 *backoff_ms)
 	*backoff_ms = min(*backoff_ms * 2, peer->vol->conf.connect_timeout_ms);
 }
 
+/* Publishes the socket of a handshake in progress (NULL: none). */
+static void rblk_peer_set_hs_sock(struct rblk_peer *peer, struct socket *sock)
+{
+	mutex_lock(&peer->send_mutex);
+	peer->hs_sock = sock;
+	mutex_unlock(&peer->send_mutex);
+}
+
 /* Dials the peer and exchanges HELLOs; the socket, or NULL. */
 static struct socket *rblk_peer_dial(struct rblk_peer *peer,
 				     struct rblk_msg_hello *hello)
@@ -527,6 +573,11 @@ static struct socket *rblk_peer_dial(struct rblk_peer *peer,
 	if (err)
 		return NULL;
 	rblk_sock_timeouts(sock, ms, ms);
+	rblk_peer_set_hs_sock(peer, sock);
+	if (kthread_should_stop()) {
+		err = -ESHUTDOWN;
+		goto out_release;
+	}
 	err = kernel_connect(sock, (struct sockaddr *)&peer->addr,
 			     rblk_addr_len(&peer->addr), 0);
 	if (err) {
@@ -560,6 +611,7 @@ static struct socket *rblk_peer_dial(struct rblk_peer *peer,
 	if (!err)
 		return sock;
 out_release:
+	rblk_peer_set_hs_sock(peer, NULL);
 	sock_release(sock);
 	return NULL;
 }
@@ -581,10 +633,13 @@ static struct socket *rblk_peer_take_incoming(struct rblk_peer *peer,
 	spin_unlock_irq(&peer->lock);
 	if (!sock)
 		return NULL;
+	rblk_peer_set_hs_sock(peer, sock);
 	mutex_lock(&vol->conf_mutex);
 	rblk_net_fill_hello(peer, &mine);
 	mutex_unlock(&vol->conf_mutex);
-	if (rblk_send_msg_raw(sock, RBLK_MSG_HELLO, &mine, sizeof(mine))) {
+	if (kthread_should_stop() ||
+	    rblk_send_msg_raw(sock, RBLK_MSG_HELLO, &mine, sizeof(mine))) {
+		rblk_peer_set_hs_sock(peer, NULL);
 		sock_release(sock);
 		return NULL;
 	}
@@ -604,7 +659,8 @@ static int rblk_recv_ack(struct rblk_peer *peer, struct socket *sock, u64 id)
 		return -EPROTO;
 	}
 	if (id & RBLK_CALL_ID) {
-		if (rblk_call_answer(peer, id, be32_to_cpu(a.status), NULL))
+		if (rblk_call_answer(peer, id, RBLK_MSG_ACK, be32_to_cpu(a.status),
+				     NULL))
 			return 0;
 	} else if (!rblk_req_ack(peer, id, be32_to_cpu(a.status),
 				 be64_to_cpu(a.promised))) {
@@ -620,6 +676,8 @@ static int rblk_recv_state(struct rblk_peer *peer, struct socket *sock,
 	int err = rblk_recv_full(peer, sock, st, sizeof(*st));
 
 	if (!err && (st->pad || st->current_gen.pad ||
+		     be64_to_cpu(st->current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
+		     be64_to_cpu(st->promised) >= RBLK_PROTO_GEN_MAX ||
 		     be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT |
 						RBLK_STATE_F_PRIMARY))) {
 		rblk_peer_error(peer, "protocol error: malformed state");
@@ -638,7 +696,8 @@ static int rblk_recv_new_gen(struct rblk_peer *peer, struct socket *sock, u64 id
 	if (err)
 		return err;
 	if (!(id & RBLK_CALL_ID) || ng.gen.pad || ng.prev.pad ||
-	    !be64_to_cpu(ng.gen.counter)) {
+	    !be64_to_cpu(ng.gen.counter) ||
+	    be64_to_cpu(ng.gen.counter) >= RBLK_PROTO_GEN_MAX) {
 		rblk_peer_error(peer, "protocol error: malformed generation change");
 		return -EPROTO;
 	}
@@ -656,7 +715,8 @@ static int rblk_recv_promise(struct rblk_peer *peer, struct socket *sock, u64 id
 	err = rblk_recv_full(peer, sock, &p, sizeof(p));
 	if (err)
 		return err;
-	if (!(id & RBLK_CALL_ID) || !be64_to_cpu(p.counter)) {
+	if (!(id & RBLK_CALL_ID) || !be64_to_cpu(p.counter) ||
+	    be64_to_cpu(p.counter) >= RBLK_PROTO_GEN_MAX) {
 		rblk_peer_error(peer, "protocol error: malformed promise request");
 		return -EPROTO;
 	}
@@ -676,7 +736,10 @@ static int rblk_recv_promise_reply(struct rblk_peer *peer, struct socket *sock,
 	if (err)
 		return err;
 	if (r.pad || r.state.pad || be32_to_cpu(r.granted) > 1 ||
-	    !rblk_call_answer(peer, id, be32_to_cpu(r.granted), &r.state)) {
+	    be64_to_cpu(r.state.current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
+	    be64_to_cpu(r.state.promised) >= RBLK_PROTO_GEN_MAX ||
+	    !rblk_call_answer(peer, id, RBLK_MSG_PROMISE_REPLY,
+			      be32_to_cpu(r.granted), &r.state)) {
 		rblk_peer_error(peer, "protocol error: unexpected promise reply");
 		return -EPROTO;
 	}
@@ -692,7 +755,7 @@ static int rblk_peer_recv_one(struct rblk_peer *peer, struct socket *sock)
 	u64 id;
 	int err;
 
-	err = rblk_recv_hdr(peer->vol, peer, true, sock, &h);
+	err = rblk_recv_hdr(peer->vol, peer, 0, sock, &h);
 	if (err)
 		return err;
 	id = be64_to_cpu(h.id);
@@ -741,31 +804,43 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 			  const struct rblk_msg_hello *hello)
 {
 	struct rblk_conf *c = &peer->vol->conf;
+	char why[RBLK_PROTO_REASON_MAX];
 	struct rblk_msg_state st;
 	int err;
 
+	err = rblk_repl_peer_up(peer, hello);
+	if (err) {
+		/* Not published: nobody else sends on it. */
+		spin_lock_irq(&peer->lock);
+		memcpy(why, peer->last_error, sizeof(why));
+		spin_unlock_irq(&peer->lock);
+		rblk_send_refuse(sock, err, why);
+		rblk_peer_set_hs_sock(peer, NULL);
+		return;
+	}
 	rblk_sock_timeouts(sock, max(c->ping_interval_ms / 4, 10U),
 			   c->ping_timeout_ms);
+	WRITE_ONCE(peer->last_rx, jiffies);
+	WRITE_ONCE(peer->last_tx, jiffies);
+	WRITE_ONCE(peer->next_tick, jiffies);
 	mutex_lock(&peer->send_mutex);
 	spin_lock_irq(&peer->lock);
+	peer->hs_sock = NULL;
 	peer->sock = sock;
 	peer->last_error[0] = '\0';
 	spin_unlock_irq(&peer->lock);
 	mutex_unlock(&peer->send_mutex);
-	WRITE_ONCE(peer->last_rx, jiffies);
-	WRITE_ONCE(peer->last_tx, jiffies);
+	rblk_repl_peer_connected(peer);
 
-	err = rblk_repl_peer_up(peer, hello);
-	if (err) {
-		rblk_send_refuse(sock, err, peer->last_error);
-	} else {
-		mutex_lock(&peer->vol->conf_mutex);
-		rblk_repl_fill_state(peer->vol, &st);
-		mutex_unlock(&peer->vol->conf_mutex);
-		err = rblk_peer_send(peer, RBLK_MSG_STATE, 0, 0, &st, sizeof(st),
-				     NULL);
-		while (!err)
-			err = rblk_peer_recv_one(peer, sock);
+	mutex_lock(&peer->vol->conf_mutex);
+	rblk_repl_fill_state(peer->vol, &st);
+	mutex_unlock(&peer->vol->conf_mutex);
+	err = rblk_peer_send(peer, RBLK_MSG_STATE, 0, 0, &st, sizeof(st), NULL);
+	while (!err) {
+		err = rblk_peer_recv_one(peer, sock);
+		/* Frames that keep coming must not starve the timeouts. */
+		if (!err && time_after(jiffies, READ_ONCE(peer->next_tick)))
+			err = rblk_peer_tick(peer);
 	}
 
 	kernel_sock_shutdown(sock, SHUT_RDWR);
@@ -837,31 +912,31 @@ void rblk_peer_stop(struct rblk_peer *peer)
 }
 
 /*
- * An accepted socket: read its HELLO, find the peer, hand the socket to
- * the peer's thread. Called by the listener; conf_mutex keeps the peers.
+ * An accepted socket: read its HELLO (bounded by connect-timeout), find
+ * the peer, hand the socket to the peer's thread. Runs in a work item so
+ * that a slow or silent connection delays no other.
  */
-static void rblk_net_accept_one(struct rblk_vol *vol, struct socket *sock)
+static void rblk_accept_one(struct rblk_vol *vol, struct socket *sock)
 {
 	struct rblk_msg_hello hello;
-	struct rblk_peer *peer;
+	struct rblk_peer *peer = NULL;
 	const char *bad;
 	u32 reason, from;
 
-	rblk_sock_timeouts(sock, vol->conf.connect_timeout_ms,
-			   vol->conf.connect_timeout_ms);
 	if (rblk_recv_hello(vol, NULL, sock, &hello))
 		goto out_release;
 	bad = rblk_hello_check(vol, &hello, &reason);
 	from = be32_to_cpu(hello.from_node);
-	mutex_lock(&vol->conf_mutex);
-	peer = from < RBLK_MAX_NODES ? vol->peers[from] : NULL;
-	if (!bad && (!peer || from >= vol->md.node_id)) {
-		bad = "not a peer that dials this node";
-		reason = RBLK_REFUSE_NODE;
+	if (!bad) {
+		peer = from < vol->md.node_id ? rblk_peer_get(vol, from) : NULL;
+		if (!peer) {
+			bad = "not a peer that dials this node";
+			reason = RBLK_REFUSE_NODE;
+		}
 	}
 	if (!bad) {
 		spin_lock_irq(&peer->lock);
-		if (peer->incoming || peer->sock) {
+		if (peer->incoming || peer->sock || READ_ONCE(vol->dying)) {
 			bad = "already connected";
 			reason = RBLK_REFUSE_BUSY;
 		} else {
@@ -869,16 +944,58 @@ static void rblk_net_accept_one(struct rblk_vol *vol, struct socket *sock)
 			peer->incoming_hello = hello;
 		}
 		spin_unlock_irq(&peer->lock);
+		if (!bad)
+			wake_up_all(&peer->wait);
+		rblk_peer_put(peer);
+		if (!bad)
+			return;
 	}
-	mutex_unlock(&vol->conf_mutex);
-	if (!bad) {
-		wake_up_all(&peer->wait);
-		return;
-	}
-	pr_warn("rblk%u: refused a connection from node %u: %s\n", vol->minor,
-		from, bad);
+	pr_warn_ratelimited("rblk%u: refused a connection from node %u: %s\n",
+			    vol->minor, from, bad);
 	rblk_send_refuse(sock, reason, bad);
 out_release:
+	sock_release(sock);
+}
+
+static void rblk_accept_work(struct work_struct *work)
+{
+	struct rblk_accept *a = container_of(work, struct rblk_accept, work);
+	struct rblk_vol *vol = a->vol;
+
+	rblk_accept_one(vol, a->sock);
+	mutex_lock(&vol->accept_lock);
+	list_del(&a->node);
+	mutex_unlock(&vol->accept_lock);
+	kfree(a);
+	if (atomic_dec_and_test(&vol->naccepting))
+		wake_up_all(&vol->accept_wait);
+}
+
+/* Queues the HELLO of @sock to be read; drops it when too many wait. */
+static void rblk_accept_queue(struct rblk_vol *vol, struct socket *sock)
+{
+	struct rblk_accept *a;
+
+	if (atomic_read(&vol->naccepting) >= RBLK_ACCEPTING_MAX)
+		goto out_release;
+	a = kzalloc(sizeof(*a), GFP_KERNEL);
+	if (!a)
+		goto out_release;
+	INIT_WORK(&a->work, rblk_accept_work);
+	a->vol = vol;
+	a->sock = sock;
+	rblk_sock_timeouts(sock, vol->conf.connect_timeout_ms,
+			   vol->conf.connect_timeout_ms);
+	atomic_inc(&vol->naccepting);
+	mutex_lock(&vol->accept_lock);
+	list_add_tail(&a->node, &vol->accepting);
+	mutex_unlock(&vol->accept_lock);
+	queue_work(rblk_wq, &a->work);
+	return;
+
+out_release:
+	pr_warn_ratelimited("rblk%u: too many connections in handshake, one dropped\n",
+			    vol->minor);
 	sock_release(sock);
 }
 
@@ -899,7 +1016,7 @@ static int rblk_listen_thread(void *data)
 		sock->sk->sk_allocation = GFP_NOIO;
 		sock->sk->sk_use_task_frag = false;
 		tcp_sock_set_nodelay(sock->sk);
-		rblk_net_accept_one(vol, sock);
+		rblk_accept_queue(vol, sock);
 	}
 	return 0;
 }
@@ -949,6 +1066,8 @@ out_release:
 
 void rblk_net_unlisten(struct rblk_vol *vol)
 {
+	struct rblk_accept *a;
+
 	if (!vol->listener)
 		return;
 	kernel_sock_shutdown(vol->listener, SHUT_RDWR);
@@ -956,4 +1075,10 @@ void rblk_net_unlisten(struct rblk_vol *vol)
 	sock_release(vol->listener);
 	vol->listener = NULL;
 	vol->listen_thread = NULL;
+	/* Handshakes in progress end now instead of at their deadline. */
+	mutex_lock(&vol->accept_lock);
+	list_for_each_entry(a, &vol->accepting, node)
+		kernel_sock_shutdown(a->sock, SHUT_RDWR);
+	mutex_unlock(&vol->accept_lock);
+	wait_event(vol->accept_wait, !atomic_read(&vol->naccepting));
 }

@@ -367,6 +367,9 @@ int rblk_nl_vol_role_doit(struct sk_buff *skb, struct genl_info *info)
 	return rblk_nl_config_doit(info);
 }
 
+/* Set before the family goes: no more events. */
+static bool rblk_nl_down;
+
 /* Sends a volume's state to the events group, from the notify work. */
 void rblk_nl_notify_work(struct work_struct *work)
 {
@@ -374,6 +377,8 @@ void rblk_nl_notify_work(struct work_struct *work)
 	struct sk_buff *skb;
 	void *hdr;
 
+	if (READ_ONCE(rblk_nl_down))
+		return;
 	skb = genlmsg_new(RBLK_NL_VOL_SIZE, GFP_KERNEL);
 	if (!skb)
 		return;
@@ -400,5 +405,8 @@ int rblk_nl_init(void)
 
 void rblk_nl_exit(void)
 {
+	WRITE_ONCE(rblk_nl_down, true);
+	/* An event being sent ends before the family goes. */
+	flush_workqueue(rblk_wq);
 	genl_unregister_family(&rblk_nl_family);
 }

@@ -21,6 +21,11 @@
 #define RBLK_PROTO_MAX_DATA	BIT(20)
 /* Largest range of one DISCARD or WRITE_ZEROES. */
 #define RBLK_PROTO_MAX_RANGE	BIT(30)
+/*
+ * Generation counters on the wire stay below this: a peer cannot make a
+ * node's counters wrap (each promotion or bump adds one).
+ */
+#define RBLK_PROTO_GEN_MAX	BIT_ULL(62)
 /* Longest refusal text, NUL included. */
 #define RBLK_PROTO_REASON_MAX	128
 

@@ -30,6 +30,11 @@ void rblk_repl_init(struct rblk_vol *vol)
 	init_waitqueue_head(&vol->overlap_wait);
 	init_waitqueue_head(&vol->call_wait);
 	INIT_WORK(&vol->state_work, rblk_state_work);
+	mutex_init(&vol->accept_lock);
+	INIT_LIST_HEAD(&vol->accepting);
+	atomic_set(&vol->naccepting, 0);
+	init_waitqueue_head(&vol->accept_wait);
+	init_waitqueue_head(&vol->peer_wait);
 	vol->role = RBLK_ROLE_SECONDARY;
 	vol->promised_to = -1;
 	vol->conf.topology = RBLK_TOPOLOGY_QUORUM;
@@ -113,27 +118,54 @@ static void rblk_repl_broadcast(struct rblk_vol *vol)
 
 	rblk_repl_fill_state(vol, &st);
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
-		rblk_peer_send(vol->peers[id], RBLK_MSG_STATE, 0, 0, &st,
-			       sizeof(st), NULL);
+		if (vol->peers[id])
+			rblk_peer_send(vol->peers[id], RBLK_MSG_STATE, 0, 0, &st,
+				       sizeof(st), NULL);
 }
 
-static void rblk_peer_free(struct rblk_peer *peer)
+/*
+ * Ends a peer that is no longer in the volume's table (the caller cleared
+ * its entry under conf_mutex and released it): no user outside conf_mutex
+ * can still find it after a grace period; then its users go, then its
+ * thread and connection.
+ */
+static void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer)
 {
+	synchronize_rcu();
+	rblk_peer_put(peer);
+	wait_event(vol->peer_wait, !refcount_read(&peer->ref));
+	rblk_peer_stop(peer);
 	cancel_work_sync(&peer->ack_work);
 	kfree(peer);
 }
 
+/* Takes @id out of the table; under conf_mutex. */
+static struct rblk_peer *rblk_peer_unpublish(struct rblk_vol *vol, u32 id)
+{
+	struct rblk_peer *peer = vol->peers[id];
+
+	rblk_set_bits(vol, &vol->uptodate, 0, BIT(id));
+	rblk_set_bits(vol, &vol->connected, 0, BIT(id));
+	WRITE_ONCE(vol->peers[id], NULL);
+	WRITE_ONCE(vol->npeers, vol->npeers - 1);
+	return peer;
+}
+
 void rblk_repl_stop(struct rblk_vol *vol)
 {
+	struct rblk_peer *gone[RBLK_MAX_NODES] = {};
 	int id;
 
 	mutex_lock(&vol->conf_mutex);
 	WRITE_ONCE(vol->dying, true);
+	for (id = 0; id < RBLK_MAX_NODES; id++)
+		if (vol->peers[id])
+			gone[id] = rblk_peer_unpublish(vol, id);
 	mutex_unlock(&vol->conf_mutex);
 	rblk_net_unlisten(vol);
 	for (id = 0; id < RBLK_MAX_NODES; id++)
-		if (vol->peers[id])
-			rblk_peer_stop(vol->peers[id]);
+		if (gone[id])
+			rblk_peer_retire(vol, gone[id]);
 	/* Fails what is parked: nothing can complete it any more. */
 	rblk_state_kick(vol);
 	flush_work(&vol->state_work);
@@ -141,12 +173,6 @@ void rblk_repl_stop(struct rblk_vol *vol)
 
 void rblk_repl_free(struct rblk_vol *vol)
 {
-	int id;
-
-	cancel_work_sync(&vol->state_work);
-	for (id = 0; id < RBLK_MAX_NODES; id++)
-		if (vol->peers[id])
-			rblk_peer_free(vol->peers[id]);
 	if (vol->net)
 		put_net(vol->net);
 }
@@ -280,6 +306,7 @@ static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
 	if (!peer)
 		return NULL;
 	peer->vol = vol;
+	refcount_set(&peer->ref, 1);
 	peer->node_id = node_id;
 	spin_lock_init(&peer->lock);
 	mutex_init(&peer->send_mutex);
@@ -368,6 +395,7 @@ out_unlock:
 int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 		  struct netlink_ext_ack *extack)
 {
+	struct rblk_md *md = &vol->md;
 	struct rblk_peer *peer;
 
 	mutex_lock(&vol->conf_mutex);
@@ -378,18 +406,24 @@ int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 				   node_id, vol->minor);
 		return -ENOENT;
 	}
-	rblk_set_bits(vol, &vol->uptodate, 0, BIT(node_id));
-	/* No dispatch may still be looking at the peer. */
-	blk_mq_quiesce_queue(vol->disk->queue);
-	WRITE_ONCE(vol->peers[node_id], NULL);
-	blk_mq_unquiesce_queue(vol->disk->queue);
-	WRITE_ONCE(vol->npeers, vol->npeers - 1);
+	/*
+	 * A peer in sync misses what comes next: its slot starts a bitmap
+	 * now (a new generation on the primary), so that adding it back
+	 * does not find it in sync.
+	 */
+	if (vol->uptodate & BIT(node_id)) {
+		if (vol->role == RBLK_ROLE_PRIMARY) {
+			rblk_repl_demote(vol, BIT(node_id));
+		} else if (rblk_gen_is_none(md->slot_base[peer->slot])) {
+			md->slot_base[peer->slot] = md->gen.current_gen;
+			rblk_meta_write(vol);
+		}
+	}
+	rblk_peer_unpublish(vol, node_id);
 	mutex_unlock(&vol->conf_mutex);
-	rblk_peer_stop(peer);
+	rblk_peer_retire(vol, peer);
 	/* Requests parked for it are decided without it now. */
 	rblk_state_kick(vol);
-	flush_work(&vol->state_work);
-	rblk_peer_free(peer);
 	rblk_nl_notify(vol);
 	return 0;
 }
@@ -449,20 +483,17 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	them.state = &other;
 	them.slot_base = rblk_gen_from_wire(&h->slot_base);
 	d = rblk_gen_decide(&me, &them);
-	rblk_gen_see(&vol->md.gen, max(other.seen, other.promised));
 	spin_lock_irq(&peer->lock);
 	peer->primary = primary;
 	peer->consistent = other.consistent;
 	peer->gen = other.current_gen;
 	peer->promised = other.promised;
-	spin_unlock_irq(&peer->lock);
-	rblk_repl_check_newer(vol, other.current_gen, other.promised);
-
 	if (primary && vol->role == RBLK_ROLE_PRIMARY) {
 		reason = RBLK_REFUSE_ROLE;
 		snprintf(peer->last_error, sizeof(peer->last_error),
 			 "both nodes are primary");
 	}
+	spin_unlock_irq(&peer->lock);
 	switch (d.verdict) {
 	case RBLK_GEN_IN_SYNC:
 	case RBLK_GEN_BOTH_FRESH:
@@ -483,31 +514,45 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 		break;
 	default:
 		reason = RBLK_REFUSE_GEN;
+		spin_lock_irq(&peer->lock);
 		snprintf(peer->last_error, sizeof(peer->last_error),
 			 "%s (rule %s): generation %llu:%u here, %llu:%u there",
 			 rblk_gen_verdict_name(d.verdict), d.rule,
 			 vol->md.gen.current_gen.counter,
 			 vol->md.gen.current_gen.origin,
 			 other.current_gen.counter, other.current_gen.origin);
+		spin_unlock_irq(&peer->lock);
 		break;
 	}
-	if (reason) {
+	/* A related node may depose a primary; a split-brained one may not. */
+	if (reason != RBLK_REFUSE_GEN) {
+		rblk_gen_see(&vol->md.gen, max(other.seen, other.promised));
+		rblk_repl_check_newer(vol, other.current_gen, other.promised);
+	}
+	if (reason)
 		pr_warn("rblk%u: peer %u: connection refused: %s\n", vol->minor,
 			peer->node_id, peer->last_error);
-	} else {
-		pr_info("rblk%u: peer %u: connected, rule %s: %s\n", vol->minor,
-			peer->node_id, d.rule, rblk_gen_verdict_name(d.verdict));
-		spin_lock_irq(&peer->lock);
-		peer->conn = RBLK_CONN_STATE_CONNECTED;
-		spin_unlock_irq(&peer->lock);
-		rblk_set_bits(vol, &vol->connected, bit, 0);
-	}
+	else
+		pr_info("rblk%u: peer %u: handshake done, rule %s: %s\n",
+			vol->minor, peer->node_id, d.rule,
+			rblk_gen_verdict_name(d.verdict));
 	mutex_unlock(&vol->conf_mutex);
-	if (!reason) {
-		rblk_state_kick(vol);
-		rblk_nl_notify(vol);
-	}
 	return reason;
+}
+
+void rblk_repl_peer_connected(struct rblk_peer *peer)
+{
+	struct rblk_vol *vol = peer->vol;
+
+	mutex_lock(&vol->conf_mutex);
+	spin_lock_irq(&peer->lock);
+	peer->conn = RBLK_CONN_STATE_CONNECTED;
+	spin_unlock_irq(&peer->lock);
+	rblk_set_bits(vol, &vol->connected, BIT(peer->node_id), 0);
+	mutex_unlock(&vol->conf_mutex);
+	pr_info("rblk%u: peer %u: connected\n", vol->minor, peer->node_id);
+	rblk_state_kick(vol);
+	rblk_nl_notify(vol);
 }
 
 void rblk_repl_peer_down(struct rblk_peer *peer)
@@ -545,6 +590,32 @@ void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *s
 	rblk_nl_notify(peer->vol);
 }
 
+/*
+ * This node followed @from to a new generation: the other peers are in
+ * sync with it only once they say they are at it too (STATE).
+ */
+static void rblk_repl_follow(struct rblk_vol *vol, struct rblk_peer *from)
+{
+	unsigned long others = vol->uptodate & ~BIT(from->node_id);
+	int id;
+
+	for_each_set_bit(id, &others, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+		struct rblk_gen gen;
+
+		if (!peer)
+			continue;
+		spin_lock_irq(&peer->lock);
+		gen = peer->gen;
+		spin_unlock_irq(&peer->lock);
+		if (!rblk_gen_eq(gen, vol->md.gen.current_gen)) {
+			rblk_set_bits(vol, &vol->uptodate, 0, BIT(id));
+			rblk_peer_set_disk(peer, RBLK_PEER_DISK_UNKNOWN);
+		}
+	}
+	rblk_repl_broadcast(vol);
+}
+
 u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 {
 	struct rblk_vol *vol = peer->vol;
@@ -555,7 +626,10 @@ u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 	u32 status = RBLK_ACK_OK;
 
 	mutex_lock(&vol->conf_mutex);
-	if (vol->role == RBLK_ROLE_PRIMARY || !READ_ONCE(peer->primary) ||
+	/* From the primary, or from the candidate this node promised to. */
+	if (vol->role == RBLK_ROLE_PRIMARY ||
+	    !(READ_ONCE(peer->primary) ||
+	      (vol->promised_to == peer->node_id && gen.counter >= g->promised)) ||
 	    !rblk_gen_eq(g->current_gen, prev)) {
 		status = RBLK_ACK_REFUSED;
 	} else if (gen.counter < g->promised ||
@@ -569,6 +643,8 @@ u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 		if (rblk_meta_write(vol)) {
 			*g = old;
 			status = RBLK_ACK_EIO;
+		} else {
+			rblk_repl_follow(vol, peer);
 		}
 	}
 	mutex_unlock(&vol->conf_mutex);
@@ -584,10 +660,12 @@ bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
 {
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_gen_state *g = &vol->md.gen;
-	u64 old_promised = g->promised, old_seen = g->seen;
+	u64 old_promised, old_seen;
 	bool granted = false;
 
 	mutex_lock(&vol->conf_mutex);
+	old_promised = g->promised;
+	old_seen = g->seen;
 	if (vol->role != RBLK_ROLE_PRIMARY && rblk_gen_promise(g, counter)) {
 		granted = !rblk_meta_write(vol);
 		if (granted) {
@@ -614,9 +692,10 @@ bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
  * that did not take it. A peer that says a newer one was promised makes
  * this node step down.
  */
-static unsigned long rblk_repl_push_gen(struct rblk_vol *vol, struct rblk_gen prev)
+static unsigned long rblk_repl_push_gen(struct rblk_vol *vol, struct rblk_gen prev,
+					unsigned long skip)
 {
-	unsigned long peers = vol->uptodate & vol->connected, failed = 0;
+	unsigned long peers = vol->uptodate & vol->connected & ~skip, failed = 0;
 	struct rblk_msg_new_gen ng = {};
 	int id;
 
@@ -624,10 +703,11 @@ static unsigned long rblk_repl_push_gen(struct rblk_vol *vol, struct rblk_gen pr
 	rblk_gen_to_wire(&ng.prev, prev);
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
 		struct rblk_peer *peer = vol->peers[id];
-
 		struct rblk_call ans;
 		int err;
 
+		if (!peer)
+			continue;
 		err = rblk_peer_call(peer, RBLK_MSG_NEW_GEN, &ng, sizeof(ng), &ans);
 		if (!err && ans.status == RBLK_ACK_OK) {
 			spin_lock_irq(&peer->lock);
@@ -647,7 +727,13 @@ void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote)
 	struct rblk_md *md = &vol->md;
 
 	lockdep_assert_held(&vol->conf_mutex);
+	/*
+	 * The demoted peers stay "in sync" for the I/O path until the new
+	 * generation is on this node and on the peers that follow: no write
+	 * completes without them before that.
+	 */
 	while (demote && !vol->stale) {
+		unsigned long failed;
 		struct rblk_gen old;
 		int id;
 
@@ -656,23 +742,24 @@ void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote)
 		for_each_set_bit(id, &demote, RBLK_MAX_NODES) {
 			struct rblk_peer *peer = vol->peers[id];
 
-			if (!peer)
-				continue;
-			if (rblk_gen_is_none(md->slot_base[peer->slot]))
+			if (peer && rblk_gen_is_none(md->slot_base[peer->slot]))
 				md->slot_base[peer->slot] = old;
-			rblk_peer_set_disk(peer, RBLK_PEER_DISK_OUTDATED);
 		}
-		rblk_set_bits(vol, &vol->uptodate, 0, demote);
 		if (rblk_meta_write(vol)) {
 			pr_err("rblk%u: cannot persist a new generation: no write completes\n",
 			       vol->minor);
 			WRITE_ONCE(vol->stale, true);
 			return;
 		}
+		failed = rblk_repl_push_gen(vol, old, demote);
+		for_each_set_bit(id, &demote, RBLK_MAX_NODES)
+			if (vol->peers[id])
+				rblk_peer_set_disk(vol->peers[id], RBLK_PEER_DISK_OUTDATED);
+		rblk_set_bits(vol, &vol->uptodate, 0, demote);
 		pr_info("rblk%u: new generation %llu:%u without node(s) %*pbl\n",
 			vol->minor, md->gen.current_gen.counter,
 			md->gen.current_gen.origin, RBLK_MAX_NODES, &demote);
-		demote = rblk_repl_push_gen(vol, old);
+		demote = failed;
 	}
 }
 
@@ -798,11 +885,16 @@ static int rblk_promote(struct rblk_vol *vol, bool force,
 		NL_SET_ERR_MSG(extack, "cannot write the metadata");
 		return -EIO;
 	}
+	/* The followers hold the new generation before any write is taken. */
 	WRITE_ONCE(vol->stale, false);
+	rblk_repl_demote(vol, rblk_repl_push_gen(vol, old, 0));
+	if (vol->stale) {
+		NL_SET_ERR_MSG(extack, "a node promised a newer generation meanwhile");
+		return -EBUSY;
+	}
 	WRITE_ONCE(vol->role, RBLK_ROLE_PRIMARY);
 	set_disk_ro(vol->disk, false);
 	rblk_repl_broadcast(vol);
-	rblk_repl_demote(vol, rblk_repl_push_gen(vol, old));
 	pr_info("rblk%u: primary at generation %llu:%u (%d of %u nodes promised)\n",
 		vol->minor, gen.counter, gen.origin, n, nodes);
 	return 0;
@@ -812,7 +904,12 @@ static int rblk_demote_role(struct rblk_vol *vol, struct netlink_ext_ack *extack
 {
 	unsigned int openers;
 
-	mutex_lock(&vol->disk->open_mutex);
+	/* A closer may hold it while it syncs writes that wait for us. */
+	if (!mutex_trylock(&vol->disk->open_mutex)) {
+		NL_SET_ERR_MSG_FMT(extack, "rblk%u is being opened or closed",
+				   vol->minor);
+		return -EBUSY;
+	}
 	openers = disk_openers(vol->disk);
 	if (!openers)
 		WRITE_ONCE(vol->role, RBLK_ROLE_SECONDARY);

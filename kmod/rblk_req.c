@@ -92,19 +92,31 @@ bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	return true;
 }
 
+/* The fixed payload of a replicated request. */
+union rblk_req_wire {
+	struct rblk_msg_write w;
+	struct rblk_msg_flush f;
+};
+
 /* The message that replicates @rq: its type, flags and fixed payload. */
 static u16 rblk_req_msg(struct rblk_vol *vol, struct request *rq,
-			struct rblk_msg_write *w, u16 *flags, u32 *len)
+			union rblk_req_wire *m, u16 *flags, u32 *len)
 {
-	struct rblk_gen gen = vol->md.gen.current_gen;
+	struct rblk_gen gen = {
+		/* Changes under conf_mutex; receivers compare the counter. */
+		.counter = READ_ONCE(vol->md.gen.current_gen.counter),
+		.origin = READ_ONCE(vol->md.gen.current_gen.origin),
+	};
+	struct rblk_msg_write *w = &m->w;
 
-	memset(w, 0, sizeof(*w));
-	rblk_gen_to_wire(&w->gen, gen);
+	memset(m, 0, sizeof(*m));
 	*flags = 0;
 	if (req_op(rq) == REQ_OP_FLUSH) {
-		*len = sizeof(struct rblk_msg_flush);
+		rblk_gen_to_wire(&m->f.gen, gen);
+		*len = sizeof(m->f);
 		return RBLK_MSG_FLUSH;
 	}
+	rblk_gen_to_wire(&w->gen, gen);
 	w->sector = cpu_to_be64(blk_rq_pos(rq));
 	w->size = cpu_to_be32(blk_rq_bytes(rq));
 	switch (req_op(rq)) {
@@ -132,7 +144,7 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct rblk_cmd_peer *e = &cmd->peer[peer->node_id];
-	struct rblk_msg_write w;
+	union rblk_req_wire m;
 	unsigned long flags;
 	bool sent = false;
 	u16 type, mflags;
@@ -153,9 +165,9 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 	spin_unlock_irqrestore(&peer->lock, flags);
 	if (!sent)
 		return;
-	type = rblk_req_msg(vol, rq, &w, &mflags, &len);
+	type = rblk_req_msg(vol, rq, &m, &mflags, &len);
 	/* A failed send drops the connection, which fails the entry. */
-	rblk_peer_send(peer, type, mflags, rblk_cmd_id(rq), &w, len,
+	rblk_peer_send(peer, type, mflags, rblk_cmd_id(rq), &m, len,
 		       type == RBLK_MSG_WRITE && req_op(rq) == REQ_OP_WRITE ?
 		       rq : NULL);
 }
@@ -166,10 +178,12 @@ void rblk_req_replicate(struct rblk_vol *vol, struct request *rq)
 	int id;
 
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
-		struct rblk_peer *peer = READ_ONCE(vol->peers[id]);
+		struct rblk_peer *peer = rblk_peer_get(vol, id);
 
-		if (peer)
-			rblk_req_send(vol, rq, peer);
+		if (!peer)
+			continue;
+		rblk_req_send(vol, rq, peer);
+		rblk_peer_put(peer);
 	}
 }
 
@@ -301,7 +315,8 @@ static bool rblk_req_resend(struct rblk_vol *vol, struct request *rq)
 	atomic_set(&cmd->pending, 1);
 	for_each_set_bit(id, &want, RBLK_MAX_NODES) {
 		clear_bit(id, &cmd->sent);
-		rblk_req_send(vol, rq, vol->peers[id]);
+		if (vol->peers[id])
+			rblk_req_send(vol, rq, vol->peers[id]);
 	}
 	rblk_cmd_put(rq);
 	return true;
