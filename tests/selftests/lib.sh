@@ -100,6 +100,14 @@ data_size() {
 	rblkctl -j dump-md "$@" | sed -n 's/.*"data_size":\([0-9]*\).*/\1/p'
 }
 
+# Unreclaimable slab memory in KiB, caches dropped first. Objects still
+# waiting for an RCU grace period count too: allow some slack.
+slab_kib() {
+	sync
+	echo 3 >/proc/sys/vm/drop_caches
+	awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo
+}
+
 # Destroy every volume; remove brd.
 cleanup_volumes() {
 	local d

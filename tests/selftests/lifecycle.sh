@@ -22,14 +22,6 @@ refcnt() {
 	cat /sys/module/rblk/refcnt
 }
 
-# Unreclaimable slab memory in KiB. Objects still waiting for an RCU grace
-# period are well inside the tolerance below.
-slab_kib() {
-	sync
-	echo 3 >/proc/sys/vm/drop_caches
-	awk '/^SUnreclaim:/ { print $2 }' /proc/meminfo
-}
-
 create_destroy_loop() {
 	local i before after
 	rblkctl create /dev/ram0 minor 0 >/dev/null

@@ -1,0 +1,763 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * Test helper: a peer that speaks the replication protocol
+ * (docs/protocol.md) wrongly. It dials a volume as node N, does one bad
+ * thing (the mode) and reports what the kernel did, one line a step.
+ *
+ *   fake_peer --connect ADDR:PORT --uuid UUID --node N --to M --size BYTES
+ *             --mode MODE [--timeout-ms T] [--pattern BYTE]
+ *
+ * Exit 0 when the kernel did the right thing: dropped the connection
+ * within T ms (or refused the handshake with the expected reason, then
+ * closed); for flood, stayed responsive; for good-write, acked the write.
+ * Exit 1 otherwise, 2 on bad usage. While it waits it answers the
+ * kernel's pings, so a drop is never just the ping timeout.
+ */
+#include <errno.h>
+#include <getopt.h>
+#include <netdb.h>
+#include <poll.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/socket.h>
+#include <time.h>
+#include <unistd.h>
+#include <uuid/uuid.h>
+
+#include "rblk_proto.h"
+
+#define HDR_LEN		sizeof(struct rblk_msg_hdr)
+#define WRITE_LEN	sizeof(struct rblk_msg_write)
+#define FLOOD_PINGS	100000
+#define QUIET_MS	500
+#define GOOD_ID		1
+
+/* Results of the socket helpers. */
+enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
+
+/**
+ * struct peer - the options and the connection
+ * @host:	--connect, up to the last ':'
+ * @port:	after it
+ * @uuid:	--uuid
+ * @node:	--node: the id this peer claims
+ * @to:		--to: the kernel node's id
+ * @size:	--size: the volume's exported bytes
+ * @timeout_ms:	--timeout-ms: how long to wait for the kernel
+ * @pattern:	--pattern: the data byte of good-write
+ * @fd:		the connection
+ * @closed:	a send found it closed by the kernel (said once)
+ * @shut:	this peer shut its sending side down (pings go unanswered)
+ * @quiet:	do not print each message received
+ * @joined:	the handshake succeeded (a REFUSE now is a failure)
+ * @flood_left:	flood bytes the kernel did not take (it stopped reading)
+ * @deadline:	when the current wait for the kernel ends (CLOCK_MONOTONIC ms)
+ */
+struct peer {
+	char host[256];
+	const char *port;
+	uuid_t uuid;
+	u32 node, to;
+	u64 size;
+	int timeout_ms;
+	u8 pattern;
+	int fd;
+	bool closed, shut, quiet, joined;
+	size_t flood_left;
+	long long deadline;
+};
+
+/**
+ * struct frame - one received message
+ * @hdr:	its header
+ * @u:		its payload, by type
+ */
+struct frame {
+	struct rblk_msg_hdr hdr;
+	union {
+		struct rblk_msg_hello hello;
+		struct rblk_msg_refuse refuse;
+		struct rblk_msg_ack ack;
+		struct rblk_msg_state state;
+		struct rblk_msg_promise_reply promise_reply;
+		u8 raw[1024];
+	} u;
+};
+
+struct mode;
+typedef void (*act_fn)(struct peer *p, const struct mode *m);
+typedef int (*check_fn)(struct peer *p, const struct mode *m);
+
+/**
+ * struct mode - one way of getting the protocol wrong
+ * @name:	--mode
+ * @handshake:	do a good handshake first
+ * @act:	the bad thing
+ * @check:	what the kernel must do about it
+ * @refuse:	expected RBLK_REFUSE_* (check_refuse)
+ * @hello:	how act_hello spoils the HELLO
+ * @from_end:	act_write: @sector counts back from the end of the volume
+ * @sector:	act_write: first sector
+ * @size:	act_write: rblk_msg_write.size (0: 4096)
+ * @data:	act_write: data bytes sent (0: @size)
+ * @flags:	act_write: header flags
+ */
+struct mode {
+	const char *name;
+	bool handshake;
+	act_fn act;
+	check_fn check;
+	int refuse;
+	void (*hello)(struct rblk_msg_hello *h);
+	bool from_end;
+	u64 sector;
+	u32 size;
+	u32 data;
+	u16 flags;
+};
+
+static const char *const type_names[] = {
+	[RBLK_MSG_HELLO] = "HELLO", [RBLK_MSG_REFUSE] = "REFUSE",
+	[RBLK_MSG_PING] = "PING", [RBLK_MSG_PONG] = "PONG",
+	[RBLK_MSG_WRITE] = "WRITE", [RBLK_MSG_FLUSH] = "FLUSH",
+	[RBLK_MSG_ACK] = "ACK", [RBLK_MSG_STATE] = "STATE",
+	[RBLK_MSG_NEW_GEN] = "NEW_GEN", [RBLK_MSG_PROMISE] = "PROMISE",
+	[RBLK_MSG_PROMISE_REPLY] = "PROMISE_REPLY",
+};
+
+static const char *const refuse_names[] = {
+	[RBLK_REFUSE_PROTO] = "PROTO", [RBLK_REFUSE_UUID] = "UUID",
+	[RBLK_REFUSE_NODE] = "NODE", [RBLK_REFUSE_SIZE] = "SIZE",
+	[RBLK_REFUSE_GEN] = "GEN", [RBLK_REFUSE_ROLE] = "ROLE",
+	[RBLK_REFUSE_BUSY] = "BUSY",
+};
+
+static const char *name_of(const char *const *names, size_t n, u32 v)
+{
+	return v < n && names[v] ? names[v] : "?";
+}
+
+static long long now_ms(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return ts.tv_sec * 1000LL + ts.tv_nsec / 1000000;
+}
+
+static void start_wait(struct peer *p)
+{
+	p->deadline = now_ms() + p->timeout_ms;
+}
+
+/* Waits for @events on the connection until @deadline. */
+static enum io wait_for(struct peer *p, short events, long long deadline)
+{
+	struct pollfd pfd = { .fd = p->fd, .events = events };
+	long long left;
+	int n;
+
+	do {
+		left = deadline - now_ms();
+		if (left <= 0)
+			return IO_TIMEOUT;
+		n = poll(&pfd, 1, (int)left);
+	} while (n < 0 && errno == EINTR);
+	if (n < 0) {
+		perror("poll");
+		exit(1);
+	}
+	return n ? IO_OK : IO_TIMEOUT;
+}
+
+/* EOF and a reset both mean the kernel dropped the connection. */
+static enum io io_error(const char *what, ssize_t n)
+{
+	if (n == 0 || errno == ECONNRESET || errno == EPIPE)
+		return IO_CLOSED;
+	perror(what);
+	exit(1);
+}
+
+static enum io recv_all(struct peer *p, void *buf, size_t len)
+{
+	size_t done = 0;
+	enum io r;
+	ssize_t n;
+
+	while (done < len) {
+		r = wait_for(p, POLLIN, p->deadline);
+		if (r != IO_OK)
+			return r;
+		n = recv(p->fd, (u8 *)buf + done, len - done, MSG_DONTWAIT);
+		if (n > 0)
+			done += (size_t)n;
+		else if (n == 0 || (errno != EINTR && errno != EAGAIN))
+			return io_error("recv", n);
+	}
+	return IO_OK;
+}
+
+/*
+ * Sends @len bytes, @sent of them already; a kernel that stops reading
+ * for the timeout makes it return IO_TIMEOUT.
+ */
+static enum io send_all(struct peer *p, const void *buf, size_t len, size_t *sent)
+{
+	long long deadline = now_ms() + p->timeout_ms;
+	enum io r;
+	ssize_t n;
+
+	while (*sent < len) {
+		r = wait_for(p, POLLOUT, deadline);
+		if (r != IO_OK)
+			return r;
+		n = send(p->fd, (const u8 *)buf + *sent, len - *sent, MSG_NOSIGNAL | MSG_DONTWAIT);
+		if (n >= 0)
+			*sent += (size_t)n;
+		else if (errno != EINTR && errno != EAGAIN)
+			return io_error("send", n);
+	}
+	return IO_OK;
+}
+
+/*
+ * Sends, and says when it could not: the kernel may close before reading
+ * all of a bad message. What the kernel sent before still gets read.
+ */
+static void send_raw(struct peer *p, const void *buf, size_t len)
+{
+	size_t sent = 0;
+
+	switch (send_all(p, buf, len, &sent)) {
+	case IO_CLOSED:
+		if (!p->closed)
+			printf("send: the kernel closed the connection\n");
+		p->closed = true;
+		break;
+	case IO_TIMEOUT:
+		printf("send: the kernel stopped reading\n");
+		break;
+	case IO_OK:
+		break;
+	}
+}
+
+static struct rblk_msg_hdr make_hdr(u16 type, u32 len, u64 id)
+{
+	struct rblk_msg_hdr h = {
+		.magic = cpu_to_be32(RBLK_PROTO_MAGIC),
+		.type = cpu_to_be16(type),
+		.len = cpu_to_be32(len),
+		.id = cpu_to_be64(id),
+	};
+
+	return h;
+}
+
+/* Sends a message with @len payload bytes (@payload may be longer). */
+static void send_msg(struct peer *p, struct rblk_msg_hdr h, const void *payload, size_t len)
+{
+	printf("send %s len %u id %llu\n",
+	       name_of(type_names, ARRAY_SIZE(type_names), be16_to_cpu(h.type)),
+	       be32_to_cpu(h.len), (unsigned long long)be64_to_cpu(h.id));
+	send_raw(p, &h, HDR_LEN);
+	if (len)
+		send_raw(p, payload, len);
+}
+
+static void send_empty(struct peer *p, u16 type)
+{
+	send_msg(p, make_hdr(type, 0, 0), NULL, 0);
+}
+
+/* A fresh node: no generation, consistent, primary. */
+static struct rblk_msg_hello good_hello(const struct peer *p)
+{
+	struct rblk_msg_hello h = {
+		.proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN),
+		.proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX),
+		.features = cpu_to_be64(RBLK_PROTO_FEATURES),
+		.from_node = cpu_to_be32(p->node),
+		.to_node = cpu_to_be32(p->to),
+		.data_size = cpu_to_be64(p->size),
+		.flags = cpu_to_be32(RBLK_HELLO_F_CONSISTENT | RBLK_HELLO_F_PRIMARY),
+	};
+
+	memcpy(h.uuid, p->uuid, sizeof(h.uuid));
+	return h;
+}
+
+/*
+ * Receives one message. A message the kernel should never send (bad
+ * header, wrong length for its type, too long) ends the run: exit 1.
+ */
+static enum io recv_frame(struct peer *p, struct frame *f)
+{
+	enum io r = recv_all(p, &f->hdr, HDR_LEN);
+	u16 type;
+	u32 len;
+	int want;
+
+	if (r != IO_OK)
+		return r;
+	type = be16_to_cpu(f->hdr.type);
+	len = be32_to_cpu(f->hdr.len);
+	want = rblk_msg_fixed_len(type);
+	if (be32_to_cpu(f->hdr.magic) != RBLK_PROTO_MAGIC || f->hdr.pad ||
+	    (f->hdr.flags && type != RBLK_MSG_WRITE) || want < 0 ||
+	    len != (u32)want) {
+		printf("FAIL: the kernel sent a bad message: magic %#x type %u flags %#x len %u pad %#x\n",
+		       be32_to_cpu(f->hdr.magic), type, be16_to_cpu(f->hdr.flags), len,
+		       be32_to_cpu(f->hdr.pad));
+		exit(1);
+	}
+	r = recv_all(p, &f->u, len);
+	if (r != IO_OK || p->quiet)
+		return r;
+	printf("recv %s len %u id %llu", name_of(type_names, ARRAY_SIZE(type_names), type),
+	       len, (unsigned long long)be64_to_cpu(f->hdr.id));
+	switch (type) {
+	case RBLK_MSG_REFUSE:
+		f->u.refuse.text[RBLK_PROTO_REASON_MAX - 1] = '\0';
+		printf(": reason %s: %s", name_of(refuse_names, ARRAY_SIZE(refuse_names),
+						  be32_to_cpu(f->u.refuse.reason)),
+		       f->u.refuse.text);
+		break;
+	case RBLK_MSG_ACK:
+		printf(": status %u promised %llu", be32_to_cpu(f->u.ack.status),
+		       (unsigned long long)be64_to_cpu(f->u.ack.promised));
+		break;
+	case RBLK_MSG_STATE:
+		printf(": flags %#x gen %llu:%u promised %llu", be32_to_cpu(f->u.state.flags),
+		       (unsigned long long)be64_to_cpu(f->u.state.current_gen.counter),
+		       be32_to_cpu(f->u.state.current_gen.origin),
+		       (unsigned long long)be64_to_cpu(f->u.state.promised));
+		break;
+	}
+	printf("\n");
+	return IO_OK;
+}
+
+static int verdict(bool ok, const char *what)
+{
+	printf("%s: %s\n", ok ? "PASS" : "FAIL", what);
+	return ok ? 0 : 1;
+}
+
+/*
+ * The next message that is not a ping (pings are answered), or IO_CLOSED
+ * or IO_TIMEOUT. Messages the kernel sent before it closed are read
+ * first, even when a send already failed.
+ */
+static enum io next_frame(struct peer *p, struct frame *f)
+{
+	enum io r;
+	u16 type;
+
+	for (;;) {
+		r = recv_frame(p, f);
+		if (r != IO_OK)
+			return r;
+		type = be16_to_cpu(f->hdr.type);
+		if (type == RBLK_MSG_REFUSE && p->joined)
+			exit(verdict(false, "the kernel refused the good handshake"));
+		if (type != RBLK_MSG_PING || p->shut)
+			return r;
+		send_empty(p, RBLK_MSG_PONG);
+	}
+}
+
+static void dial(struct peer *p)
+{
+	struct addrinfo hints = { .ai_socktype = SOCK_STREAM }, *ai;
+	int err;
+
+	err = getaddrinfo(p->host, p->port, &hints, &ai);
+	if (err) {
+		fprintf(stderr, "fake_peer: %s:%s: %s\n", p->host, p->port, gai_strerror(err));
+		exit(2);
+	}
+	/* Retried until the deadline: the volume may not listen yet. */
+	for (start_wait(p);; usleep(100 * 1000)) {
+		p->fd = socket(ai->ai_family, SOCK_STREAM | SOCK_CLOEXEC, 0);
+		if (p->fd < 0) {
+			perror("socket");
+			exit(1);
+		}
+		if (!connect(p->fd, ai->ai_addr, ai->ai_addrlen))
+			break;
+		err = errno;
+		close(p->fd);
+		if (now_ms() >= p->deadline) {
+			printf("connect %s:%s: %s\n", p->host, p->port, strerror(err));
+			exit(1);
+		}
+	}
+	freeaddrinfo(ai);
+	printf("connect %s:%s: connected\n", p->host, p->port);
+}
+
+/* HELLO both ways; the kernel's must answer ours. Exit 1 when not. */
+static void handshake(struct peer *p)
+{
+	struct rblk_msg_hello h = good_hello(p);
+	const struct rblk_msg_hello *k;
+	struct frame f;
+
+	send_msg(p, make_hdr(RBLK_MSG_HELLO, sizeof(h), 0), &h, sizeof(h));
+	start_wait(p);
+	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_HELLO)
+		exit(verdict(false, "no HELLO from the kernel"));
+	k = &f.u.hello;
+	printf("kernel HELLO: proto %u..%u node %u to %u size %llu flags %#x gen %llu:%u promised %llu\n",
+	       be32_to_cpu(k->proto_min), be32_to_cpu(k->proto_max),
+	       be32_to_cpu(k->from_node), be32_to_cpu(k->to_node),
+	       (unsigned long long)be64_to_cpu(k->data_size), be32_to_cpu(k->flags),
+	       (unsigned long long)be64_to_cpu(k->current_gen.counter),
+	       be32_to_cpu(k->current_gen.origin),
+	       (unsigned long long)be64_to_cpu(k->promised));
+	if (be32_to_cpu(k->from_node) != p->to || be32_to_cpu(k->to_node) != p->node ||
+	    memcmp(k->uuid, p->uuid, sizeof(k->uuid)) || be64_to_cpu(k->data_size) != p->size)
+		exit(verdict(false, "the kernel's HELLO does not match ours"));
+	p->joined = true;
+}
+
+/* --- the bad things ------------------------------------------------------ */
+
+static void spoil_version(struct rblk_msg_hello *h)
+{
+	h->proto_min = h->proto_max = cpu_to_be32(99);
+}
+
+static void spoil_uuid(struct rblk_msg_hello *h)
+{
+	h->uuid[0] ^= 0xff;
+}
+
+static void spoil_node(struct rblk_msg_hello *h)
+{
+	h->to_node = cpu_to_be32((be32_to_cpu(h->to_node) + 1) % RBLK_MAX_NODES);
+}
+
+static void spoil_size(struct rblk_msg_hello *h)
+{
+	h->data_size = cpu_to_be64(be64_to_cpu(h->data_size) + 4096);
+}
+
+/* A HELLO as m->hello leaves it (a good one for second-hello). */
+static void act_hello(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_hello h = good_hello(p);
+
+	if (m->hello)
+		m->hello(&h);
+	send_msg(p, make_hdr(RBLK_MSG_HELLO, sizeof(h), 0), &h, sizeof(h));
+}
+
+static void act_bad_magic(struct peer *p, const struct mode *m)
+{
+	static const char garbage[HDR_LEN] = "GET / HTTP/1.0\r\n\r\nxxxxx";
+
+	(void)m;
+	printf("send %zu bytes of garbage\n", sizeof(garbage));
+	send_raw(p, garbage, sizeof(garbage));
+}
+
+static void act_huge_len(struct peer *p, const struct mode *m)
+{
+	(void)m;
+	send_msg(p, make_hdr(RBLK_MSG_HELLO, 0xffffffffU, 0), NULL, 0);
+}
+
+/* Half of a HELLO, then silence: the kernel must time the handshake out. */
+static void act_truncated_hello(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_hello h = good_hello(p);
+	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_HELLO, sizeof(h), 0);
+
+	(void)m;
+	printf("send HELLO header and %zu of %zu payload bytes, then stay silent\n",
+	       sizeof(h) / 2, sizeof(h));
+	send_raw(p, &hdr, HDR_LEN);
+	send_raw(p, &h, sizeof(h) / 2);
+}
+
+/* Half of a WRITE header, then EOF (this side's; it still reads). */
+static void act_truncated_frame(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_WRITE, WRITE_LEN + 4096, GOOD_ID);
+
+	(void)m;
+	printf("send %zu of %zu header bytes of a WRITE, then shut down sending\n",
+	       HDR_LEN / 2, HDR_LEN);
+	send_raw(p, &hdr, HDR_LEN / 2);
+	shutdown(p->fd, SHUT_WR);
+	p->shut = true;
+}
+
+static void act_unknown_ack(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_ack ack = { .status = cpu_to_be32(RBLK_ACK_OK) };
+
+	(void)m;
+	send_msg(p, make_hdr(RBLK_MSG_ACK, sizeof(ack), 12345), &ack, sizeof(ack));
+}
+
+static void act_bad_pad(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_PING, 0, 0);
+
+	(void)m;
+	hdr.pad = cpu_to_be32(0xdeadbeef);
+	printf("send PING with pad 0xdeadbeef\n");
+	send_raw(p, &hdr, HDR_LEN);
+}
+
+/* A WRITE (data: the pattern byte) shaped by the mode's fields. */
+static void act_write(struct peer *p, const struct mode *m)
+{
+	u32 size = m->size ? m->size : 4096;
+	size_t data = m->data ? m->data : size;
+	u64 sector = m->from_end ? p->size / 512 - m->sector : m->sector;
+	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_WRITE, WRITE_LEN + data, GOOD_ID);
+	struct rblk_msg_write *w = malloc(WRITE_LEN + data);
+
+	if (!w) {
+		perror("malloc");
+		exit(1);
+	}
+	*w = (struct rblk_msg_write) {
+		.sector = cpu_to_be64(sector),
+		.size = cpu_to_be32(size),
+		.op = cpu_to_be32(RBLK_WOP_WRITE),
+	};
+	memset(w + 1, p->pattern, data);
+	hdr.flags = cpu_to_be16(m->flags);
+	printf("WRITE sector %llu size %u flags %#x, %zu data bytes\n",
+	       (unsigned long long)sector, size, m->flags, data);
+	send_msg(p, hdr, w, WRITE_LEN + data);
+	free(w);
+}
+
+static struct rblk_msg_hdr flood[FLOOD_PINGS];
+
+static void act_flood(struct peer *p, const struct mode *m)
+{
+	size_t sent = 0;
+
+	(void)m;
+	for (size_t i = 0; i < ARRAY_SIZE(flood); i++)
+		flood[i] = make_hdr(RBLK_MSG_PING, 0, 0);
+	printf("send %zu PINGs without reading\n", ARRAY_SIZE(flood));
+	send_all(p, flood, sizeof(flood), &sent);
+	p->flood_left = sizeof(flood) - sent;
+	printf("the kernel took %zu of them\n", sent / HDR_LEN);
+}
+
+/* --- what the kernel must do ---------------------------------------------- */
+
+/* Drop the connection (with a REFUSE first, before a handshake). */
+static int check_drop(struct peer *p, const struct mode *m)
+{
+	struct frame f;
+	enum io r;
+
+	(void)m;
+	start_wait(p);
+	do
+		r = next_frame(p, &f);
+	while (r == IO_OK);
+	if (r == IO_CLOSED)
+		return verdict(true, "the kernel dropped the connection");
+	printf("the connection is still up after %d ms\n", p->timeout_ms);
+	return verdict(false, "the kernel did not drop the connection");
+}
+
+/* REFUSE with the mode's reason, then close. */
+static int check_refuse(struct peer *p, const struct mode *m)
+{
+	const char *want = name_of(refuse_names, ARRAY_SIZE(refuse_names), (u32)m->refuse);
+	struct frame f;
+
+	printf("expect REFUSE %s, then a close\n", want);
+	start_wait(p);
+	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_REFUSE)
+		return verdict(false, "no REFUSE");
+	if (be32_to_cpu(f.u.refuse.reason) != (u32)m->refuse)
+		return verdict(false, "REFUSE with another reason");
+	return check_drop(p, m);
+}
+
+/* good-write: ACK OK for it. */
+static int check_ack(struct peer *p, const struct mode *m)
+{
+	struct frame f;
+
+	(void)m;
+	for (start_wait(p); next_frame(p, &f) == IO_OK;) {
+		if (be16_to_cpu(f.hdr.type) != RBLK_MSG_ACK)
+			continue;
+		if (be64_to_cpu(f.hdr.id) != GOOD_ID)
+			return verdict(false, "ACK for another id");
+		return verdict(be32_to_cpu(f.u.ack.status) == RBLK_ACK_OK, "ACK for the write");
+	}
+	return verdict(false, "no ACK for the write");
+}
+
+/*
+ * flood: once the PONGs stop coming (QUIET_MS), one more PING must be
+ * answered; a dropped connection is fine too.
+ */
+static int check_alive(struct peer *p, const struct mode *m)
+{
+	long long end = now_ms() + p->timeout_ms;
+	unsigned long pongs = 0;
+	struct frame f;
+	enum io r;
+
+	(void)m;
+	p->quiet = true;
+	do {
+		p->deadline = now_ms() + QUIET_MS;
+		r = next_frame(p, &f);
+		pongs += r == IO_OK && be16_to_cpu(f.hdr.type) == RBLK_MSG_PONG;
+	} while (r == IO_OK && now_ms() < end);
+	p->quiet = false;
+	printf("received %lu PONGs\n", pongs);
+	if (r == IO_CLOSED)
+		return verdict(true, "the kernel dropped the connection");
+	if (r == IO_OK)
+		return verdict(false, "the kernel kept sending");
+	/* The rest of a PING the kernel stopped reading in. */
+	send_raw(p, (u8 *)&flood[0] + HDR_LEN - p->flood_left % HDR_LEN,
+		 p->flood_left % HDR_LEN);
+	send_empty(p, RBLK_MSG_PING);
+	for (start_wait(p); (r = next_frame(p, &f)) == IO_OK;)
+		if (be16_to_cpu(f.hdr.type) == RBLK_MSG_PONG)
+			return verdict(true, "the kernel answered a PING after the flood");
+	if (r == IO_CLOSED)
+		return verdict(true, "the kernel dropped the connection");
+	return verdict(false, "no PONG after the flood");
+}
+
+#define HELLO_MODE(n, spoil, why) \
+	{ .name = n, .act = act_hello, .check = check_refuse, .hello = spoil, .refuse = why }
+#define PRE_MODE(n, fn) { .name = n, .act = fn, .check = check_drop }
+#define POST_MODE(n, fn) { .name = n, .handshake = true, .act = fn, .check = check_drop }
+#define WRITE_MODE(n, ...) \
+	{ .name = n, .handshake = true, .act = act_write, .check = check_drop, __VA_ARGS__ }
+
+static const struct mode modes[] = {
+	PRE_MODE("bad-magic", act_bad_magic),
+	HELLO_MODE("bad-version", spoil_version, RBLK_REFUSE_PROTO),
+	HELLO_MODE("wrong-uuid", spoil_uuid, RBLK_REFUSE_UUID),
+	HELLO_MODE("wrong-node", spoil_node, RBLK_REFUSE_NODE),
+	HELLO_MODE("size-mismatch", spoil_size, RBLK_REFUSE_SIZE),
+	PRE_MODE("huge-len", act_huge_len),
+	PRE_MODE("truncated-hello", act_truncated_hello),
+	POST_MODE("truncated-frame", act_truncated_frame),
+	POST_MODE("unknown-ack", act_unknown_ack),
+	WRITE_MODE("write-beyond-end", .from_end = true, .sector = 1),
+	WRITE_MODE("write-wrap", .sector = U64_MAX - 7),
+	WRITE_MODE("write-len-lie", .data = 2048),
+	WRITE_MODE("write-unaligned", .size = 100),
+	WRITE_MODE("bad-flags", .flags = (u16)~RBLK_MSG_F_ALL),
+	POST_MODE("bad-pad", act_bad_pad),
+	POST_MODE("second-hello", act_hello),
+	{ .name = "flood", .handshake = true, .act = act_flood, .check = check_alive },
+	{ .name = "good-write", .handshake = true, .act = act_write, .check = check_ack },
+};
+
+static void usage(void)
+{
+	fprintf(stderr, "usage: fake_peer --connect ADDR:PORT --uuid UUID --node N --to M\n"
+		"                 --size BYTES --mode MODE [--timeout-ms T] [--pattern BYTE]\n"
+		"modes:");
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		fprintf(stderr, " %s", modes[i].name);
+	fprintf(stderr, "\n");
+	exit(2);
+}
+
+static unsigned long long number(const char *s, unsigned long long max)
+{
+	unsigned long long v;
+	char *end;
+
+	errno = 0;
+	v = strtoull(s, &end, 0);
+	if (errno || end == s || *end || *s == '-' || v > max)
+		usage();
+	return v;
+}
+
+static const struct mode *parse(int argc, char **argv, struct peer *p)
+{
+	static const struct option opts[] = {
+		{ "connect", required_argument, NULL, 'c' },
+		{ "uuid", required_argument, NULL, 'u' },
+		{ "node", required_argument, NULL, 'n' },
+		{ "to", required_argument, NULL, 't' },
+		{ "size", required_argument, NULL, 's' },
+		{ "mode", required_argument, NULL, 'm' },
+		{ "timeout-ms", required_argument, NULL, 'T' },
+		{ "pattern", required_argument, NULL, 'p' },
+		{ NULL, 0, NULL, 0 }
+	};
+	const char *mode = NULL, *connect_to = NULL, *uuid = NULL;
+	char *colon;
+	int opt;
+
+	*p = (struct peer) { .timeout_ms = 5000, .pattern = 0xa5, .fd = -1, .node = ~0U };
+	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
+		switch (opt) {
+		case 'c': connect_to = optarg; break;
+		case 'u': uuid = optarg; break;
+		case 'n': p->node = (u32)number(optarg, RBLK_MAX_NODES - 1); break;
+		case 't': p->to = (u32)number(optarg, RBLK_MAX_NODES - 1); break;
+		case 's': p->size = number(optarg, U64_MAX); break;
+		case 'm': mode = optarg; break;
+		case 'T': p->timeout_ms = (int)number(optarg, 3600 * 1000); break;
+		case 'p': p->pattern = (u8)number(optarg, 0xff); break;
+		default: usage();
+		}
+	}
+	if (optind != argc || !mode || !connect_to || !uuid || uuid_parse(uuid, p->uuid) ||
+	    p->node >= p->to || p->size < 4096 || p->size % 512 ||
+	    strlen(connect_to) >= sizeof(p->host))
+		usage();
+	/* HOST:PORT, or [IPV6]:PORT */
+	strcpy(p->host, connect_to[0] == '[' ? connect_to + 1 : connect_to);
+	colon = strrchr(p->host, ':');
+	if (!colon)
+		usage();
+	*colon = '\0';
+	p->port = colon + 1;
+	if (colon > p->host && colon[-1] == ']')
+		colon[-1] = '\0';
+	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
+		if (!strcmp(modes[i].name, mode))
+			return &modes[i];
+	usage();
+	return NULL;
+}
+
+int main(int argc, char **argv)
+{
+	const struct mode *m;
+	struct peer p;
+	int rc;
+
+	setvbuf(stdout, NULL, _IOLBF, 0);
+	m = parse(argc, argv, &p);
+	printf("mode %s: node %u dials node %u\n", m->name, p.node, p.to);
+	dial(&p);
+	if (m->handshake)
+		handshake(&p);
+	m->act(&p, m);
+	rc = m->check(&p, m);
+	close(p.fd);
+	return rc;
+}

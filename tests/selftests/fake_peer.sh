@@ -1,0 +1,103 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# A peer that speaks the replication protocol wrongly (tests/helpers/
+# fake_peer, docs/protocol.md) against one volume: every bad handshake is
+# refused with the right reason, every bad message after a good handshake
+# drops the connection with a "protocol error" in the kernel log, status
+# keeps working, a ping flood leaves no memory behind, and the module
+# unloads afterwards (no connection left). good-write, first, shows that
+# the harness itself works.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_net.sh"
+need dmesg jq
+FAKE_PEER=$RBLK_TREE/build/tests/helpers/fake_peer
+if [ ! -x "$FAKE_PEER" ]; then
+	ktap_skip_all "$FAKE_PEER not built"
+	exit "$KSFT_SKIP"
+fi
+LISTEN=127.0.0.1:7790
+UUID=$(cat /proc/sys/kernel/random/uuid)
+cleanup() {
+	cleanup_volumes
+	rblk_load
+	true
+}
+trap cleanup EXIT
+
+ktap_print_header
+brd_setup 1 32
+# This node is 1 and the fake peer 0: the lower id dials, so the fake does.
+rblkctl create-md /dev/ram0 --node-id 1 --max-peers 1 --uuid "$UUID" --force >/dev/null
+SIZE=$(data_size /dev/ram0)
+{ rblkctl create /dev/ram0 minor 0 && rblkctl set rblk0 listen "$LISTEN" &&
+	rblkctl peer add rblk0 node 0 addr 127.0.0.1:7791; } >/dev/null ||
+	ktap_exit_fail_msg "cannot set up rblk0 with a peer"
+# truncated-hello waits out the handshake timeout.
+CONNECT_MS=$(vol_field 0 connect_timeout_ms)
+
+# What the kernel log must say: a bad first message (the peer is not known
+# yet), a refused HELLO, a protocol error of the connected peer.
+EARLY='rblk0: incoming connection: protocol error'
+REFUSED='rblk0: refused a connection from node'
+PROTO='rblk0: peer 0: protocol error'
+
+# fake MODE LOG [TIMEOUT_MS]: fake_peer in MODE passes; then the kernel log
+# since it started has a line matching LOG (unless empty), the kernel let
+# the connection go and status works.
+fake() {
+	local mark="fake_peer.sh $$: mode $1"
+	echo "$mark" >/dev/kmsg
+	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
+		--mode "$1" --timeout-ms "${3:-5000}"
+	wait_for 5 "peer 0 gone" ne "$CONNECTED" peer_conn 0 0
+	if [ -n "$2" ]; then
+		dmesg | sed -n "\|$mark|,\$p" | grep -E "$2"
+	fi
+	rblkctl -j status rblk0 >/dev/null
+}
+
+# One 4 KiB write of 0xa5 (fake_peer's pattern) at sector 0, acked and on
+# the backing device.
+good_write() {
+	fake good-write ""
+	[ "$(dd if=/dev/ram0 bs=4k count=1 iflag=direct status=none | tr -d '\245' | wc -c)" -eq 0 ]
+}
+
+# The kernel keeps up or drops the peer; either way the memory comes back.
+flood() {
+	local before after
+	before=$(slab_kib)
+	fake flood ""
+	after=$(slab_kib)
+	echo "unreclaimable slab: $before KiB -> $after KiB"
+	[ $((after - before)) -lt 4096 ]
+}
+
+unload() {
+	rblkctl destroy rblk0
+	rmmod rblk
+	rblk_load
+}
+
+ktap_set_plan 19
+t "good handshake and write: acked, on the backing device" good_write
+t "garbage instead of a HELLO: dropped"		fake bad-magic "$EARLY"
+t "HELLO with protocol 99..99: refused (PROTO)"	fake bad-version "$REFUSED"
+t "HELLO for another volume: refused (UUID)"	fake wrong-uuid "$REFUSED"
+t "HELLO to another node: refused (NODE)"	fake wrong-node "$REFUSED"
+t "HELLO with another size: refused (SIZE)"	fake size-mismatch "$REFUSED"
+t "header with length 0xffffffff: dropped"	fake huge-len "$EARLY"
+t "half a HELLO, then silence: dropped after connect-timeout" \
+	fake truncated-hello "" $((CONNECT_MS + 5000))
+t "half a header, then EOF: dropped"		fake truncated-frame "rblk0: peer 0: disconnected"
+t "ACK for an unknown id: dropped"		fake unknown-ack "$PROTO"
+t "WRITE across the end: dropped"		fake write-beyond-end "$PROTO"
+t "WRITE whose end wraps around: dropped"	fake write-wrap "$PROTO"
+t "WRITE with a length not 32 + size: dropped"	fake write-len-lie "$PROTO"
+t "WRITE of 100 bytes: dropped"			fake write-unaligned "$PROTO"
+t "WRITE with unknown flags: dropped"		fake bad-flags "$PROTO"
+t "header with nonzero pad: dropped"		fake bad-pad "$PROTO"
+t "second HELLO: dropped"			fake second-hello "$PROTO"
+t "100000 PINGs unread: responsive, no slab left" flood
+t "destroy and unload: no connection left"	unload
+ktap_finished
