@@ -363,6 +363,8 @@ void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *s
 u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng);
 bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
 		       struct rblk_msg_state *st);
+/* A secondary's view of the other secondaries, from their last state. */
+void rblk_repl_judge_peers(struct rblk_vol *vol);
 /* A newer generation was promised elsewhere: become secondary. */
 void rblk_repl_step_down(struct rblk_vol *vol);
 /*

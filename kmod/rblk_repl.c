@@ -587,6 +587,8 @@ void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *s
 	peer->promised = be64_to_cpu(st->promised);
 	spin_unlock_irq(&peer->lock);
 	rblk_repl_check_newer(peer->vol, gen, be64_to_cpu(st->promised));
+	/* The state work re-judges it (conf_mutex may be held by a call). */
+	rblk_state_kick(peer->vol);
 	rblk_nl_notify(peer->vol);
 }
 
@@ -773,6 +775,50 @@ void rblk_repl_step_down(struct rblk_vol *vol)
 	rblk_repl_broadcast(vol);
 }
 
+/*
+ * A secondary's view of another secondary: in sync when it says it is at
+ * this node's generation with whole data. The primary's view changes only
+ * through the handshake and generation bumps. Under conf_mutex.
+ */
+static void rblk_repl_judge_peer(struct rblk_vol *vol, struct rblk_peer *peer,
+				 const struct rblk_msg_state *st)
+{
+	struct rblk_gen gen = rblk_gen_from_wire(&st->current_gen);
+	bool whole = be32_to_cpu(st->flags) & RBLK_STATE_F_CONSISTENT;
+	u32 bit = BIT(peer->node_id);
+
+	if (vol->role == RBLK_ROLE_PRIMARY || !(vol->connected & bit))
+		return;
+	if (whole && rblk_gen_eq(gen, vol->md.gen.current_gen)) {
+		rblk_set_bits(vol, &vol->uptodate, bit, 0);
+		rblk_peer_set_disk(peer, RBLK_PEER_DISK_UP_TO_DATE);
+	} else if (vol->uptodate & bit) {
+		rblk_set_bits(vol, &vol->uptodate, 0, bit);
+		rblk_peer_set_disk(peer, RBLK_PEER_DISK_UNKNOWN);
+	}
+}
+
+void rblk_repl_judge_peers(struct rblk_vol *vol)
+{
+	unsigned long peers = vol->connected;
+	int id;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+		struct rblk_msg_state st = {};
+
+		if (!peer)
+			continue;
+		spin_lock_irq(&peer->lock);
+		rblk_gen_to_wire(&st.current_gen, peer->gen);
+		if (peer->consistent)
+			st.flags = cpu_to_be32(RBLK_STATE_F_CONSISTENT);
+		spin_unlock_irq(&peer->lock);
+		rblk_repl_judge_peer(vol, peer, &st);
+	}
+}
+
 /* Why promotion is refused by what a peer answered, or NULL. */
 static const char *rblk_promote_check(struct rblk_vol *vol, u32 id,
 				      const struct rblk_msg_state *st,
@@ -821,6 +867,8 @@ static int rblk_promise_round(struct rblk_vol *vol, u64 g, unsigned long *grante
 			*granted |= BIT(id);
 			n++;
 		}
+		/* Its answer says where its data is now. */
+		rblk_repl_judge_peer(vol, vol->peers[id], &ans.state);
 	}
 	return n;
 }

@@ -381,6 +381,7 @@ void rblk_state_work(struct work_struct *work)
 	mutex_lock(&vol->conf_mutex);
 	if (READ_ONCE(vol->stale) && vol->role == RBLK_ROLE_PRIMARY)
 		rblk_repl_step_down(vol);
+	rblk_repl_judge_peers(vol);
 
 	spin_lock_irq(&vol->io_lock);
 	list_splice_init(&vol->parked, &parked);
