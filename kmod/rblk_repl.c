@@ -524,10 +524,20 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 		spin_unlock_irq(&peer->lock);
 		break;
 	}
-	/* A related node may depose a primary; a split-brained one may not. */
+	/*
+	 * A related node may depose a primary; a split-brained one may not,
+	 * unless this primary lost its quorum and the other is primary: it
+	 * fences itself (the split brain stays reported).
+	 */
 	if (reason != RBLK_REFUSE_GEN) {
 		rblk_gen_see(&vol->md.gen, max(other.seen, other.promised));
 		rblk_repl_check_newer(vol, other.current_gen, other.promised);
+	} else if (primary && vol->role == RBLK_ROLE_PRIMARY &&
+		   !rblk_has_quorum(vol) && !vol->stale) {
+		pr_warn("rblk%u: node %u is primary and this node has no quorum: stepping down\n",
+			vol->minor, peer->node_id);
+		WRITE_ONCE(vol->stale, true);
+		rblk_state_kick(vol);
 	}
 	if (reason)
 		pr_warn("rblk%u: peer %u: connection refused: %s\n", vol->minor,

@@ -188,9 +188,15 @@ void rblk_req_replicate(struct rblk_vol *vol, struct request *rq)
 }
 
 /* Nodes holding @cmd: this one (when the local write succeeded) and acks. */
-static u32 rblk_req_holders(struct rblk_cmd *cmd)
+static u32 rblk_req_holders(struct rblk_vol *vol, struct rblk_cmd *cmd)
 {
-	return (cmd->status == BLK_STS_OK) + hweight_long(READ_ONCE(cmd->acked));
+	/*
+	 * Only peers still in sync count: a demoted peer that holds the
+	 * write is on the old generation and could be outvoted by nodes
+	 * that lack it.
+	 */
+	return (cmd->status == BLK_STS_OK) +
+	       hweight_long(READ_ONCE(cmd->acked) & READ_ONCE(vol->uptodate));
 }
 
 /* Peers in sync that do not hold @cmd. */
@@ -207,7 +213,7 @@ void rblk_req_decide(struct request *rq)
 
 	if (!rblk_req_lacking(vol, cmd) && !cmd->stale && !READ_ONCE(vol->stale) &&
 	    cmd->status == BLK_STS_OK &&
-	    rblk_req_holders(cmd) >= rblk_write_quorum(vol) &&
+	    rblk_req_holders(vol, cmd) >= rblk_write_quorum(vol) &&
 	    rblk_has_quorum(vol)) {
 		rblk_req_end(rq, BLK_STS_OK);
 		return;
@@ -326,19 +332,25 @@ static bool rblk_req_resend(struct rblk_vol *vol, struct request *rq)
 static bool rblk_req_settle(struct rblk_vol *vol, struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned long lacking;
 
 	if (READ_ONCE(vol->role) != RBLK_ROLE_PRIMARY || vol->stale ||
 	    vol->dying || cmd->stale || cmd->status != BLK_STS_OK) {
 		rblk_req_end(rq, cmd->status ?: BLK_STS_IOERR);
 		return true;
 	}
-	if (rblk_req_lacking(vol, cmd))
-		return false;
-	if (rblk_req_holders(cmd) >= rblk_write_quorum(vol) && rblk_has_quorum(vol)) {
+	lacking = rblk_req_lacking(vol, cmd);
+	if (!lacking && rblk_req_holders(vol, cmd) >= rblk_write_quorum(vol) &&
+	    rblk_has_quorum(vol)) {
 		rblk_req_end(rq, BLK_STS_OK);
 		return true;
 	}
-	if (vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR) {
+	/*
+	 * Cannot commit (peers that lack it and are connected get it
+	 * again first; the others were demoted by rblk_req_to_demote()).
+	 */
+	if (vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR &&
+	    !(lacking & READ_ONCE(vol->connected))) {
 		rblk_req_end(rq, BLK_STS_IOERR);
 		return true;
 	}
@@ -346,8 +358,11 @@ static bool rblk_req_settle(struct rblk_vol *vol, struct request *rq)
 }
 
 /*
- * Whether the parked requests need the peers in sync that lack them to
- * be demoted first: they would complete (or fail) without them.
+ * The peers to demote (a new generation without them) so that parked
+ * requests can complete: only when each such request is then held by W
+ * nodes of the new generation, with quorum, or fails (io-error). Under
+ * suspend-io, a new generation nobody follows would only make a split
+ * brain out of a partition.
  */
 static unsigned long rblk_req_to_demote(struct rblk_vol *vol,
 					struct list_head *parked)
@@ -357,13 +372,17 @@ static unsigned long rblk_req_to_demote(struct rblk_vol *vol,
 
 	list_for_each_entry(cmd, parked, park_node) {
 		unsigned long lacking = rblk_req_lacking(vol, cmd);
-		u32 holders = rblk_req_holders(cmd);
+		unsigned long stay = READ_ONCE(vol->uptodate) & READ_ONCE(vol->connected);
+		u32 holders = 1 + hweight_long(READ_ONCE(cmd->acked) & stay);
 
-		if (!lacking)
+		if (!lacking || cmd->status != BLK_STS_OK)
 			continue;
+		/*
+		 * io-error fails it: it is on this disk, so the peers that
+		 * lack it are out of sync whatever happens to it.
+		 */
 		if ((holders >= rblk_write_quorum(vol) && rblk_has_quorum(vol)) ||
-		    vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR ||
-		    cmd->status != BLK_STS_OK)
+		    vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR)
 			demote |= lacking & ~READ_ONCE(vol->connected);
 	}
 	return demote;

@@ -36,6 +36,7 @@ J_ROLE=role
 J_QUORUM=has_quorum
 J_GEN=gen_counter
 J_SUSPENDED=suspended
+J_ACK_TIMEOUT=ack_timeout_ms
 J_PEERS=peers
 J_P_NODE=node_id
 J_P_ADDR=addr
@@ -187,21 +188,34 @@ nodes_create() {
 		done
 	done
 	echo "$n nodes of $size MiB: $*"
+	for i in $(seq 0 $((n - 1))); do
+		var=NODE_SET_$i
+		[ -z "${!var+set}" ] || echo "node $i instead: ${!var}"
+	done
 }
 
 # nodes_destroy: heal, stop what net_bg started, destroy every volume,
-# remove brd. Best effort; says what it could not undo.
+# remove brd. Best effort; says what it could not undo. Writes frozen by
+# suspend-io are failed first (on-no-quorum io-error, set from the
+# volume's namespace: node I has volume rblkI).
 nodes_destroy() {
-	local d v
+	local d v i
+	[ ! -f "$NET_STATE/pids" ] || touch "$NET_STATE/stop"
 	# shellcheck disable=SC2119 # all of them
 	heal
+	for d in /sys/block/rblk*; do
+		[ -e "$d" ] || continue
+		v=$(basename "$d")
+		i=${v#rblk}
+		if [ -e "/run/netns/$NET_NS$i" ]; then
+			node_ctl "$i" set "$v" on-no-quorum io-error >/dev/null 2>&1 || true
+		fi
+	done
 	net_bg_stop
 	for d in /sys/block/rblk*; do
 		[ -e "$d" ] || continue
 		v=$(basename "$d")
 		rblkctl destroy "$v" >/dev/null 2>&1 && continue
-		# Frozen I/O (suspend-io) or a role that forbids it: let go.
-		rblkctl set "$v" on-no-quorum io-error >/dev/null 2>&1 || true
 		rblkctl secondary "$v" >/dev/null 2>&1 || true
 		rblkctl destroy "$v" >/dev/null 2>&1 ||
 			echo "nodes_destroy: cannot destroy $v: $(rblkctl destroy "$v" 2>&1)"

@@ -1,0 +1,149 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Failover with 3 nodes. Node 0, primary, writes numbered 4 KiB blocks
+# (O_DIRECT|O_SYNC, one at a time) and logs each one that completed; it
+# is then partitioned alone and node 1 is promoted:
+# - from the promotion on, node 0 completes no write (with io-error its
+#   writes fail; with suspend-io they stay frozen, and fail once the
+#   network heals and node 0 steps down);
+# - every write node 0 reported complete is on node 1's backing device.
+# Promotion refusals: a candidate that sees only itself ("nodes
+# visible"), a candidate connected to a primary ("is primary"), a
+# candidate whose data is older than a voter's ("newer data").
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_net.sh"
+need nft ip jq python3
+trap net_cleanup EXIT
+
+ktap_print_header
+net_up 3 || ktap_exit_fail_msg "cannot set up the network namespaces"
+
+FAST=(ping-interval 300 ping-timeout 1000 ack-timeout 1000)
+LOG=$NET_STATE/seq0.log
+# Bounded wait in which node 0 must not complete a write (it keeps
+# trying with io-error).
+QUIET_S=4
+
+# partition_and_promote ON_NO_QUORUM: node 0 primary and writing, then
+# alone; node 1 promoted. Leaves the writer running (pid in $WRITER);
+# $AT: the writes node 0 had completed at the promotion.
+partition_and_promote() {
+	nodes_create 3 32 on-no-quorum "$1" "${FAST[@]}"
+	make_primary 0 3
+	seq_writer_start 0 A "$LOG"
+	WRITER=$NET_BG_PID
+	wait_for 60 "node 0 to complete 20 writes" ge 20 seq_count "$LOG"
+	isolate 0
+	wait_for "$NET_WAIT" "node 1 to lose node 0" ne "$CONNECTED" peer_conn 1 0
+	wait_for "$NET_WAIT" "node 2 to lose node 0" ne "$CONNECTED" peer_conn 2 0
+	wait_for "$NET_WAIT" "node 1 promoted" try_primary 1
+	AT=$(seq_count "$LOG")
+	echo "node 1 primary at generation $(gen_counter 1); node 0 had completed $AT writes"
+}
+
+failover_io_error() {
+	local at after wp
+	partition_and_promote io-error
+	at=$AT wp=$WRITER
+	[ "$(role 1)" = "$PRIMARY" ]
+	sleep $QUIET_S
+	after=$(seq_count "$LOG")
+	echo "node 0: $(grep -c failed "$LOG.err") writes failed"
+	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after node 1's promotion"
+	seq_writer_stop "$LOG" "$wp" 30
+	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after node 1's promotion"
+	on_new_primary
+	new_primary_writes
+}
+
+# Every write node 0 completed is on node 1 (where the missing ones are
+# is shown too).
+on_new_primary() {
+	seq_check /dev/ram1 "$LOG" A && return 0
+	echo "node 2:"
+	seq_check /dev/ram2 "$LOG" A || true
+	fail "the new primary lacks writes the old one completed"
+}
+
+# Node 1, the new primary, completes writes (with node 2: W = 2), and
+# node 2 holds them.
+new_primary_writes() {
+	local log=$NET_STATE/seq1.log
+	seq_writer_start 1 B "$log" 6144 16
+	wait_for 60 "node 1's writes" gone "$NET_BG_PID"
+	[ "$(seq_count "$log")" -eq 16 ] || fail "node 1 completed $(seq_count "$log") of 16 writes"
+	seq_check /dev/ram2 "$log" B
+}
+
+failover_suspend() {
+	local at after wp
+	partition_and_promote suspend-io
+	at=$AT wp=$WRITER
+	sleep $QUIET_S
+	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after node 1's promotion"
+	! gone "$wp" || fail "node 0's writer is not blocked"
+	# Node 0 learns of the newer generation, steps down, and fails what it
+	# had frozen: its writer ends.
+	heal
+	wait_for "$NET_WAIT" "node 0 to step down" eq "$SECONDARY" role 0
+	seq_writer_stop "$LOG" "$wp" 30
+	after=$(seq_count "$LOG")
+	echo "node 0: $((after - at)) writes completed after the promotion, $(grep -c failed "$LOG.err") failed"
+	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after node 1's promotion"
+	on_new_primary
+	[ "$(role 1)" = "$PRIMARY" ]
+	new_primary_writes
+}
+
+refuse_is_primary() {
+	nodes_create 3 32 "${FAST[@]}"
+	make_primary 0 3
+	expect_fail "is primary" try_primary 1
+	[ "$(role 1)" = "$SECONDARY" ]
+	[ "$(role 0)" = "$PRIMARY" ]
+}
+
+refuse_nodes_visible() {
+	nodes_create 3 32 "${FAST[@]}"
+	make_primary 0 3
+	isolate 1
+	wait_for "$NET_WAIT" "node 1 to lose node 0" ne "$CONNECTED" peer_conn 1 0
+	wait_for "$NET_WAIT" "node 1 to lose node 2" ne "$CONNECTED" peer_conn 1 2
+	expect_fail "nodes visible" try_primary 1
+	[ "$(role 1)" = "$SECONDARY" ]
+	heal
+	wait_connected 0 1
+	[ "$(role 0)" = "$PRIMARY" ]
+}
+
+# Node 2 misses writes, node 0 steps down, the network heals: node 2's
+# promotion is refused (node 0 and node 1 hold newer data); node 1's is
+# not.
+refuse_newer_data() {
+	local k
+	nodes_create 3 32 "${FAST[@]}"
+	make_primary 0 3
+	isolate 2
+	wait_for "$NET_WAIT" "node 0 to lose node 2" ne "$CONNECTED" peer_conn 0 2
+	for k in $(seq 0 15); do
+		seq_block "$k" N | dd of=/dev/rblk0 bs=4096 seek="$k" count=1 oflag=direct status=none
+	done
+	[ "$(peer_disk 0 2)" != "$UPTODATE" ] || fail "node 2 missed writes but is reported up to date"
+	echo "generation: node 0 $(gen_counter 0), node 1 $(gen_counter 1), node 2 $(gen_counter 2)"
+	node_ctl 0 secondary rblk0
+	heal
+	wait_connected 2 0
+	wait_connected 2 1
+	expect_fail "newer data" try_primary 2
+	[ "$(role 2)" = "$SECONDARY" ]
+	try_primary 1
+	[ "$(role 1)" = "$PRIMARY" ]
+}
+
+ktap_set_plan 5
+t "primary partitioned (io-error): node 1 promoted, holds every completed write" failover_io_error
+t "primary partitioned (suspend-io): frozen writes fail after the heal, none lost" failover_suspend
+t "promotion refused: a primary is connected"	refuse_is_primary
+t "promotion refused: no majority visible"	refuse_nodes_visible
+t "promotion refused: a voter has newer data"	refuse_newer_data
+ktap_finished
