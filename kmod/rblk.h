@@ -100,6 +100,8 @@ struct rblk_call {
  *		stopping can interrupt it; under @send_mutex
  * @incoming:	an accepted socket whose HELLO was read, for @thread
  * @incoming_hello: that HELLO
+ * @hello_in:	the peer's HELLO of the current connection (@thread only)
+ * @hello_out:	this node's HELLO being sent (@thread only)
  * @wait:	@thread waits here for @incoming
  * @send_mutex:	one message at a time on @sock; held across a message;
  *		keeps @sock and @hs_sock alive while held
@@ -137,6 +139,8 @@ struct rblk_peer {
 	struct socket *hs_sock;
 	struct socket *incoming;
 	struct rblk_msg_hello incoming_hello;
+	struct rblk_msg_hello hello_in;
+	struct rblk_msg_hello hello_out;
 	wait_queue_head_t wait;
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;

@@ -563,8 +563,8 @@ static void rblk_peer_set_hs_sock(struct rblk_peer *peer, struct socket *sock)
 static struct socket *rblk_peer_dial(struct rblk_peer *peer,
 				     struct rblk_msg_hello *hello)
 {
+	struct rblk_msg_hello *mine = &peer->hello_out;
 	struct rblk_vol *vol = peer->vol;
-	struct rblk_msg_hello mine;
 	struct socket *sock;
 	u32 ms = vol->conf.connect_timeout_ms;
 	int err;
@@ -588,10 +588,10 @@ static struct socket *rblk_peer_dial(struct rblk_peer *peer,
 		goto out_release;
 	}
 	mutex_lock(&vol->conf_mutex);
-	rblk_net_fill_hello(peer, &mine);
+	rblk_net_fill_hello(peer, mine);
 	mutex_unlock(&vol->conf_mutex);
 	WRITE_ONCE(peer->last_rx, jiffies);
-	err = rblk_send_msg_raw(sock, RBLK_MSG_HELLO, &mine, sizeof(mine));
+	err = rblk_send_msg_raw(sock, RBLK_MSG_HELLO, mine, sizeof(*mine));
 	if (!err)
 		err = rblk_recv_hello(vol, peer, sock, hello);
 	if (!err) {
@@ -620,8 +620,8 @@ out_release:
 static struct socket *rblk_peer_take_incoming(struct rblk_peer *peer,
 					      struct rblk_msg_hello *hello)
 {
+	struct rblk_msg_hello *mine = &peer->hello_out;
 	struct rblk_vol *vol = peer->vol;
-	struct rblk_msg_hello mine;
 	struct socket *sock;
 
 	wait_event_interruptible(peer->wait,
@@ -635,10 +635,10 @@ static struct socket *rblk_peer_take_incoming(struct rblk_peer *peer,
 		return NULL;
 	rblk_peer_set_hs_sock(peer, sock);
 	mutex_lock(&vol->conf_mutex);
-	rblk_net_fill_hello(peer, &mine);
+	rblk_net_fill_hello(peer, mine);
 	mutex_unlock(&vol->conf_mutex);
 	if (kthread_should_stop() ||
-	    rblk_send_msg_raw(sock, RBLK_MSG_HELLO, &mine, sizeof(mine))) {
+	    rblk_send_msg_raw(sock, RBLK_MSG_HELLO, mine, sizeof(*mine))) {
 		rblk_peer_set_hs_sock(peer, NULL);
 		sock_release(sock);
 		return NULL;
@@ -865,16 +865,16 @@ static int rblk_peer_thread(void *data)
 	u32 backoff = RBLK_BACKOFF_MIN_MS;
 
 	while (!kthread_should_stop()) {
-		struct rblk_msg_hello hello;
+		struct rblk_msg_hello *hello = &peer->hello_in;
 		struct socket *sock;
 
-		sock = dialer ? rblk_peer_dial(peer, &hello) :
-				rblk_peer_take_incoming(peer, &hello);
+		sock = dialer ? rblk_peer_dial(peer, hello) :
+				rblk_peer_take_incoming(peer, hello);
 		if (!sock) {
 			rblk_peer_backoff(peer, &backoff);
 			continue;
 		}
-		rblk_peer_run(peer, sock, &hello);
+		rblk_peer_run(peer, sock, hello);
 		sock_release(sock);
 		backoff = RBLK_BACKOFF_MIN_MS;
 		if (!kthread_should_stop())

@@ -36,11 +36,31 @@ int rblk_nl_pre_dumpit(struct netlink_callback *cb)
 
 static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol);
 
+/**
+ * struct rblk_nl_peer - what status shows of a peer, copied under its lock
+ * @conn:	enum rblk_conn_state
+ * @disk:	enum rblk_peer_disk
+ * @primary:	the peer says it is primary
+ * @gen:	its generation
+ * @ninflight:	writes sent and not acked
+ * @ack_lat_us:	average ack latency
+ * @last_error:	why its last connection ended
+ */
+struct rblk_nl_peer {
+	u32 conn;
+	u32 disk;
+	bool primary;
+	struct rblk_gen gen;
+	u32 ninflight;
+	u32 ack_lat_us;
+	char last_error[RBLK_PROTO_REASON_MAX];
+};
+
 static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 			    struct rblk_peer *peer)
 {
 	struct nlattr *nest = nla_nest_start(skb, RBLK_A_VOL_PEER);
-	struct rblk_peer p;
+	struct rblk_nl_peer p;
 	int err;
 
 	if (!nest)

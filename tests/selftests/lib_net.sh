@@ -3,8 +3,9 @@
 # root), sourced after lib.sh.
 #
 # All nodes live in one guest: node I is network namespace rblkn$I, linked
-# by a veth pair (eth0 inside, rblkv$I outside) to bridge rblkbr in the
-# root namespace, address 10.77.0.$((I+1))/24, its own brd RAM disk
+# by a veth pair (eth0 inside, rblkv$I outside) to the root namespace,
+# which routes between the nodes (no bridge), address 10.77.0.$((I+1)),
+# its own brd RAM disk
 # /dev/ram$I and its own volume /dev/rblk$I (minor I, node id I, one
 # volume UUID for all nodes), listening on port 7789. A volume opens its
 # sockets in the namespace of the process that configured it, so `set`
@@ -21,6 +22,8 @@
 
 NET_NS=rblkn
 NET_BRIDGE=rblkbr
+# The root namespace's address on every node's link: the nodes' gateway.
+NET_GW=10.77.0.254
 NET_PORT=7789
 NET_UUID=5eb1a2c3-d4e5-4f60-8172-93a4b5c6d7e8
 NET_STATE=/tmp/rblk-net
@@ -87,28 +90,34 @@ node_ctl() {
 # Kernel pieces the nodes need (built in on some kernels: errors ignored).
 net_modules() {
 	local m
-	for m in veth bridge nfnetlink nf_tables; do
+	for m in veth nfnetlink nf_tables; do
 		modprobe "$m" 2>/dev/null || true
 	done
 }
 
-# net_up N: namespaces rblkn0..N-1 on a bridge, addresses, lo up, an
-# empty partition table in each; then every node reaches every other.
+# net_up N: namespaces rblkn0..N-1, each linked to the root namespace by
+# a veth pair and routed there (no bridge: the debug kernel has none),
+# addresses, lo up, an empty partition table in each; then every node
+# reaches every other.
 net_up() {
 	local n=$1 i j ns
 	net_down
 	net_modules
 	mkdir -p "$NET_STATE"
-	ip link add "$NET_BRIDGE" type bridge forward_delay 0 stp_state 0 || return 1
-	ip link set "$NET_BRIDGE" up || return 1
+	sysctl -qw net.ipv4.ip_forward=1 net.ipv4.conf.all.rp_filter=0 || return 1
 	for i in $(seq 0 $((n - 1))); do
 		ns=$NET_NS$i
 		ip netns add "$ns" || return 1
 		ip link add "rblkv$i" type veth peer name eth0 netns "$ns" || return 1
-		ip link set "rblkv$i" master "$NET_BRIDGE" up || return 1
+		sysctl -qw "net.ipv4.conf.rblkv$i.rp_filter=0" || return 1
+		ip addr add "$NET_GW/32" dev "rblkv$i" || return 1
+		ip link set "rblkv$i" up || return 1
+		ip route add "$(node_addr "$i")/32" dev "rblkv$i" || return 1
 		ip -n "$ns" link set lo up || return 1
-		ip -n "$ns" addr add "$(node_addr "$i")/24" dev eth0 || return 1
+		ip -n "$ns" addr add "$(node_addr "$i")/32" dev eth0 || return 1
 		ip -n "$ns" link set eth0 up || return 1
+		ip -n "$ns" route add "$NET_GW/32" dev eth0 || return 1
+		ip -n "$ns" route add 10.77.0.0/24 via "$NET_GW" dev eth0 || return 1
 		node_exec "$i" nft -f - <<-EOF || return 1
 			table inet rblk_cut {
 				set blocked {
@@ -121,7 +130,7 @@ net_up() {
 			}
 		EOF
 	done
-	# One bridge: node 0 reaching every node and back covers the links.
+	# Every node reaching node 0 and back covers the routes.
 	for j in $(seq 1 $((n - 1))); do
 		wait_for 10 "node 0 reaches node $j" reaches 0 "$j" || return 1
 		wait_for 10 "node $j reaches node 0" reaches "$j" 0 || return 1
