@@ -43,6 +43,7 @@ struct rblk_vol;
  * @ping_timeout_ms: silence after which a connection is dead
  * @ack_timeout_ms: a peer that has not acked a write for this long is
  *		dropped (and demoted when the write completes without it)
+ * @data_digest: enum rblk_digest offered to peers (new connections)
  */
 struct rblk_conf {
 	struct sockaddr_storage listen;
@@ -56,6 +57,7 @@ struct rblk_conf {
 	u32 ping_interval_ms;
 	u32 ping_timeout_ms;
 	u32 ack_timeout_ms;
+	u32 data_digest;
 };
 
 /**
@@ -102,6 +104,7 @@ struct rblk_call {
  * @incoming_hello: that HELLO
  * @hello_in:	the peer's HELLO of the current connection (@thread only)
  * @hello_out:	this node's HELLO being sent (@thread only)
+ * @digest:	the connection checksums write data (both offered it)
  * @wait:	@thread waits here for @incoming
  * @send_mutex:	one message at a time on @sock; held across a message;
  *		keeps @sock and @hs_sock alive while held
@@ -141,6 +144,7 @@ struct rblk_peer {
 	struct rblk_msg_hello incoming_hello;
 	struct rblk_msg_hello hello_in;
 	struct rblk_msg_hello hello_out;
+	bool digest;
 	wait_queue_head_t wait;
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;

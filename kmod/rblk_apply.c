@@ -113,27 +113,46 @@ static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
 	return rx;
 }
 
-/* Reads the write's data into @rx's pages. */
+/* Reads the write's data into @rx's pages, and checks its digest. */
 static int rblk_rx_recv_data(struct rblk_rx *rx, struct socket *sock)
 {
+	struct rblk_peer *peer = rx->peer;
 	struct bio_vec *bv;
 	struct bvec_iter_all it;
+	u32 crc = ~0U;
+	__be32 sent;
 	int err;
 
 	bio_for_each_segment_all(bv, &rx->bio, it) {
-		err = rblk_recv_full(rx->peer, sock, page_address(bv->bv_page),
-				     bv->bv_len);
+		void *p = page_address(bv->bv_page);
+
+		err = rblk_recv_full(peer, sock, p, bv->bv_len);
 		if (err)
 			return err;
+		if (peer->digest)
+			crc = crc32c(crc, p, bv->bv_len);
+	}
+	if (!peer->digest)
+		return 0;
+	err = rblk_recv_full(peer, sock, &sent, sizeof(sent));
+	if (err)
+		return err;
+	if (be32_to_cpu(sent) != ~crc) {
+		rblk_peer_error(peer,
+				"data digest mismatch at sector %llu: dropping the connection",
+				(unsigned long long)rx->bio.bi_iter.bi_sector);
+		return -EBADMSG;
 	}
 	return 0;
 }
 
 /* Why a WRITE must be refused as malformed, or NULL. */
-static const char *rblk_write_check(struct rblk_vol *vol,
+static const char *rblk_write_check(struct rblk_peer *peer,
 				    const struct rblk_msg_hdr *h,
 				    const struct rblk_msg_write *w)
 {
+	struct rblk_vol *vol = peer->vol;
+	u32 digest = peer->digest ? sizeof(__be32) : 0;
 	u32 op = be32_to_cpu(w->op), size = be32_to_cpu(w->size);
 	u16 flags = be16_to_cpu(h->flags);
 	u64 sector = be64_to_cpu(w->sector);
@@ -144,7 +163,8 @@ static const char *rblk_write_check(struct rblk_vol *vol,
 	if (!size || size % SECTOR_SIZE)
 		return "write size not a multiple of 512";
 	if (op == RBLK_WOP_WRITE) {
-		if (be32_to_cpu(h->len) != sizeof(*w) + size)
+		if (size > RBLK_PROTO_MAX_DATA ||
+		    be32_to_cpu(h->len) != sizeof(*w) + size + digest)
 			return "write length does not match its size";
 		if (flags & RBLK_MSG_F_NOUNMAP)
 			return "unmap flag on a data write";
@@ -220,7 +240,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	err = rblk_recv_full(peer, sock, &w, sizeof(w));
 	if (err)
 		return err;
-	bad = rblk_write_check(vol, h, &w);
+	bad = rblk_write_check(peer, h, &w);
 	if (!bad && !READ_ONCE(peer->primary))
 		bad = "write from a node that is not primary";
 	if (!bad && (id & RBLK_CALL_ID))
@@ -234,7 +254,8 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	status = rblk_apply_allowed(peer, &w.gen);
 	if (status != RBLK_ACK_OK) {
 		if (op == RBLK_WOP_WRITE)
-			err = rblk_recv_skip(peer, sock, size);
+			err = rblk_recv_skip(peer, sock, size +
+					     (peer->digest ? sizeof(__be32) : 0));
 		return err ?: rblk_apply_refuse(peer, id, status);
 	}
 

@@ -9,6 +9,8 @@
  * takes the socket the listener accepted for it), handshakes, receives
  * until the connection ends, cleans up and starts again with backoff.
  */
+#include <linux/crc32c.h>
+#include <linux/highmem.h>
 #include <linux/inet.h>
 #include <linux/kthread.h>
 #include <linux/net.h>
@@ -143,6 +145,22 @@ static void rblk_send_refuse(struct socket *sock, u32 reason, const char *text)
 	rblk_send_msg_raw(sock, RBLK_MSG_REFUSE, &r, sizeof(r));
 }
 
+/* CRC32C of the data of @rq. */
+static u32 rblk_rq_crc(struct request *rq)
+{
+	struct req_iterator it;
+	struct bio_vec bv;
+	u32 crc = ~0U;
+
+	rq_for_each_segment(bv, rq, it) {
+		void *p = bvec_kmap_local(&bv);
+
+		crc = crc32c(crc, p, bv.bv_len);
+		kunmap_local(p);
+	}
+	return ~crc;
+}
+
 /* Sends the pages of @rq's bios; zero-copy where the page allows it. */
 static int rblk_send_rq_data(struct socket *sock, struct request *rq)
 {
@@ -171,11 +189,15 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		   const void *p, u32 len, struct request *rq)
 {
 	u32 data = rq ? blk_rq_bytes(rq) : 0;
+	bool digest = data && peer->digest;
 	struct rblk_msg_hdr h;
 	struct socket *sock;
+	__be32 crc = 0;
 	int err;
 
-	rblk_fill_hdr(&h, type, flags, len + data, id);
+	if (digest)
+		crc = cpu_to_be32(rblk_rq_crc(rq));
+	rblk_fill_hdr(&h, type, flags, len + data + (digest ? sizeof(crc) : 0), id);
 	mutex_lock(&peer->send_mutex);
 	sock = peer->sock;
 	if (!sock) {
@@ -187,6 +209,8 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		err = rblk_send_raw(sock, p, len, data ? MSG_MORE : 0);
 	if (!err && data)
 		err = rblk_send_rq_data(sock, rq);
+	if (!err && digest)
+		err = rblk_send_raw(sock, &crc, sizeof(crc), 0);
 	WRITE_ONCE(peer->last_tx, jiffies);
 	mutex_unlock(&peer->send_mutex);
 	/* A message half sent leaves the stream unusable. */
@@ -409,7 +433,8 @@ static const char *rblk_hdr_check(const struct rblk_msg_hdr *h)
 		if (be16_to_cpu(h->flags) & ~RBLK_MSG_F_ALL)
 			return "unknown write flags";
 		if (len < sizeof(struct rblk_msg_write) ||
-		    len > sizeof(struct rblk_msg_write) + RBLK_PROTO_MAX_DATA)
+		    len > sizeof(struct rblk_msg_write) + RBLK_PROTO_MAX_DATA +
+			  sizeof(__be32))
 			return "write length out of range";
 		return NULL;
 	}
@@ -489,7 +514,8 @@ static void rblk_net_fill_hello(struct rblk_peer *peer, struct rblk_msg_hello *h
 	memset(h, 0, sizeof(*h));
 	h->proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN);
 	h->proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX);
-	h->features = cpu_to_be64(RBLK_PROTO_FEATURES);
+	h->features = cpu_to_be64(vol->conf.data_digest == RBLK_DIGEST_CRC32C ?
+				  RBLK_PROTO_F_DIGEST : 0);
 	memcpy(h->uuid, vol->md.uuid, sizeof(h->uuid));
 	h->from_node = cpu_to_be32(vol->md.node_id);
 	h->to_node = cpu_to_be32(peer->node_id);

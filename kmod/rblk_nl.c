@@ -115,7 +115,8 @@ static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_PING_TIMEOUT_MS, c->ping_timeout_ms) ||
 	    nla_put_u32(skb, RBLK_A_VOL_ACK_TIMEOUT_MS, c->ack_timeout_ms) ||
 	    nla_put_u64_64bit(skb, RBLK_A_VOL_PROMISED, vol->md.gen.promised, 0) ||
-	    nla_put_u32(skb, RBLK_A_VOL_SUSPENDED, READ_ONCE(vol->suspended)))
+	    nla_put_u32(skb, RBLK_A_VOL_SUSPENDED, READ_ONCE(vol->suspended)) ||
+	    nla_put_u32(skb, RBLK_A_VOL_DATA_DIGEST, c->data_digest))
 		return -EMSGSIZE;
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (vol->peers[id] && rblk_nl_put_peer(skb, vol, vol->peers[id]))

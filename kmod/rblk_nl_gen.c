@@ -64,7 +64,7 @@ static const struct nla_policy rblk_vol_get_nl_policy[RBLK_A_VOL_MINOR + 1] = {
 };
 
 /* RBLK_CMD_VOL_SET - do */
-static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_ACK_TIMEOUT_MS + 1] = {
+static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_DATA_DIGEST + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_LISTEN] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_VOL_TOPOLOGY] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -75,6 +75,7 @@ static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_ACK_TIMEOUT_MS 
 	[RBLK_A_VOL_PING_INTERVAL_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_ping_interval_ms_range),
 	[RBLK_A_VOL_PING_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_ping_timeout_ms_range),
 	[RBLK_A_VOL_ACK_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_ack_timeout_ms_range),
+	[RBLK_A_VOL_DATA_DIGEST] = NLA_POLICY_MAX(NLA_U32, 1),
 };
 
 /* RBLK_CMD_PEER_ADD - do */
@@ -133,7 +134,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_set_doit,
 		.policy		= rblk_vol_set_nl_policy,
-		.maxattr	= RBLK_A_VOL_ACK_TIMEOUT_MS,
+		.maxattr	= RBLK_A_VOL_DATA_DIGEST,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{

@@ -14,8 +14,12 @@
 #define RBLK_PROTO_MAGIC	0x52424c4bU	/* "RBLK" */
 #define RBLK_PROTO_VERSION_MIN	1
 #define RBLK_PROTO_VERSION_MAX	1
-/* Feature bits: none yet. Unknown bits from a peer are ignored. */
-#define RBLK_PROTO_FEATURES	0ULL
+/*
+ * Feature bits of HELLO. Unknown bits from a peer are ignored; a feature
+ * is used on a connection when both HELLOs carry it.
+ */
+/* WRITE data is followed by its CRC32C (__be32), checked by the receiver. */
+#define RBLK_PROTO_F_DIGEST	BIT_ULL(0)
 
 /* Largest data payload of one WRITE: the volume's max I/O size. */
 #define RBLK_PROTO_MAX_DATA	BIT(20)
@@ -103,7 +107,7 @@ struct rblk_wire_gen {
  * struct rblk_msg_hello - identity and generation state, both ways
  * @proto_min:	lowest protocol version the sender speaks
  * @proto_max:	highest
- * @features:	RBLK_PROTO_FEATURES of the sender
+ * @features:	RBLK_PROTO_F_* the sender offers
  * @uuid:	volume UUID
  * @from_node:	sender's node id
  * @to_node:	node id the sender expects at the other end
@@ -175,7 +179,9 @@ struct rblk_msg_refuse {
 #define RBLK_WOP_WRITE_ZEROES	3
 
 /**
- * struct rblk_msg_write - a replicated write; data follows for WOP_WRITE
+ * struct rblk_msg_write - a replicated write; data follows for WOP_WRITE,
+ *		then its CRC32C (__be32) when the connection uses
+ *		RBLK_PROTO_F_DIGEST
  * @sector:	first 512-byte sector
  * @size:	bytes written (a multiple of 512; the data's length for
  *		RBLK_WOP_WRITE)

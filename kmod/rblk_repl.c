@@ -266,6 +266,8 @@ int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
 	if (tb[RBLK_A_VOL_ACK_TIMEOUT_MS])
 		WRITE_ONCE(c->ack_timeout_ms,
 			   nla_get_u32(tb[RBLK_A_VOL_ACK_TIMEOUT_MS]));
+	if (tb[RBLK_A_VOL_DATA_DIGEST])
+		WRITE_ONCE(c->data_digest, nla_get_u32(tb[RBLK_A_VOL_DATA_DIGEST]));
 	/* A new W or quorum mode may let parked writes go, or fail them. */
 	rblk_state_kick(vol);
 out:
@@ -483,6 +485,9 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	them.state = &other;
 	them.slot_base = rblk_gen_from_wire(&h->slot_base);
 	d = rblk_gen_decide(&me, &them);
+	/* Both HELLOs of this connection offered it. */
+	peer->digest = be64_to_cpu(h->features) &
+		       be64_to_cpu(peer->hello_out.features) & RBLK_PROTO_F_DIGEST;
 	spin_lock_irq(&peer->lock);
 	peer->primary = primary;
 	peer->consistent = other.consistent;

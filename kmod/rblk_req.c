@@ -79,7 +79,8 @@ bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	    READ_ONCE(vol->dying))
 		return false;
 	cmd->repl = true;
-	cmd->seq = atomic_inc_return(&vol->seq);
+	/* 31 bits: bit 63 of an id marks calls (RBLK_CALL_ID). */
+	cmd->seq = atomic_inc_return(&vol->seq) & 0x7fffffff;
 	cmd->sent = 0;
 	cmd->acked = 0;
 	cmd->missing = 0;

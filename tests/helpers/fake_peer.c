@@ -51,6 +51,8 @@ enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
  * @shut:	this peer shut its sending side down (pings go unanswered)
  * @quiet:	do not print each message received
  * @joined:	the handshake succeeded (a REFUSE now is a failure)
+ * @digest:	the kernel offered the data digest too: WRITE data is
+ *		followed by its CRC32C
  * @flood_left:	flood bytes the kernel did not take (it stopped reading)
  * @deadline:	when the current wait for the kernel ends (CLOCK_MONOTONIC ms)
  */
@@ -63,7 +65,7 @@ struct peer {
 	int timeout_ms;
 	u8 pattern;
 	int fd;
-	bool closed, shut, quiet, joined;
+	bool closed, shut, quiet, joined, digest;
 	size_t flood_left;
 	long long deadline;
 };
@@ -111,6 +113,7 @@ struct mode {
 	int refuse;
 	void (*hello)(struct rblk_msg_hello *h);
 	bool from_end;
+	bool bad_crc;
 	u64 sector;
 	u32 size;
 	u32 data;
@@ -278,7 +281,7 @@ static struct rblk_msg_hello good_hello(const struct peer *p)
 	struct rblk_msg_hello h = {
 		.proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN),
 		.proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX),
-		.features = cpu_to_be64(RBLK_PROTO_FEATURES),
+		.features = cpu_to_be64(RBLK_PROTO_F_DIGEST),
 		.from_node = cpu_to_be32(p->node),
 		.to_node = cpu_to_be32(p->to),
 		.data_size = cpu_to_be64(p->size),
@@ -422,6 +425,8 @@ static void handshake(struct peer *p)
 	    memcmp(k->uuid, p->uuid, sizeof(k->uuid)) || be64_to_cpu(k->data_size) != p->size)
 		exit(verdict(false, "the kernel's HELLO does not match ours"));
 	p->joined = true;
+	p->digest = be64_to_cpu(k->features) & RBLK_PROTO_F_DIGEST;
+	printf("data digest %s\n", p->digest ? "on" : "off");
 }
 
 /* --- the bad things ------------------------------------------------------ */
@@ -515,14 +520,19 @@ static void act_bad_pad(struct peer *p, const struct mode *m)
 	send_raw(p, &hdr, HDR_LEN);
 }
 
-/* A WRITE (data: the pattern byte) shaped by the mode's fields. */
+/*
+ * A WRITE (data: the pattern byte) shaped by the mode's fields; with the
+ * digest on, the data's CRC32C follows (spoiled for bad_crc).
+ */
 static void act_write(struct peer *p, const struct mode *m)
 {
 	u32 size = m->size ? m->size : 4096;
 	size_t data = m->data ? m->data : size;
+	size_t crc_len = p->digest ? sizeof(__be32) : 0;
 	u64 sector = m->from_end ? p->size / 512 - m->sector : m->sector;
-	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_WRITE, WRITE_LEN + data, GOOD_ID);
-	struct rblk_msg_write *w = malloc(WRITE_LEN + data);
+	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_WRITE, WRITE_LEN + data + crc_len,
+					   GOOD_ID);
+	struct rblk_msg_write *w = malloc(WRITE_LEN + data + crc_len);
 
 	if (!w) {
 		perror("malloc");
@@ -534,10 +544,16 @@ static void act_write(struct peer *p, const struct mode *m)
 		.op = cpu_to_be32(RBLK_WOP_WRITE),
 	};
 	memset(w + 1, p->pattern, data);
+	if (crc_len) {
+		__be32 crc = cpu_to_be32(~crc32c(~0U, w + 1, data) ^ (m->bad_crc ? 1 : 0));
+
+		memcpy((u8 *)(w + 1) + data, &crc, sizeof(crc));
+	}
 	hdr.flags = cpu_to_be16(m->flags);
-	printf("WRITE sector %llu size %u flags %#x, %zu data bytes\n",
-	       (unsigned long long)sector, size, m->flags, data);
-	send_msg(p, hdr, w, WRITE_LEN + data);
+	printf("WRITE sector %llu size %u flags %#x, %zu data bytes%s\n",
+	       (unsigned long long)sector, size, m->flags, data,
+	       crc_len ? (m->bad_crc ? ", wrong CRC32C" : ", CRC32C") : "");
+	send_msg(p, hdr, w, WRITE_LEN + data + crc_len);
 	free(w);
 }
 
@@ -664,6 +680,7 @@ static const struct mode modes[] = {
 	WRITE_MODE("write-len-lie", .data = 2048),
 	WRITE_MODE("write-unaligned", .size = 100),
 	WRITE_MODE("bad-flags", .flags = (u16)~RBLK_MSG_F_ALL),
+	WRITE_MODE("bad-digest", .bad_crc = true),
 	POST_MODE("bad-pad", act_bad_pad),
 	POST_MODE("second-hello", act_hello),
 	{ .name = "flood", .handshake = true, .act = act_flood, .check = check_alive },

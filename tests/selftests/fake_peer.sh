@@ -73,13 +73,29 @@ flood() {
 	[ $((after - before)) -lt 4096 ]
 }
 
+# With the data digest on: a write with its right CRC32C is acked and
+# lands; one with a wrong CRC32C drops the connection and does not land.
+digest_good() {
+	rblkctl set rblk0 data-digest crc32c
+	dd if=/dev/zero of=/dev/ram0 bs=4k count=1 oflag=direct status=none
+	fake good-write ""
+	[ "$(dd if=/dev/ram0 bs=4k count=1 iflag=direct status=none | tr -d '\245' | wc -c)" -eq 0 ]
+}
+
+digest_bad() {
+	dd if=/dev/zero of=/dev/ram0 bs=4k count=1 oflag=direct status=none
+	fake bad-digest "rblk0: peer 0: data digest mismatch"
+	[ "$(dd if=/dev/ram0 bs=4k count=1 iflag=direct status=none | tr -d '\0' | wc -c)" -eq 0 ]
+	rblkctl set rblk0 data-digest off
+}
+
 unload() {
 	rblkctl destroy rblk0
 	rmmod rblk
 	rblk_load
 }
 
-ktap_set_plan 19
+ktap_set_plan 21
 t "good handshake and write: acked, on the backing device" good_write
 t "garbage instead of a HELLO: dropped"		fake bad-magic "$EARLY"
 t "HELLO with protocol 99..99: refused (PROTO)"	fake bad-version "$REFUSED"
@@ -99,5 +115,7 @@ t "WRITE with unknown flags: dropped"		fake bad-flags "$PROTO"
 t "header with nonzero pad: dropped"		fake bad-pad "$PROTO"
 t "second HELLO: dropped"			fake second-hello "$PROTO"
 t "100000 PINGs unread: responsive, no slab left" flood
+t "data digest: a write with its CRC32C is acked" digest_good
+t "data digest: a wrong CRC32C drops the peer, nothing written" digest_bad
 t "destroy and unload: no connection left"	unload
 ktap_finished

@@ -15,9 +15,17 @@ net_up 3 || ktap_exit_fail_msg "cannot set up the network namespaces"
 
 MIXED=4k/40:16k/20:64k/20:256k/10:1m/10
 
+# setup N [SET_OPTION...]
 setup() {
-	nodes_create "$1" 32
+	nodes_create "$1" 32 "${@:2}"
 	make_primary 0 "$1"
+}
+
+# The data digest is in use on the connection: a write is checked.
+digest_on() {
+	[ "$(vol_field 0 data_digest)" = crc32c ]
+	fio_then_compare 2 --rw=randwrite --bssplit=$MIXED --iodepth=16 --size=16M
+	! dmesg | grep -q "data digest mismatch"
 }
 
 status_both_sides() {
@@ -74,7 +82,7 @@ secondaries_refuse() {
 	secondary_refuses 2
 }
 
-ktap_set_plan 13
+ktap_set_plan 15
 t "2 nodes: connect, node 0 primary, peer up to date" setup 2
 t "2 nodes: status on both sides"		status_both_sides
 t "2 nodes: randwrite 4k qd1, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=1
@@ -92,4 +100,6 @@ t "3 nodes: randwrite 4k-1M qd16, replicas equal" \
 t "3 nodes: randrw 4k-1M qd16, replicas equal" \
 	fio_then_compare 3 --rw=randrw --bssplit=$MIXED --iodepth=16 --size=16M
 t "3 nodes: the secondaries refuse local writes" secondaries_refuse
+t "2 nodes with data-digest crc32c: connect"	setup 2 data-digest crc32c
+t "2 nodes with data-digest crc32c: 4k-1M qd16, replicas equal" digest_on
 ktap_finished

@@ -26,7 +26,7 @@ fio_bg() {
 wait_progress() {
 	local start
 	start=$(write_sectors "$1")
-	wait_for 60 "writes on node $1" ge $((start + 4096)) write_sectors "$1"
+	wait_for "$NET_WAIT" "writes on node $1" ge $((start + 4096)) write_sectors "$1"
 }
 
 destroy_secondary_mid_load() {

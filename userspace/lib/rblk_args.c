@@ -40,6 +40,7 @@ static const struct rblk_arg_spec vol_set[] = {
 	TIMEOUT_ARG("ping-interval", RBLK_A_VOL_PING_INTERVAL_MS),
 	TIMEOUT_ARG("ping-timeout", RBLK_A_VOL_PING_TIMEOUT_MS),
 	TIMEOUT_ARG("ack-timeout", RBLK_A_VOL_ACK_TIMEOUT_MS),
+	NAME_ARG("data-digest", RBLK_A_VOL_DATA_DIGEST, RBLK_NAMES_DIGEST),
 };
 
 static const struct rblk_arg_spec peer_add[] = {

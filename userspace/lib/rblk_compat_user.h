@@ -42,6 +42,7 @@ typedef uint64_t u64;
 #endif
 #define min_t(t, a, b) min((t)(a), (t)(b))
 #define BIT(n) (1UL << (n))
+#define BIT_ULL(n) (1ULL << (n))
 #define U64_MAX UINT64_MAX
 
 /* Castagnoli CRC, the kernel's crc32c() convention (no inversion). */

@@ -43,6 +43,10 @@ static const char *const on_no_quorum_names[] = {
 	[RBLK_ON_NO_QUORUM_SUSPEND_IO] = "suspend-io",
 	[RBLK_ON_NO_QUORUM_IO_ERROR] = "io-error",
 };
+static const char *const digest_names[] = {
+	[RBLK_DIGEST_OFF] = "off",
+	[RBLK_DIGEST_CRC32C] = "crc32c",
+};
 static const char *const conn_state_names[] = {
 	[RBLK_CONN_STATE_CONNECTING] = "connecting",
 	[RBLK_CONN_STATE_CONNECTED] = "connected",
@@ -71,6 +75,7 @@ static const struct name_set name_sets[] = {
 	[RBLK_NAMES_ON_NO_QUORUM] = NAME_SET(on_no_quorum_names),
 	[RBLK_NAMES_CONN_STATE] = NAME_SET(conn_state_names),
 	[RBLK_NAMES_PEER_DISK] = NAME_SET(peer_disk_names),
+	[RBLK_NAMES_DIGEST] = NAME_SET(digest_names),
 };
 
 const char *rblk_name(enum rblk_names set, uint32_t v)
@@ -186,6 +191,7 @@ static const struct field vol_fields[] = {
 	VOL(ACK_TIMEOUT_MS, "ack_timeout_ms", F_U32, NONE, ack_timeout_ms),
 	VOL(PROMISED, "promised", F_U64, NONE, promised),
 	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
+	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
 };
 
 static const struct field peer_fields[] = {
@@ -490,6 +496,8 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 	       v->ping_timeout_ms);
 	ADD_IF(l, v, RBLK_A_VOL_ACK_TIMEOUT_MS, " ack %" PRIu32 "ms",
 	       v->ack_timeout_ms);
+	ADD_IF(l, v, RBLK_A_VOL_DATA_DIGEST, " data-digest %s",
+	       rblk_name(RBLK_NAMES_DIGEST, v->data_digest));
 }
 
 /* "peer 1 10.0.0.2:7789 connected up-to-date secondary gen 3:0 ..." */

@@ -69,6 +69,16 @@ enum rblk_on_no_quorum {
 };
 
 /**
+ * enum rblk_digest - Checksum of the data of replicated writes.
+ * @RBLK_DIGEST_CRC32C: CRC32C of each write's data, checked by the receiver; a
+ *   mismatch drops the connection (the peer is then out of sync).
+ */
+enum rblk_digest {
+	RBLK_DIGEST_OFF,
+	RBLK_DIGEST_CRC32C,
+};
+
+/**
  * enum rblk_conn_state - State of the connection to a peer.
  * @RBLK_CONN_STATE_CONNECTING: No connection; dialing or waiting for the peer
  *   to dial.
@@ -128,6 +138,7 @@ enum {
 	RBLK_A_VOL_PROMISED,
 	RBLK_A_VOL_WRITE_QUORUM_EFF,
 	RBLK_A_VOL_SUSPENDED,
+	RBLK_A_VOL_DATA_DIGEST,
 	RBLK_A_VOL_FORCE,
 	RBLK_A_VOL_PEER,
 
