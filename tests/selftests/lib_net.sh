@@ -512,6 +512,16 @@ seq_writer() {
 	done
 }
 
+# primary_writes I J: node I, a new primary, writes 16 numbered B blocks
+# at 6144..: all complete (W = 2 with node J), and node J holds them.
+primary_writes() {
+	local log=$NET_STATE/seq$1.log
+	seq_writer_start "$1" B "$log" 6144 16
+	wait_for 60 "node $1's writes" gone "$NET_BG_PID"
+	[ "$(seq_count "$log")" -eq 16 ] || fail "node $1 completed $(seq_count "$log") of 16 writes"
+	seq_check "/dev/ram$2" "$log" B
+}
+
 # seq_writer_stop LOG PID [TIMEOUT_S]: ask the writer to stop, wait for
 # it; fails when it is still blocked after TIMEOUT_S (default 10).
 seq_writer_stop() {

@@ -28,16 +28,6 @@ LOG=$NET_STATE/seq0.log
 QUIET_S=4
 SLOW_S=10
 
-# Node 2 writes B blocks at 6144.. through the new primary (node 2):
-# all complete, and node 1 holds them.
-new_primary_writes() {
-	local log=$NET_STATE/seq2.log
-	seq_writer_start 2 B "$log" 6144 16
-	wait_for 60 "node 2's writes" gone "$NET_BG_PID"
-	[ "$(seq_count "$log")" -eq 16 ] || fail "node 2 completed $(seq_count "$log") of 16 writes"
-	seq_check /dev/ram1 "$log" B
-}
-
 # fenced PARTITION...: PARTITION separates node 0 and node 2 while node 0
 # is idle.
 fenced() {
@@ -68,7 +58,7 @@ fenced() {
 	wait_for "$NET_WAIT" "node 0 to step down" eq "$SECONDARY" role 0
 	[ "$(role 2)" = "$PRIMARY" ]
 	seq_check /dev/ram2 "$LOG" A
-	new_primary_writes
+	primary_writes 2 1
 }
 
 # racing MUST_WIN PARTITION...: PARTITION separates node 0 and node 2
@@ -104,7 +94,7 @@ racing() {
 		wait_for "$NET_WAIT" "node 0 to step down" eq "$SECONDARY" role 0
 		# Every write node 0 completed is on the new primary.
 		seq_check /dev/ram2 "$LOG" R
-		new_primary_writes
+		primary_writes 2 1
 	else
 		# Node 0 went on with node 1 under a new generation (W = 2).
 		[ "$(role 0)" = "$PRIMARY" ]

@@ -53,7 +53,7 @@ failover_io_error() {
 	seq_writer_stop "$LOG" "$wp" 30
 	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after node 1's promotion"
 	on_new_primary
-	new_primary_writes
+	primary_writes 1 2
 }
 
 # Every write node 0 completed is on node 1 (where the missing ones are
@@ -63,16 +63,6 @@ on_new_primary() {
 	echo "node 2:"
 	seq_check /dev/ram2 "$LOG" A || true
 	fail "the new primary lacks writes the old one completed"
-}
-
-# Node 1, the new primary, completes writes (with node 2: W = 2), and
-# node 2 holds them.
-new_primary_writes() {
-	local log=$NET_STATE/seq1.log
-	seq_writer_start 1 B "$log" 6144 16
-	wait_for 60 "node 1's writes" gone "$NET_BG_PID"
-	[ "$(seq_count "$log")" -eq 16 ] || fail "node 1 completed $(seq_count "$log") of 16 writes"
-	seq_check /dev/ram2 "$log" B
 }
 
 failover_suspend() {
@@ -92,7 +82,7 @@ failover_suspend() {
 	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after node 1's promotion"
 	on_new_primary
 	[ "$(role 1)" = "$PRIMARY" ]
-	new_primary_writes
+	primary_writes 1 2
 }
 
 refuse_is_primary() {

@@ -45,7 +45,7 @@ static void usage(FILE *f)
 	      "                             topology quorum|chain, write-quorum N (0-16),\n"
 	      "                             quorum auto|on|off, on-no-quorum suspend-io|io-error,\n"
 	      "                             connect-timeout, ping-interval, ping-timeout,\n"
-	      "                             ack-timeout MS (100-600000)\n"
+	      "                             ack-timeout MS (100-600000), data-digest off|crc32c\n"
 	      "  peer add VOLUME node N addr ADDR:PORT\n"
 	      "  peer del VOLUME node N     add or remove a peer (node 0-15)\n"
 	      "  primary VOLUME [--force]   make this node primary\n"
