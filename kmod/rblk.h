@@ -215,7 +215,11 @@ struct rblk_peer {
  * @naccepting:	their number; bounded
  * @accept_wait: teardown waits here for them to end
  * @peer_wait:	rblk_peer_del() waits here for a peer's users to go
- * @oos:	per node id, bytes completed without that node
+ * @oos_bm:	per node id, the blocks (of md.bitmap_block bytes) that writes
+ *		completed without that node changed: what it lacks. Allocated
+ *		when the node becomes a peer, kept until the volume goes (set
+ *		with atomic bitops from the completion path)
+ * @oos_bits:	per node id, the bits set in @oos_bm
  *
  * A volume is created and destroyed under rblk_vols_lock (rblk_main.c).
  * The I/O path only reads @backing, @bioset and @disk, which stay valid for
@@ -258,7 +262,8 @@ struct rblk_vol {
 	wait_queue_head_t call_wait;
 	bool dying;
 	int promised_to;
-	atomic64_t oos[RBLK_MAX_NODES];
+	unsigned long *oos_bm[RBLK_MAX_NODES];
+	atomic64_t oos_bits[RBLK_MAX_NODES];
 	struct mutex accept_lock;	/* @accepting */
 	struct list_head accepting;
 	atomic_t naccepting;

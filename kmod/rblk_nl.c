@@ -83,7 +83,9 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	      nla_put_u64_64bit(skb, RBLK_A_PEER_GEN_COUNTER, p.gen.counter, 0) ||
 	      nla_put_u32(skb, RBLK_A_PEER_GEN_ORIGIN, p.gen.origin) ||
 	      nla_put_u64_64bit(skb, RBLK_A_PEER_OOS_BYTES,
-				atomic64_read(&vol->oos[peer->node_id]), 0) ||
+				min_t(u64, vol->md.layout.data_size,
+				      atomic64_read(&vol->oos_bits[peer->node_id]) *
+				      vol->md.bitmap_block), 0) ||
 	      nla_put_u32(skb, RBLK_A_PEER_INFLIGHT, p.ninflight) ||
 	      nla_put_u32(skb, RBLK_A_PEER_ACK_LATENCY_US, p.ack_lat_us) ||
 	      (p.last_error[0] &&

@@ -45,7 +45,7 @@ void rblk_repl_init(struct rblk_vol *vol)
 	vol->conf.ping_timeout_ms = RBLK_DEF_PING_TMO_MS;
 	vol->conf.ack_timeout_ms = RBLK_DEF_ACK_TMO_MS;
 	for (i = 0; i < RBLK_MAX_NODES; i++)
-		atomic64_set(&vol->oos[i], 0);
+		atomic64_set(&vol->oos_bits[i], 0);
 }
 
 static u32 rblk_nodes(const struct rblk_vol *vol)
@@ -173,8 +173,27 @@ void rblk_repl_stop(struct rblk_vol *vol)
 
 void rblk_repl_free(struct rblk_vol *vol)
 {
+	int id;
+
+	for (id = 0; id < RBLK_MAX_NODES; id++)
+		kvfree(vol->oos_bm[id]);
 	if (vol->net)
 		put_net(vol->net);
+}
+
+/* The in-memory out-of-sync bitmap for node @id, once per volume. */
+static int rblk_oos_alloc(struct rblk_vol *vol, u32 id)
+{
+	u64 bits = DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
+	unsigned long *bm;
+
+	if (vol->oos_bm[id])
+		return 0;
+	bm = kvcalloc(BITS_TO_LONGS(bits), sizeof(long), GFP_KERNEL);
+	if (!bm)
+		return -ENOMEM;
+	WRITE_ONCE(vol->oos_bm[id], bm);
+	return 0;
 }
 
 /* The volume's sockets live in the namespace of its first configurer. */
@@ -345,6 +364,8 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 		goto out_unlock;
 	}
 	err = -ENOMEM;
+	if (rblk_oos_alloc(vol, node_id))
+		goto out_unlock;
 	peer = rblk_peer_alloc(vol, node_id);
 	if (!peer)
 		goto out_unlock;

@@ -48,6 +48,21 @@ static void rblk_overlap_enter(struct rblk_vol *vol, struct rblk_cmd *cmd)
 	}
 }
 
+/* Node @id lacks sectors [@sector, @sector + @nr): mark their blocks. */
+static void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u32 nr)
+{
+	unsigned long *bm = READ_ONCE(vol->oos_bm[id]);
+	u64 bs = vol->md.bitmap_block, b, last;
+
+	if (!bm || !nr)
+		return;
+	b = div64_u64((u64)sector << SECTOR_SHIFT, bs);
+	last = div64_u64(((u64)(sector + nr) << SECTOR_SHIFT) - 1, bs);
+	for (; b <= last; b++)
+		if (!test_and_set_bit(b, bm))
+			atomic64_inc(&vol->oos_bits[id]);
+}
+
 static void rblk_req_end(struct request *rq, blk_status_t status)
 {
 	struct rblk_vol *vol = rq->q->queuedata;
@@ -59,7 +74,7 @@ static void rblk_req_end(struct request *rq, blk_status_t status)
 		int id;
 
 		for_each_set_bit(id, &lack, RBLK_MAX_NODES)
-			atomic64_add(blk_rq_bytes(rq), &vol->oos[id]);
+			rblk_oos_mark(vol, id, cmd->sector, cmd->nr_sectors);
 	}
 	if (cmd->overlap) {
 		spin_lock_irqsave(&vol->io_lock, flags);

@@ -7,7 +7,7 @@
 # right roles, and a secondary refuses writes from its local users.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
-need fio nft ip jq python3
+need fio nft ip jq python3 blkdiscard
 trap net_cleanup EXIT
 
 ktap_print_header
@@ -19,6 +19,34 @@ MIXED=4k/40:16k/20:64k/20:256k/10:1m/10
 setup() {
 	nodes_create "$1" 32 "${@:2}"
 	make_primary 0 "$1"
+}
+
+# Discards reach the peers: a discarded range reads as zeros on every
+# node (brd frees discarded pages) and the replicas stay equal.
+discard_replicated() {
+	dd if=/dev/urandom of=/dev/rblk0 bs=1M count=4 oflag=direct status=none
+	blkdiscard -o $((1 << 20)) -l $((2 << 20)) /dev/rblk0
+	cmp -n $((2 << 20)) -i $((1 << 20)) /dev/ram1 /dev/zero
+	compare_backing 0 1
+	compare_backing 0 2
+}
+
+# rblkctl events prints a line per state change (here: a setting). The
+# listener may join after the first change: changes go on until it saw one.
+events_printed() {
+	local out=$NET_STATE/events.out pid i=0
+	mkdir -p "$NET_STATE"
+	rblkctl events --count 1 >"$out" &
+	pid=$!
+	until gone "$pid"; do
+		[ $i -lt 100 ] || fail "no event after 100 changes"
+		node_ctl 0 set rblk0 ack-timeout $((4000 + i))
+		i=$((i + 1))
+		sleep 0.1
+	done
+	wait "$pid"
+	cat "$out"
+	grep -q "rblk0" "$out"
 }
 
 # The data digest is in use on the connection: a write is checked.
@@ -82,7 +110,7 @@ secondaries_refuse() {
 	secondary_refuses 2
 }
 
-ktap_set_plan 15
+ktap_set_plan 17
 t "2 nodes: connect, node 0 primary, peer up to date" setup 2
 t "2 nodes: status on both sides"		status_both_sides
 t "2 nodes: randwrite 4k qd1, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=1
@@ -100,6 +128,8 @@ t "3 nodes: randwrite 4k-1M qd16, replicas equal" \
 t "3 nodes: randrw 4k-1M qd16, replicas equal" \
 	fio_then_compare 3 --rw=randrw --bssplit=$MIXED --iodepth=16 --size=16M
 t "3 nodes: the secondaries refuse local writes" secondaries_refuse
+t "3 nodes: a discard reaches every node"	discard_replicated
+t "rblkctl events prints state changes"		events_printed
 t "2 nodes with data-digest crc32c: connect"	setup 2 data-digest crc32c
 t "2 nodes with data-digest crc32c: 4k-1M qd16, replicas equal" digest_on
 ktap_finished

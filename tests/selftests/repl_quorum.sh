@@ -41,6 +41,10 @@ cut_mid_load() {
 	[ "$(peer_disk 0 2)" != "$UPTODATE" ] || fail "node 2 missed writes but is reported up to date"
 	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
 	[ "$(peer_disk 0 1)" = "$UPTODATE" ]
+	# The blocks node 2 missed are recorded; node 1 misses none.
+	echo "out of sync: node 1 $(peer_field 0 1 oos_bytes), node 2 $(peer_field 0 2 oos_bytes) bytes"
+	[ "$(peer_field 0 2 oos_bytes)" -gt 0 ] || fail "node 2's missed blocks not recorded"
+	[ "$(peer_field 0 1 oos_bytes)" -eq 0 ] || fail "node 1 reported missing blocks"
 	[ "$(has_quorum 0)" = 1 ]
 	# A new generation, on node 0 and node 1 alike; node 2 kept the old one.
 	gen=$(gen_counter 0)
