@@ -51,9 +51,11 @@ events_printed() {
 
 # The data digest is in use on the connection: a write is checked.
 digest_on() {
+	local mark="repl_basic.sh $$: digest"
+	echo "$mark" >/dev/kmsg
 	[ "$(vol_field 0 data_digest)" = crc32c ]
 	fio_then_compare 2 --rw=randwrite --bssplit=$MIXED --iodepth=16 --size=16M
-	! dmesg | grep -q "data digest mismatch"
+	! dmesg | sed -n "\|$mark|,\$p" | grep "data digest mismatch"
 }
 
 status_both_sides() {
