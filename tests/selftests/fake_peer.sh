@@ -67,7 +67,8 @@ good_write() {
 flood() {
 	local before after
 	before=$(slab_kib)
-	fake flood ""
+	# A slow (debug) kernel may take minutes to answer them all.
+	fake flood "" $((NET_WAIT * 1000))
 	after=$(slab_kib)
 	echo "unreclaimable slab: $before KiB -> $after KiB"
 	[ $((after - before)) -lt 4096 ]
