@@ -196,20 +196,26 @@ static int rblk_oos_alloc(struct rblk_vol *vol, u32 id)
 	return 0;
 }
 
-/* The volume's sockets live in the namespace of its first configurer. */
-static int rblk_repl_net(struct rblk_vol *vol, struct net *net,
-			 struct netlink_ext_ack *extack)
+/*
+ * The volume's sockets live in the namespace of its first configurer:
+ * requests from another one are refused.
+ */
+static int rblk_repl_net_check(struct rblk_vol *vol, struct net *net,
+			       struct netlink_ext_ack *extack)
 {
-	if (!vol->net) {
-		vol->net = get_net(net);
-		return 0;
-	}
-	if (vol->net == net)
+	if (!vol->net || vol->net == net)
 		return 0;
 	NL_SET_ERR_MSG_FMT(extack,
 			   "rblk%u is configured from another network namespace",
 			   vol->minor);
 	return -EXDEV;
+}
+
+/* Binds the volume to @net once a first configuration is accepted. */
+static void rblk_repl_take_net(struct rblk_vol *vol, struct net *net)
+{
+	if (!vol->net)
+		vol->net = get_net(net);
 }
 
 static int rblk_repl_set_listen(struct rblk_vol *vol, const char *addr,
@@ -244,49 +250,77 @@ static int rblk_repl_set_listen(struct rblk_vol *vol, const char *addr,
 	return err;
 }
 
-int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
-		  struct netlink_ext_ack *extack)
+/* A u32 setting: the new value when given, else the current one. */
+static u32 rblk_conf_u32(struct nlattr **tb, int attr, u32 cur)
 {
-	struct rblk_conf *c = &vol->conf;
-	int err;
+	return tb[attr] ? nla_get_u32(tb[attr]) : cur;
+}
 
-	mutex_lock(&vol->conf_mutex);
-	err = rblk_repl_net(vol, net, extack);
-	if (err)
-		goto out;
+/* Checks a vol-set request as a whole, before anything changes. */
+static int rblk_repl_check_set(struct rblk_vol *vol, struct nlattr **tb,
+			       struct netlink_ext_ack *extack)
+{
+	const struct rblk_conf *c = &vol->conf;
+	u32 ping = rblk_conf_u32(tb, RBLK_A_VOL_PING_INTERVAL_MS, c->ping_interval_ms);
+	u32 tmo = rblk_conf_u32(tb, RBLK_A_VOL_PING_TIMEOUT_MS, c->ping_timeout_ms);
+
 	if (tb[RBLK_A_VOL_TOPOLOGY] &&
 	    nla_get_u32(tb[RBLK_A_VOL_TOPOLOGY]) != RBLK_TOPOLOGY_QUORUM) {
 		NL_SET_ERR_MSG_ATTR(extack, tb[RBLK_A_VOL_TOPOLOGY],
 				    "chain topology is not implemented yet");
-		err = -EOPNOTSUPP;
-		goto out;
+		return -EOPNOTSUPP;
 	}
+	/* Else every idle connection would be declared dead. */
+	if (tmo <= ping) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "ping-timeout (%u ms) must be longer than ping-interval (%u ms)",
+				   tmo, ping);
+		return -EINVAL;
+	}
+	return 0;
+}
+
+int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
+		  struct netlink_ext_ack *extack)
+{
+	struct rblk_conf *c = &vol->conf;
+	struct net *bound;
+	int err;
+
+	mutex_lock(&vol->conf_mutex);
+	err = rblk_repl_net_check(vol, net, extack) ?:
+	      rblk_repl_check_set(vol, tb, extack);
+	if (err)
+		goto out;
+	bound = vol->net;
+	rblk_repl_take_net(vol, net);
 	if (tb[RBLK_A_VOL_LISTEN]) {
 		err = rblk_repl_set_listen(vol, nla_data(tb[RBLK_A_VOL_LISTEN]),
 					   extack);
-		if (err)
+		if (err) {
+			/* A refused first configuration binds nothing. */
+			if (!bound && !vol->npeers) {
+				put_net(vol->net);
+				vol->net = NULL;
+			}
 			goto out;
+		}
 	}
-	if (tb[RBLK_A_VOL_WRITE_QUORUM])
-		WRITE_ONCE(c->write_quorum, nla_get_u32(tb[RBLK_A_VOL_WRITE_QUORUM]));
-	if (tb[RBLK_A_VOL_QUORUM])
-		WRITE_ONCE(c->quorum_mode, nla_get_u32(tb[RBLK_A_VOL_QUORUM]));
-	if (tb[RBLK_A_VOL_ON_NO_QUORUM])
-		WRITE_ONCE(c->on_no_quorum, nla_get_u32(tb[RBLK_A_VOL_ON_NO_QUORUM]));
-	if (tb[RBLK_A_VOL_CONNECT_TIMEOUT_MS])
-		WRITE_ONCE(c->connect_timeout_ms,
-			   nla_get_u32(tb[RBLK_A_VOL_CONNECT_TIMEOUT_MS]));
-	if (tb[RBLK_A_VOL_PING_INTERVAL_MS])
-		WRITE_ONCE(c->ping_interval_ms,
-			   nla_get_u32(tb[RBLK_A_VOL_PING_INTERVAL_MS]));
-	if (tb[RBLK_A_VOL_PING_TIMEOUT_MS])
-		WRITE_ONCE(c->ping_timeout_ms,
-			   nla_get_u32(tb[RBLK_A_VOL_PING_TIMEOUT_MS]));
-	if (tb[RBLK_A_VOL_ACK_TIMEOUT_MS])
-		WRITE_ONCE(c->ack_timeout_ms,
-			   nla_get_u32(tb[RBLK_A_VOL_ACK_TIMEOUT_MS]));
-	if (tb[RBLK_A_VOL_DATA_DIGEST])
-		WRITE_ONCE(c->data_digest, nla_get_u32(tb[RBLK_A_VOL_DATA_DIGEST]));
+	WRITE_ONCE(c->write_quorum,
+		   rblk_conf_u32(tb, RBLK_A_VOL_WRITE_QUORUM, c->write_quorum));
+	WRITE_ONCE(c->quorum_mode, rblk_conf_u32(tb, RBLK_A_VOL_QUORUM, c->quorum_mode));
+	WRITE_ONCE(c->on_no_quorum,
+		   rblk_conf_u32(tb, RBLK_A_VOL_ON_NO_QUORUM, c->on_no_quorum));
+	WRITE_ONCE(c->connect_timeout_ms,
+		   rblk_conf_u32(tb, RBLK_A_VOL_CONNECT_TIMEOUT_MS, c->connect_timeout_ms));
+	WRITE_ONCE(c->ping_interval_ms,
+		   rblk_conf_u32(tb, RBLK_A_VOL_PING_INTERVAL_MS, c->ping_interval_ms));
+	WRITE_ONCE(c->ping_timeout_ms,
+		   rblk_conf_u32(tb, RBLK_A_VOL_PING_TIMEOUT_MS, c->ping_timeout_ms));
+	WRITE_ONCE(c->ack_timeout_ms,
+		   rblk_conf_u32(tb, RBLK_A_VOL_ACK_TIMEOUT_MS, c->ack_timeout_ms));
+	WRITE_ONCE(c->data_digest,
+		   rblk_conf_u32(tb, RBLK_A_VOL_DATA_DIGEST, c->data_digest));
 	/* A new W or quorum mode may let parked writes go, or fail them. */
 	rblk_state_kick(vol);
 out:
@@ -349,7 +383,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 	int err;
 
 	mutex_lock(&vol->conf_mutex);
-	err = rblk_repl_net(vol, net, extack);
+	err = rblk_repl_net_check(vol, net, extack);
 	if (err)
 		goto out_unlock;
 	err = -EINVAL;
@@ -369,7 +403,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 	peer = rblk_peer_alloc(vol, node_id);
 	if (!peer)
 		goto out_unlock;
-	err = rblk_net_parse_addr(vol->net, addr, &peer->addr);
+	err = rblk_net_parse_addr(net, addr, &peer->addr);
 	if (err) {
 		NL_SET_ERR_MSG_FMT(extack,
 				   "bad peer address '%s' (want IPv4:port or [IPv6]:port)",
@@ -395,6 +429,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 			goto out_free;
 		}
 	}
+	rblk_repl_take_net(vol, net);
 	err = rblk_peer_start(peer);
 	if (err)
 		goto out_free;
