@@ -3,7 +3,7 @@
 # Every refusal rblkctl can meet: a clear message naming the object on
 # stderr and the documented exit status; nothing is created or destroyed.
 . "$(dirname "$0")/lib.sh"
-need setpriv mkfs.ext4
+need setpriv mkfs.ext4 jq ip
 MNT=/tmp/rblk-errors
 cleanup() {
 	umount "$MNT" 2>/dev/null
@@ -109,6 +109,53 @@ long_paths() {
 	rm -rf /tmp/rblk-long
 }
 
+# Replication settings, peers and roles: every refusal names the reason
+# and changes nothing (settings, peers, role and namespace binding).
+repl_refusals() {
+	local before
+	before=$(rblkctl -j status rblk0)
+	expect_err 1 "rblk0: chain topology is not implemented yet" \
+		rblkctl set rblk0 topology chain
+	expect_err 7 "rblk0: ping-timeout (3000 ms) must be longer than ping-interval (4000 ms)" \
+		rblkctl set rblk0 ping-interval 4000
+	expect_err 1 "rblk0: cannot listen on 192.0.2.1:7789: no such local address" \
+		rblkctl set rblk0 listen 192.0.2.1:7789
+	expect_err 7 "rblk0: node 0 is this node" \
+		rblkctl peer add rblk0 node 0 addr 127.0.0.1:7790
+	expect_err 5 "rblk0: node 3 is not a peer of rblk0" rblkctl peer del rblk0 node 3
+	expect_err 5 "no volume rblk9" rblkctl set rblk9 ack-timeout 3000
+	expect_err 5 "no volume rblk9" rblkctl primary rblk9
+	[ "$(rblkctl -j status rblk0)" = "$before" ] || fail "a refusal changed rblk0"
+	# A refused first configuration did not bind rblk0 to this namespace.
+	ip netns add rblk-errors
+	ip netns exec rblk-errors "$RBLKCTL" peer add rblk0 node 1 addr 127.0.0.1:7790
+	ip netns del rblk-errors
+	expect_err 1 "rblk0 is configured from another network namespace" \
+		rblkctl set rblk0 ack-timeout 3000
+	expect_err 1 "rblk0 is configured from another network namespace" \
+		rblkctl peer add rblk0 node 2 addr 127.0.0.1:7791
+	# A new volume over the same device is bound to no namespace.
+	rblkctl destroy rblk0
+	rblkctl create /dev/ram0 minor 0 >/dev/null
+}
+
+# The metadata has one peer slot; a second peer does not fit, a peer
+# cannot be added twice, a volume in use cannot step down.
+repl_slots_and_roles() {
+	rblkctl peer add rblk0 node 1 addr 127.0.0.1:7790
+	expect_err 6 "rblk0: node 1 is already a peer of rblk0" \
+		rblkctl peer add rblk0 node 1 addr 127.0.0.1:7790
+	expect_err 6 "rblk0: no free peer slot in the metadata (max-peers 1)" \
+		rblkctl peer add rblk0 node 2 addr 127.0.0.1:7791
+	rblkctl peer del rblk0 node 1
+	rblkctl primary rblk0
+	exec 3</dev/rblk0
+	expect_err 6 "rblk0: rblk0 is open (1 openers)" rblkctl secondary rblk0
+	exec 3<&-
+	rblkctl secondary rblk0
+	[ "$(rblkctl -j status rblk0 | jq -r .role)" = secondary ]
+}
+
 module_not_loaded() {
 	rblkctl destroy rblk0
 	rmmod rblk
@@ -117,7 +164,7 @@ module_not_loaded() {
 	rblkctl create /dev/ram0 minor 0 >/dev/null
 }
 
-ktap_set_plan 10
+ktap_set_plan 12
 t "backing device missing"		backing_missing
 t "backing path not a block device"	not_block_device
 t "backing device already in use"	backing_in_use
@@ -127,5 +174,7 @@ t "volume busy"				volume_busy
 t "no such volume"			no_such_volume
 t "bad arguments"			bad_usage
 t "backing paths of nearly 4096 bytes"	long_paths
+t "replication settings and peers refused" repl_refusals
+t "peer slots and role changes refused"	repl_slots_and_roles
 t "module not loaded"			module_not_loaded
 ktap_finished
