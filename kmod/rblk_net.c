@@ -867,6 +867,8 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 		/* Frames that keep coming must not starve the timeouts. */
 		if (!err && time_after(jiffies, READ_ONCE(peer->next_tick)))
 			err = rblk_peer_tick(peer);
+		/* Nor the CPU: a peer that never pauses never lets us sleep. */
+		cond_resched();
 	}
 
 	kernel_sock_shutdown(sock, SHUT_RDWR);
