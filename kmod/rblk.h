@@ -34,7 +34,10 @@ struct rblk_vol;
  * @listen:	address peers dial; valid with @has_listen
  * @listen_str:	as given, for status
  * @has_listen:	a listen address is set
- * @topology:	enum rblk_topology (quorum only, so far)
+ * @topology:	enum rblk_topology
+ * @chain_order: chain topology: node ids in the order writes flow after the
+ *		primary (the rest follow by ascending id)
+ * @chain_order_len: entries of @chain_order in use
  * @write_quorum: W, nodes that must hold a write (0: majority)
  * @quorum_mode: enum rblk_quorum_mode
  * @on_no_quorum: enum rblk_on_no_quorum
@@ -50,6 +53,8 @@ struct rblk_conf {
 	char listen_str[RBLK_ADDR_MAX];
 	bool has_listen;
 	u32 topology;
+	u8 chain_order[RBLK_MAX_NODES];
+	u32 chain_order_len;
 	u32 write_quorum;
 	u32 quorum_mode;
 	u32 on_no_quorum;
@@ -79,6 +84,8 @@ struct rblk_call {
 
 /* Ids of calls; request ids never have this bit. */
 #define RBLK_CALL_ID		BIT_ULL(63)
+/* Ids of writes a chain node forwards (rblk_chain.c). */
+#define RBLK_FWD_ID		BIT_ULL(62)
 
 /**
  * struct rblk_peer - another node of the volume, and the connection to it
@@ -92,9 +99,9 @@ struct rblk_call {
  * @thread:	connects (or takes the accepted socket), handshakes, then
  *		receives until the connection ends; then again
  * @lock:	protects @sock, @conn, @incoming*, @inflight, @ninflight,
- *		@call and the peer's state below, and the membership of
- *		requests' entries in @inflight; taken from the I/O path and
- *		from bio completion (irq-safe)
+ *		@fwd, @nfwd, @call and the peer's state below, and the
+ *		membership of requests' entries in @inflight; taken from the
+ *		I/O path and from bio completion (irq-safe)
  * @conn:	enum rblk_conn_state
  * @sock:	the connection while connected; set and cleared under both
  *		@lock and @send_mutex
@@ -111,6 +118,9 @@ struct rblk_call {
  * @inflight:	requests sent and not acked, oldest first
  *		(struct rblk_cmd_peer entries)
  * @ninflight:	their number
+ * @fwd:	chain topology: writes this node forwarded to the peer and
+ *		waits the ack of, oldest first (struct rblk_rx)
+ * @nfwd:	their number
  * @call:	the pending NEW_GEN or PROMISE
  * @primary:	the peer said it is primary (HELLO, STATE)
  * @consistent:	the peer said its data is whole
@@ -149,6 +159,8 @@ struct rblk_peer {
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;
 	u32 ninflight;
+	struct list_head fwd;
+	u32 nfwd;
 	struct rblk_call call;
 	bool primary;
 	bool consistent;
@@ -220,6 +232,14 @@ struct rblk_peer {
  *		when the node becomes a peer, kept until the volume goes (set
  *		with atomic bitops from the completion path)
  * @oos_bits:	per node id, the bits set in @oos_bm
+ * @chain_lock:	protects @chain_key, @chain_epoch and @seen_*; per volume
+ * @chain_key:	the route of the last write sent (rblk_chain_epoch())
+ * @chain_epoch: raised whenever the route changes, and on every resend
+ * @seen_counter: the newest (generation counter, chain epoch) of a write
+ *		applied here, and the peer it came from: a write from another
+ *		peer that is older took a path that was abandoned
+ * @seen_epoch:	see @seen_counter
+ * @seen_from:	see @seen_counter
  *
  * A volume is created and destroyed under rblk_vols_lock (rblk_main.c).
  * The I/O path only reads @backing, @bioset and @disk, which stay valid for
@@ -264,6 +284,12 @@ struct rblk_vol {
 	int promised_to;
 	unsigned long *oos_bm[RBLK_MAX_NODES];
 	atomic64_t oos_bits[RBLK_MAX_NODES];
+	spinlock_t chain_lock;		/* chain_key, chain_epoch, seen_* */
+	u64 chain_key;
+	u32 chain_epoch;
+	u64 seen_counter;
+	u32 seen_epoch;
+	u32 seen_from;
 	struct mutex accept_lock;	/* @accepting */
 	struct list_head accepting;
 	atomic_t naccepting;
@@ -389,6 +415,33 @@ void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote);
 /* Fills @st with this node's state. */
 void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st);
 
+/* rblk_chain.c: the chain topology. */
+/*
+ * Node ids of @want in chain order (the configured order, then the rest by
+ * id) into @out; returns their number.
+ */
+u32 rblk_chain_order(const struct rblk_vol *vol, unsigned long want, u8 *out);
+/*
+ * The primary's route for a write to the nodes @ids (@n of them, in
+ * order): fills @r with all but the first and the epoch in force.
+ */
+void rblk_chain_route(struct rblk_vol *vol, const u8 *ids, u32 n,
+		      struct rblk_wire_route *r);
+/* The next route gets a new epoch (a resend, a configuration change). */
+void rblk_chain_reform(struct rblk_vol *vol);
+/* Why a received route is malformed, or NULL. */
+const char *rblk_chain_route_check(struct rblk_peer *peer,
+				   const struct rblk_wire_route *r);
+/* Whether a write of generation @counter and @epoch from @peer may apply. */
+bool rblk_chain_admit(struct rblk_peer *peer, u64 counter, u32 epoch);
+/* The ack of a forwarded write; -EPROTO when unknown. */
+int rblk_chain_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
+		   u64 promised);
+/* The connection to @peer ended: its forwarded writes miss it. */
+void rblk_chain_peer_lost(struct rblk_peer *peer);
+/* Deadline of the oldest write forwarded to @peer; false when none. */
+bool rblk_chain_deadline(struct rblk_peer *peer, unsigned long *deadline);
+
 /* rblk_net.c: sockets, handshake, receiving. */
 int rblk_net_parse_addr(struct net *net, const char *s,
 			struct sockaddr_storage *ss);
@@ -398,10 +451,11 @@ int rblk_peer_start(struct rblk_peer *peer);
 void rblk_peer_stop(struct rblk_peer *peer);
 /*
  * Sends one message (header, fixed payload @p of @len bytes, then the
- * data of @rq when given) to @peer; -ENOTCONN when not connected.
+ * data of @bio and the bios chained to it by bi_next, when given) to
+ * @peer; -ENOTCONN when not connected.
  */
 int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
-		   const void *p, u32 len, struct request *rq);
+		   const void *p, u32 len, struct bio *bio);
 /* Receive exactly @len bytes (or skip them) of a connected peer. */
 int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
 		   size_t len);
@@ -431,11 +485,15 @@ void rblk_call_fail(struct rblk_peer *peer);
 
 /* rblk_req.c: the replicated write path (primary) and its completion. */
 /* An ACK for request @id; -EPROTO when no such request is in flight. */
-int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u64 promised);
+int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
+		 u64 promised);
 /* Fails the requests in flight to @peer (connection lost). */
 void rblk_req_peer_lost(struct rblk_peer *peer);
-/* Oldest unacked request's send time, or 0; under @peer->lock. */
-unsigned long rblk_req_oldest(struct rblk_peer *peer);
+/*
+ * Deadline of the oldest unacked request; false when none. Under
+ * @peer->lock.
+ */
+bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline);
 void rblk_state_work(struct work_struct *work);
 
 /* rblk_apply.c: a secondary applying replicated writes. */

@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rblk - a secondary applying the primary's replicated writes and flushes
- * to its backing device, and acking them once they completed there.
+ * to its backing device (and, in chain topology, forwarding them to the
+ * next node), and acking them once every part is done.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -9,25 +10,7 @@
 #include <linux/slab.h>
 
 #include "rblk.h"
-
-/**
- * struct rblk_rx - a replicated write or flush being applied
- * @peer:	the primary it came from
- * @id:		its request id, echoed by the ACK
- * @status:	RBLK_ACK_*
- * @node:	in @peer->acks once it completed
- * @nr_pages:	data pages in @bio
- * @bio:	the bio submitted to the backing device; its inline vectors
- *		follow
- */
-struct rblk_rx {
-	struct rblk_peer *peer;
-	u64 id;
-	u32 status;
-	struct llist_node node;
-	u32 nr_pages;
-	struct bio bio;
-};
+#include "rblk_apply.h"
 
 static void rblk_rx_free(struct rblk_rx *rx)
 {
@@ -37,6 +20,8 @@ static void rblk_rx_free(struct rblk_rx *rx)
 	bio_for_each_segment_all(bv, &rx->bio, it)
 		__free_page(bv->bv_page);
 	bio_uninit(&rx->bio);
+	if (rx->next)
+		rblk_peer_put(rx->next);
 	kfree(rx);
 }
 
@@ -49,8 +34,15 @@ void rblk_apply_ack_work(struct work_struct *work)
 	llist_for_each_entry_safe(rx, next, list, node) {
 		struct rblk_msg_ack a = {
 			.status = cpu_to_be32(rx->status),
+			.held = cpu_to_be32(rx->held),
 			.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised)),
 		};
+
+		/* A node further down promised a newer generation. */
+		if (rx->down_stale && rx->status == RBLK_ACK_OK) {
+			a.status = cpu_to_be32(RBLK_ACK_STALE);
+			a.promised = cpu_to_be64(rx->promised);
+		}
 
 		/* Not connected any more: the primary resends or demotes. */
 		rblk_peer_send(peer, RBLK_MSG_ACK, 0, rx->id, &a, sizeof(a), NULL);
@@ -61,15 +53,23 @@ void rblk_apply_ack_work(struct work_struct *work)
 	}
 }
 
+void rblk_rx_part_done(struct rblk_rx *rx)
+{
+	struct rblk_peer *peer = rx->peer;
+
+	if (!atomic_dec_and_test(&rx->parts))
+		return;
+	llist_add(&rx->node, &peer->acks);
+	queue_work(rblk_wq, &peer->ack_work);
+}
+
 static void rblk_rx_end_io(struct bio *bio)
 {
 	struct rblk_rx *rx = container_of(bio, struct rblk_rx, bio);
-	struct rblk_peer *peer = rx->peer;
 
 	if (bio->bi_status)
 		rx->status = RBLK_ACK_EIO;
-	llist_add(&rx->node, &peer->acks);
-	queue_work(rblk_wq, &peer->ack_work);
+	rblk_rx_part_done(rx);
 }
 
 /* Waits for room among the writes in flight of @peer; false on stop. */
@@ -97,6 +97,8 @@ static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
 		return NULL;
 	rx->peer = peer;
 	rx->id = id;
+	atomic_set(&rx->parts, 1);
+	INIT_LIST_HEAD(&rx->fwd_node);
 	bio_init(&rx->bio, bdev, rx->bio.bi_inline_vecs, nr_pages, opf);
 	rx->bio.bi_end_io = rblk_rx_end_io;
 	for (i = 0; i < nr_pages; i++) {
@@ -160,6 +162,8 @@ static const char *rblk_write_check(struct rblk_peer *peer,
 
 	if (w->gen.pad)
 		return "nonzero padding in write";
+	if (rblk_chain_route_check(peer, &w->route))
+		return rblk_chain_route_check(peer, &w->route);
 	if (!size || size % SECTOR_SIZE)
 		return "write size not a multiple of 512";
 	if (op == RBLK_WOP_WRITE) {
@@ -182,6 +186,16 @@ static const char *rblk_write_check(struct rblk_peer *peer,
 	if (sector > nr || (size >> SECTOR_SHIFT) > nr - sector)
 		return "write beyond the end of the volume";
 	return NULL;
+}
+
+/*
+ * Writes come from the primary; in chain topology also from the node
+ * before this one (the generation checks guard both).
+ */
+static bool rblk_apply_from_ok(struct rblk_peer *peer)
+{
+	return READ_ONCE(peer->primary) ||
+	       READ_ONCE(peer->vol->conf.topology) == RBLK_TOPOLOGY_CHAIN;
 }
 
 /* Whether writes of @peer may be applied now; else the ACK status. */
@@ -241,7 +255,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	if (err)
 		return err;
 	bad = rblk_write_check(peer, h, &w);
-	if (!bad && !READ_ONCE(peer->primary))
+	if (!bad && !rblk_apply_from_ok(peer))
 		bad = "write from a node that is not primary";
 	if (!bad && (id & RBLK_CALL_ID))
 		bad = "write with a call id";
@@ -252,6 +266,10 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	size = be32_to_cpu(w.size);
 	op = be32_to_cpu(w.op);
 	status = rblk_apply_allowed(peer, &w.gen);
+	if (status == RBLK_ACK_OK &&
+	    !rblk_chain_admit(peer, be64_to_cpu(w.gen.counter),
+			      be32_to_cpu(w.route.epoch)))
+		status = RBLK_ACK_OBSOLETE;
 	if (status != RBLK_ACK_OK) {
 		if (op == RBLK_WOP_WRITE)
 			err = rblk_recv_skip(peer, sock, size +
@@ -276,7 +294,15 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 			atomic_dec(&peer->rx_inflight);
 			return err;
 		}
-	} else {
+	}
+	/* Forwarded first: the local write may change the bio's iterator. */
+	if (w.route.len) {
+		struct rblk_msg_write out = w;
+
+		rblk_chain_forward(rx, RBLK_MSG_WRITE, be16_to_cpu(h->flags), &out,
+				   sizeof(out), &out.route, op == RBLK_WOP_WRITE);
+	}
+	if (op != RBLK_WOP_WRITE) {
 		rx->bio.bi_iter.bi_size = size;
 		if ((op == RBLK_WOP_DISCARD && !bdev_max_discard_sectors(bdev)) ||
 		    (op == RBLK_WOP_WRITE_ZEROES && !bdev_write_zeroes_sectors(bdev))) {
@@ -305,7 +331,8 @@ int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 	err = rblk_recv_full(peer, sock, &f, sizeof(f));
 	if (err)
 		return err;
-	if (f.gen.pad || (id & RBLK_CALL_ID) || !READ_ONCE(peer->primary)) {
+	if (f.gen.pad || (id & RBLK_CALL_ID) || !rblk_apply_from_ok(peer) ||
+	    rblk_chain_route_check(peer, &f.route)) {
 		rblk_peer_error(peer, "protocol error: malformed flush");
 		return -EPROTO;
 	}
@@ -318,6 +345,12 @@ int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 	if (!rx) {
 		atomic_dec(&peer->rx_inflight);
 		return -ENOMEM;
+	}
+	if (f.route.len) {
+		struct rblk_msg_flush out = f;
+
+		rblk_chain_forward(rx, RBLK_MSG_FLUSH, 0, &out, sizeof(out),
+				   &out.route, false);
 	}
 	submit_bio(&rx->bio);
 	return 0;

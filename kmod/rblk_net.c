@@ -145,50 +145,77 @@ static void rblk_send_refuse(struct socket *sock, u32 reason, const char *text)
 	rblk_send_msg_raw(sock, RBLK_MSG_REFUSE, &r, sizeof(r));
 }
 
-/* CRC32C of the data of @rq. */
-static u32 rblk_rq_crc(struct request *rq)
+/* Bytes of data in @bio and the bios chained to it. */
+static u32 rblk_bios_bytes(struct bio *bio)
 {
-	struct req_iterator it;
+	u32 n = 0;
+
+	for (; bio; bio = bio->bi_next)
+		n += bio->bi_iter.bi_size;
+	return n;
+}
+
+/* CRC32C of the data of @bio and the bios chained to it. */
+static u32 rblk_bios_crc(struct bio *bio)
+{
+	struct bvec_iter it;
 	struct bio_vec bv;
 	u32 crc = ~0U;
 
-	rq_for_each_segment(bv, rq, it) {
-		void *p = bvec_kmap_local(&bv);
+	for (; bio; bio = bio->bi_next) {
+		bio_for_each_segment(bv, bio, it) {
+			void *p = bvec_kmap_local(&bv);
 
-		crc = crc32c(crc, p, bv.bv_len);
-		kunmap_local(p);
+			crc = crc32c(crc, p, bv.bv_len);
+			kunmap_local(p);
+		}
 	}
 	return ~crc;
 }
 
-/* Sends the pages of @rq's bios; zero-copy where the page allows it. */
-static int rblk_send_rq_data(struct socket *sock, struct request *rq)
+/* Sends one page piece; zero-copy where the page allows it. */
+static int rblk_send_bvec(struct socket *sock, struct bio_vec *bv, bool more)
 {
-	struct req_iterator it;
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	int n;
+
+	if (more)
+		msg.msg_flags |= MSG_MORE;
+	if (sendpage_ok(bv->bv_page))
+		msg.msg_flags |= MSG_SPLICE_PAGES;
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, 1, bv->bv_len);
+	n = sock_sendmsg(sock, &msg);
+	if (n != bv->bv_len)
+		return n < 0 ? n : -EIO;
+	return 0;
+}
+
+/*
+ * Sends the @left bytes of @bio and its chain; @more: something follows
+ * them in the same message.
+ */
+static int rblk_send_bios_data(struct socket *sock, struct bio *bio, u32 left,
+			       bool more)
+{
+	struct bvec_iter it;
 	struct bio_vec bv;
-	u32 left = blk_rq_bytes(rq);
+	int err;
 
-	rq_for_each_segment(bv, rq, it) {
-		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int n;
-
-		left -= bv.bv_len;
-		if (left)
-			msg.msg_flags |= MSG_MORE;
-		if (sendpage_ok(bv.bv_page))
-			msg.msg_flags |= MSG_SPLICE_PAGES;
-		iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, &bv, 1, bv.bv_len);
-		n = sock_sendmsg(sock, &msg);
-		if (n != bv.bv_len)
-			return n < 0 ? n : -EIO;
+	for (; bio; bio = bio->bi_next) {
+		bio_for_each_segment(bv, bio, it) {
+			left -= bv.bv_len;
+			err = rblk_send_bvec(sock, &bv, left || more);
+			if (err)
+				return err;
+		}
 	}
 	return 0;
 }
 
 int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
-		   const void *p, u32 len, struct request *rq)
+		   const void *p, u32 len, struct bio *bio)
 {
-	u32 data = rq ? blk_rq_bytes(rq) : 0;
+	u32 data = rblk_bios_bytes(bio);
 	bool digest = data && peer->digest;
 	struct rblk_msg_hdr h;
 	struct socket *sock;
@@ -196,7 +223,7 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 	int err;
 
 	if (digest)
-		crc = cpu_to_be32(rblk_rq_crc(rq));
+		crc = cpu_to_be32(rblk_bios_crc(bio));
 	rblk_fill_hdr(&h, type, flags, len + data + (digest ? sizeof(crc) : 0), id);
 	mutex_lock(&peer->send_mutex);
 	sock = peer->sock;
@@ -208,7 +235,7 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 	if (!err && len)
 		err = rblk_send_raw(sock, p, len, data ? MSG_MORE : 0);
 	if (!err && data)
-		err = rblk_send_rq_data(sock, rq);
+		err = rblk_send_bios_data(sock, bio, data, digest);
 	if (!err && digest)
 		err = rblk_send_raw(sock, &crc, sizeof(crc), 0);
 	WRITE_ONCE(peer->last_tx, jiffies);
@@ -333,7 +360,8 @@ void rblk_conn_error(struct rblk_vol *vol, struct rblk_peer *peer,
 static int rblk_peer_tick(struct rblk_peer *peer)
 {
 	struct rblk_conf *c = &peer->vol->conf;
-	unsigned long now = jiffies, oldest;
+	unsigned long now = jiffies, req_dl = 0, fwd_dl = 0;
+	bool req, fwd;
 
 	WRITE_ONCE(peer->next_tick, now + max(msecs_to_jiffies(c->ping_interval_ms / 4), 1UL));
 	if (time_after(now, READ_ONCE(peer->last_rx) +
@@ -343,10 +371,11 @@ static int rblk_peer_tick(struct rblk_peer *peer)
 		return -ETIMEDOUT;
 	}
 	spin_lock_irq(&peer->lock);
-	oldest = rblk_req_oldest(peer);
+	req = rblk_req_deadline(peer, &req_dl);
+	fwd = rblk_chain_deadline(peer, &fwd_dl);
 	spin_unlock_irq(&peer->lock);
-	if (oldest && time_after(now, oldest + msecs_to_jiffies(c->ack_timeout_ms))) {
-		rblk_peer_error(peer, "no ack for %u ms: dropping the connection",
+	if ((req && time_after(now, req_dl)) || (fwd && time_after(now, fwd_dl))) {
+		rblk_peer_error(peer, "no ack for %u ms per hop: dropping the connection",
 				c->ack_timeout_ms);
 		return -ETIMEDOUT;
 	}
@@ -675,20 +704,27 @@ static struct socket *rblk_peer_take_incoming(struct rblk_peer *peer,
 static int rblk_recv_ack(struct rblk_peer *peer, struct socket *sock, u64 id)
 {
 	struct rblk_msg_ack a;
+	u32 status, held;
 	int err;
 
 	err = rblk_recv_full(peer, sock, &a, sizeof(a));
 	if (err)
 		return err;
-	if (a.pad || be32_to_cpu(a.status) > RBLK_ACK_REFUSED) {
+	status = be32_to_cpu(a.status);
+	held = be32_to_cpu(a.held);
+	if (status > RBLK_ACK_MAX || held >= BIT(RBLK_MAX_NODES) ||
+	    (held && (id & RBLK_CALL_ID))) {
 		rblk_peer_error(peer, "protocol error: malformed ack");
 		return -EPROTO;
 	}
 	if (id & RBLK_CALL_ID) {
-		if (rblk_call_answer(peer, id, RBLK_MSG_ACK, be32_to_cpu(a.status),
-				     NULL))
+		if (rblk_call_answer(peer, id, RBLK_MSG_ACK, status, NULL))
 			return 0;
-	} else if (!rblk_req_ack(peer, id, be32_to_cpu(a.status),
+	} else if (id & RBLK_FWD_ID) {
+		if (!rblk_chain_ack(peer, id, status, held,
+				    be64_to_cpu(a.promised)))
+			return 0;
+	} else if (!rblk_req_ack(peer, id, status, held,
 				 be64_to_cpu(a.promised))) {
 		return 0;
 	}
@@ -878,6 +914,7 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 	spin_unlock_irq(&peer->lock);
 	mutex_unlock(&peer->send_mutex);
 	rblk_req_peer_lost(peer);
+	rblk_chain_peer_lost(peer);
 	rblk_call_fail(peer);
 	/* Replicated writes still on our disk send no ack any more. */
 	wait_event(peer->rx_wait, !atomic_read(&peer->rx_inflight));

@@ -43,6 +43,7 @@ static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol);
  * @primary:	the peer says it is primary
  * @gen:	its generation
  * @ninflight:	writes sent and not acked
+ * @nfwd:	writes forwarded to it (chain) and not acked
  * @ack_lat_us:	average ack latency
  * @last_error:	why its last connection ended
  */
@@ -52,6 +53,7 @@ struct rblk_nl_peer {
 	bool primary;
 	struct rblk_gen gen;
 	u32 ninflight;
+	u32 nfwd;
 	u32 ack_lat_us;
 	char last_error[RBLK_PROTO_REASON_MAX];
 };
@@ -71,6 +73,7 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	p.primary = peer->primary;
 	p.gen = peer->gen;
 	p.ninflight = peer->ninflight;
+	p.nfwd = peer->nfwd;
 	p.ack_lat_us = peer->ack_lat_us;
 	memcpy(p.last_error, peer->last_error, sizeof(p.last_error));
 	spin_unlock_irq(&peer->lock);
@@ -87,6 +90,7 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 				      atomic64_read(&vol->oos_bits[peer->node_id]) *
 				      vol->md.bitmap_block), 0) ||
 	      nla_put_u32(skb, RBLK_A_PEER_INFLIGHT, p.ninflight) ||
+	      nla_put_u32(skb, RBLK_A_PEER_FORWARDED, p.nfwd) ||
 	      nla_put_u32(skb, RBLK_A_PEER_ACK_LATENCY_US, p.ack_lat_us) ||
 	      (p.last_error[0] &&
 	       nla_put_string(skb, RBLK_A_PEER_LAST_ERROR, p.last_error));
@@ -96,6 +100,24 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	}
 	nla_nest_end(skb, nest);
 	return 0;
+}
+
+/*
+ * The chain a write takes now: this node (primary), then the peers in sync
+ * that it is connected to, in chain order.
+ */
+static int rblk_nl_put_chain(struct sk_buff *skb, struct rblk_vol *vol)
+{
+	u8 ids[RBLK_MAX_NODES];
+	u32 n;
+
+	if (vol->conf.topology != RBLK_TOPOLOGY_CHAIN ||
+	    vol->role != RBLK_ROLE_PRIMARY)
+		return 0;
+	ids[0] = vol->md.node_id;
+	n = 1 + rblk_chain_order(vol, READ_ONCE(vol->uptodate) &
+				 READ_ONCE(vol->connected), ids + 1);
+	return nla_put(skb, RBLK_A_VOL_CHAIN, n, ids);
 }
 
 /* The replication attributes of @vol; under its conf_mutex. */
@@ -118,7 +140,10 @@ static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_ACK_TIMEOUT_MS, c->ack_timeout_ms) ||
 	    nla_put_u64_64bit(skb, RBLK_A_VOL_PROMISED, vol->md.gen.promised, 0) ||
 	    nla_put_u32(skb, RBLK_A_VOL_SUSPENDED, READ_ONCE(vol->suspended)) ||
-	    nla_put_u32(skb, RBLK_A_VOL_DATA_DIGEST, c->data_digest))
+	    nla_put_u32(skb, RBLK_A_VOL_DATA_DIGEST, c->data_digest) ||
+	    (c->chain_order_len &&
+	     nla_put(skb, RBLK_A_VOL_CHAIN_ORDER, c->chain_order_len, c->chain_order)) ||
+	    rblk_nl_put_chain(skb, vol))
 		return -EMSGSIZE;
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (vol->peers[id] && rblk_nl_put_peer(skb, vol, vol->peers[id]))

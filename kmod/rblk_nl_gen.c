@@ -43,6 +43,7 @@ const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_LAST_ERROR + 1] = {
 	[RBLK_A_PEER_OOS_BYTES] = { .type = NLA_U64, },
 	[RBLK_A_PEER_INFLIGHT] = { .type = NLA_U32, },
 	[RBLK_A_PEER_ACK_LATENCY_US] = { .type = NLA_U32, },
+	[RBLK_A_PEER_FORWARDED] = { .type = NLA_U32, },
 	[RBLK_A_PEER_LAST_ERROR] = { .type = NLA_NUL_STRING, },
 };
 
@@ -64,7 +65,7 @@ static const struct nla_policy rblk_vol_get_nl_policy[RBLK_A_VOL_MINOR + 1] = {
 };
 
 /* RBLK_CMD_VOL_SET - do */
-static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_DATA_DIGEST + 1] = {
+static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_CHAIN_ORDER + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_LISTEN] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_VOL_TOPOLOGY] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -76,6 +77,7 @@ static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_DATA_DIGEST + 1
 	[RBLK_A_VOL_PING_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_ping_timeout_ms_range),
 	[RBLK_A_VOL_ACK_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_ack_timeout_ms_range),
 	[RBLK_A_VOL_DATA_DIGEST] = NLA_POLICY_MAX(NLA_U32, 1),
+	[RBLK_A_VOL_CHAIN_ORDER] = { .type = NLA_BINARY, },
 };
 
 /* RBLK_CMD_PEER_ADD - do */
@@ -134,7 +136,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_set_doit,
 		.policy		= rblk_vol_set_nl_policy,
-		.maxattr	= RBLK_A_VOL_DATA_DIGEST,
+		.maxattr	= RBLK_A_VOL_CHAIN_ORDER,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{

@@ -23,6 +23,9 @@
 
 /* Largest data payload of one WRITE: the volume's max I/O size. */
 #define RBLK_PROTO_MAX_DATA	BIT(20)
+/* Longest route of a chained WRITE or FLUSH: every node but two. */
+#define RBLK_ROUTE_MAX		16
+
 /* Largest range of one DISCARD or WRITE_ZEROES. */
 #define RBLK_PROTO_MAX_RANGE	BIT(30)
 /*
@@ -173,6 +176,22 @@ struct rblk_msg_refuse {
 	char text[RBLK_PROTO_REASON_MAX];
 };
 
+/**
+ * struct rblk_wire_route - where a WRITE or FLUSH goes after the receiver
+ * @epoch:	the primary's chain epoch, raised whenever the chain it sends
+ *		along changes (and on every resend): with the generation
+ *		counter, it orders writes that reach a node on two paths
+ * @len:	entries of @nodes in use (0: the receiver is the last)
+ * @pad:	zero
+ * @nodes:	node ids, next hop first; unused entries zero
+ */
+struct rblk_wire_route {
+	__be32 epoch;
+	u8 len;
+	u8 pad[3];
+	u8 nodes[RBLK_ROUTE_MAX];
+};
+
 /* Operations of RBLK_MSG_WRITE. */
 #define RBLK_WOP_WRITE		1	/* @size bytes of data follow */
 #define RBLK_WOP_DISCARD	2
@@ -188,20 +207,24 @@ struct rblk_msg_refuse {
  * @op:		RBLK_WOP_*
  * @gen:	the primary's current generation: the receiver refuses
  *		writes from a generation below its promise
+ * @route:	the nodes that get it after the receiver (chain topology)
  */
 struct rblk_msg_write {
 	__be64 sector;
 	__be32 size;
 	__be32 op;
 	struct rblk_wire_gen gen;
+	struct rblk_wire_route route;
 };
 
 /**
  * struct rblk_msg_flush - flush the backing device
  * @gen:	the primary's current generation
+ * @route:	the nodes that get it after the receiver (chain topology)
  */
 struct rblk_msg_flush {
 	struct rblk_wire_gen gen;
+	struct rblk_wire_route route;
 };
 
 /* ACK status. */
@@ -209,16 +232,23 @@ struct rblk_msg_flush {
 #define RBLK_ACK_EIO		1	/* the backing device failed it */
 #define RBLK_ACK_STALE		2	/* sender's generation below a promise */
 #define RBLK_ACK_REFUSED	3	/* not applicable (role, state) */
+/*
+ * A write from an older chain than one this node already applied a write
+ * of (another path was taken since): not applied.
+ */
+#define RBLK_ACK_OBSOLETE	4
+#define RBLK_ACK_MAX		RBLK_ACK_OBSOLETE
 
 /**
  * struct rblk_msg_ack - answer to WRITE, FLUSH and NEW_GEN
- * @status:	RBLK_ACK_*
- * @pad:	zero
+ * @status:	RBLK_ACK_* of the sender's own part
+ * @held:	bit per node id: the nodes after the sender on the write's
+ *		route that hold it (chain topology; zero otherwise)
  * @promised:	the receiver's highest promise (for RBLK_ACK_STALE)
  */
 struct rblk_msg_ack {
 	__be32 status;
-	__be32 pad;
+	__be32 held;
 	__be64 promised;
 };
 
@@ -276,8 +306,9 @@ static inline void rblk_proto_check_sizes(void)
 	BUILD_BUG_ON(sizeof(struct rblk_wire_gen) != 16);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_hello) != 632);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_refuse) != 136);
-	BUILD_BUG_ON(sizeof(struct rblk_msg_write) != 32);
-	BUILD_BUG_ON(sizeof(struct rblk_msg_flush) != 16);
+	BUILD_BUG_ON(sizeof(struct rblk_wire_route) != 24);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_write) != 56);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_flush) != 40);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_ack) != 16);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_state) != 32);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_new_gen) != 32);

@@ -25,6 +25,8 @@ void rblk_repl_init(struct rblk_vol *vol)
 
 	mutex_init(&vol->conf_mutex);
 	spin_lock_init(&vol->io_lock);
+	spin_lock_init(&vol->chain_lock);
+	vol->seen_from = U32_MAX;
 	INIT_LIST_HEAD(&vol->overlaps);
 	INIT_LIST_HEAD(&vol->parked);
 	init_waitqueue_head(&vol->overlap_wait);
@@ -264,11 +266,28 @@ static int rblk_repl_check_set(struct rblk_vol *vol, struct nlattr **tb,
 	u32 ping = rblk_conf_u32(tb, RBLK_A_VOL_PING_INTERVAL_MS, c->ping_interval_ms);
 	u32 tmo = rblk_conf_u32(tb, RBLK_A_VOL_PING_TIMEOUT_MS, c->ping_timeout_ms);
 
-	if (tb[RBLK_A_VOL_TOPOLOGY] &&
-	    nla_get_u32(tb[RBLK_A_VOL_TOPOLOGY]) != RBLK_TOPOLOGY_QUORUM) {
-		NL_SET_ERR_MSG_ATTR(extack, tb[RBLK_A_VOL_TOPOLOGY],
-				    "chain topology is not implemented yet");
-		return -EOPNOTSUPP;
+	const struct nlattr *order = tb[RBLK_A_VOL_CHAIN_ORDER];
+
+	if (order) {
+		unsigned long seen = 0;
+		const u8 *ids = nla_data(order);
+		int i;
+
+		if (nla_len(order) > RBLK_MAX_NODES) {
+			NL_SET_ERR_MSG_ATTR_FMT(extack, order,
+						"chain order lists %d nodes, at most %d",
+						nla_len(order), RBLK_MAX_NODES);
+			return -EINVAL;
+		}
+		for (i = 0; i < nla_len(order); i++) {
+			if (ids[i] >= RBLK_MAX_NODES || test_and_set_bit(ids[i], &seen)) {
+				NL_SET_ERR_MSG_ATTR_FMT(extack, order,
+							"chain order: node %u is %s",
+							ids[i], ids[i] >= RBLK_MAX_NODES ?
+							"not a node id" : "listed twice");
+				return -EINVAL;
+			}
+		}
 	}
 	/* Else every idle connection would be declared dead. */
 	if (tmo <= ping) {
@@ -306,6 +325,17 @@ int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
 			goto out;
 		}
 	}
+	if (tb[RBLK_A_VOL_CHAIN_ORDER]) {
+		const struct nlattr *order = tb[RBLK_A_VOL_CHAIN_ORDER];
+
+		/* The I/O path reads it racily, and copes (rblk_chain_order()). */
+		WRITE_ONCE(c->chain_order_len, 0);
+		memcpy(c->chain_order, nla_data(order), nla_len(order));
+		WRITE_ONCE(c->chain_order_len, nla_len(order));
+	}
+	WRITE_ONCE(c->topology, rblk_conf_u32(tb, RBLK_A_VOL_TOPOLOGY, c->topology));
+	/* Writes take the new chain with a new epoch. */
+	rblk_chain_reform(vol);
 	WRITE_ONCE(c->write_quorum,
 		   rblk_conf_u32(tb, RBLK_A_VOL_WRITE_QUORUM, c->write_quorum));
 	WRITE_ONCE(c->quorum_mode, rblk_conf_u32(tb, RBLK_A_VOL_QUORUM, c->quorum_mode));
@@ -368,6 +398,7 @@ static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
 	init_waitqueue_head(&peer->wait);
 	init_waitqueue_head(&peer->rx_wait);
 	INIT_LIST_HEAD(&peer->inflight);
+	INIT_LIST_HEAD(&peer->fwd);
 	init_llist_head(&peer->acks);
 	INIT_WORK(&peer->ack_work, rblk_apply_ack_work);
 	peer->conn = RBLK_CONN_STATE_CONNECTING;

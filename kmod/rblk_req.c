@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rblk - the replicated write path on the primary: overlapping writes
- * serialized, each write sent to the peers in sync, and the commit rule:
+ * serialized, each write sent to the peers in sync (quorum topology) or to
+ * the first node of their chain (chain topology), and the commit rule:
  * a write completes when the local write completed, every peer in sync
  * acked it and at least W nodes hold it. What cannot complete at once is
  * parked and decided by the state work (generation bump, suspend-io or
@@ -9,6 +10,7 @@
  */
 #include <linux/bio.h>
 #include <linux/blk-mq.h>
+#include <linux/list_sort.h>
 
 #include "rblk.h"
 #include "rblk_req.h"
@@ -94,11 +96,13 @@ bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	    READ_ONCE(vol->dying))
 		return false;
 	cmd->repl = true;
-	/* 31 bits: bit 63 of an id marks calls (RBLK_CALL_ID). */
-	cmd->seq = atomic_inc_return(&vol->seq) & 0x7fffffff;
+	/* 30 bits: bits 63 and 62 of an id mark calls and forwards. */
+	cmd->seq = atomic_inc_return(&vol->seq) & 0x3fffffff;
 	cmd->sent = 0;
 	cmd->acked = 0;
 	cmd->missing = 0;
+	cmd->route = 0;
+	cmd->broken = 0;
 	cmd->stale = false;
 	cmd->overlap = false;
 	cmd->sector = blk_rq_pos(rq);
@@ -114,8 +118,12 @@ union rblk_req_wire {
 	struct rblk_msg_flush f;
 };
 
-/* The message that replicates @rq: its type, flags and fixed payload. */
+/*
+ * The message that replicates @rq along @route: its type, flags and fixed
+ * payload.
+ */
 static u16 rblk_req_msg(struct rblk_vol *vol, struct request *rq,
+			const struct rblk_wire_route *route,
 			union rblk_req_wire *m, u16 *flags, u32 *len)
 {
 	struct rblk_gen gen = {
@@ -129,10 +137,12 @@ static u16 rblk_req_msg(struct rblk_vol *vol, struct request *rq,
 	*flags = 0;
 	if (req_op(rq) == REQ_OP_FLUSH) {
 		rblk_gen_to_wire(&m->f.gen, gen);
+		m->f.route = *route;
 		*len = sizeof(m->f);
 		return RBLK_MSG_FLUSH;
 	}
 	rblk_gen_to_wire(&w->gen, gen);
+	w->route = *route;
 	w->sector = cpu_to_be64(blk_rq_pos(rq));
 	w->size = cpu_to_be32(blk_rq_bytes(rq));
 	switch (req_op(rq)) {
@@ -154,51 +164,102 @@ static u16 rblk_req_msg(struct rblk_vol *vol, struct request *rq,
 	return RBLK_MSG_WRITE;
 }
 
-/* Sends @rq to @peer, or notes it missing there. */
+/*
+ * Sends @rq to @peer along @route (the nodes after @peer), or notes them
+ * all missing.
+ */
 static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
-			  struct rblk_peer *peer)
+			  struct rblk_peer *peer,
+			  const struct rblk_wire_route *route)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct rblk_cmd_peer *e = &cmd->peer[peer->node_id];
+	u32 i, hops = 1 + route->len;
+	unsigned long flags, nodes = BIT(peer->node_id);
 	union rblk_req_wire m;
-	unsigned long flags;
 	bool sent = false;
 	u16 type, mflags;
 	u32 len;
 
+	for (i = 0; i < route->len; i++)
+		nodes |= BIT(route->nodes[i]);
 	spin_lock_irqsave(&peer->lock, flags);
 	if (peer->sock && list_empty(&e->node)) {
 		e->sent_at = jiffies;
+		e->deadline = jiffies + hops *
+			msecs_to_jiffies(READ_ONCE(vol->conf.ack_timeout_ms));
 		list_add_tail(&e->node, &peer->inflight);
 		peer->ninflight++;
 		atomic_inc(&cmd->pending);
-		set_bit(peer->node_id, &cmd->sent);
-		clear_bit(peer->node_id, &cmd->missing);
+		cmd->route = nodes & ~BIT(peer->node_id);
+		atomic_long_or(nodes, (atomic_long_t *)&cmd->sent);
+		atomic_long_andnot(nodes, (atomic_long_t *)&cmd->missing);
 		sent = true;
-	} else if (!sent) {
-		set_bit(peer->node_id, &cmd->missing);
+	} else {
+		atomic_long_or(nodes, (atomic_long_t *)&cmd->missing);
 	}
 	spin_unlock_irqrestore(&peer->lock, flags);
 	if (!sent)
 		return;
-	type = rblk_req_msg(vol, rq, &m, &mflags, &len);
+	type = rblk_req_msg(vol, rq, route, &m, &mflags, &len);
 	/* A failed send drops the connection, which fails the entry. */
 	rblk_peer_send(peer, type, mflags, rblk_cmd_id(rq), &m, len,
 		       type == RBLK_MSG_WRITE && req_op(rq) == REQ_OP_WRITE ?
-		       rq : NULL);
+		       rq->bio : NULL);
+}
+
+/*
+ * Chain topology: sends @rq to the nodes of @want that this node is
+ * connected to, in chain order, as one route; the others miss it.
+ */
+static void rblk_req_send_chain(struct rblk_vol *vol, struct request *rq,
+				unsigned long want)
+{
+	unsigned long up = want & READ_ONCE(vol->connected);
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	struct rblk_wire_route route;
+	struct rblk_peer *head;
+	u8 ids[RBLK_MAX_NODES];
+	u32 n;
+
+	atomic_long_or(want & ~up, (atomic_long_t *)&cmd->missing);
+	n = rblk_chain_order(vol, up, ids);
+	if (!n)
+		return;
+	rblk_chain_route(vol, ids, n, &route);
+	head = rblk_peer_get(vol, ids[0]);
+	if (!head) {
+		atomic_long_or(up, (atomic_long_t *)&cmd->missing);
+		return;
+	}
+	rblk_req_send(vol, rq, head, &route);
+	rblk_peer_put(head);
+}
+
+/* Quorum topology: the route of a write to one peer, with the epoch. */
+static void rblk_req_direct(struct rblk_vol *vol, struct rblk_wire_route *r)
+{
+	memset(r, 0, sizeof(*r));
+	r->epoch = cpu_to_be32(READ_ONCE(vol->chain_epoch));
 }
 
 void rblk_req_replicate(struct rblk_vol *vol, struct request *rq)
 {
 	unsigned long peers = READ_ONCE(vol->uptodate);
+	struct rblk_wire_route route;
 	int id;
 
+	if (READ_ONCE(vol->conf.topology) == RBLK_TOPOLOGY_CHAIN) {
+		rblk_req_send_chain(vol, rq, peers);
+		return;
+	}
+	rblk_req_direct(vol, &route);
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
 		struct rblk_peer *peer = rblk_peer_get(vol, id);
 
 		if (!peer)
 			continue;
-		rblk_req_send(vol, rq, peer);
+		rblk_req_send(vol, rq, peer, &route);
 		rblk_peer_put(peer);
 	}
 }
@@ -218,7 +279,16 @@ static u32 rblk_req_holders(struct rblk_vol *vol, struct rblk_cmd *cmd)
 /* Peers in sync that do not hold @cmd. */
 static unsigned long rblk_req_lacking(struct rblk_vol *vol, struct rblk_cmd *cmd)
 {
-	return (cmd->missing | (cmd->sent & ~cmd->acked)) & READ_ONCE(vol->uptodate);
+	return (cmd->missing | cmd->broken | (cmd->sent & ~cmd->acked)) &
+	       READ_ONCE(vol->uptodate);
+}
+
+/* Peers that lack @cmd and can get it: connected, not behind a break. */
+static unsigned long rblk_req_reachable(struct rblk_vol *vol,
+					struct rblk_cmd *cmd)
+{
+	return rblk_req_lacking(vol, cmd) & READ_ONCE(vol->connected) &
+	       ~cmd->broken;
 }
 
 void rblk_req_decide(struct request *rq)
@@ -261,7 +331,8 @@ static struct rblk_cmd *rblk_req_find(struct rblk_peer *peer, u64 id)
 	return cmd;
 }
 
-int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u64 promised)
+int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
+		 u64 promised)
 {
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_cmd *cmd;
@@ -279,8 +350,16 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u64 promised)
 	peer->ack_lat_us = (peer->ack_lat_us * 7 + lat) / 8;
 	spin_unlock_irqrestore(&peer->lock, flags);
 
+	/* Nodes after @peer on the route that do not hold it: a break. */
+	if (status == RBLK_ACK_OK || status == RBLK_ACK_STALE) {
+		held &= cmd->route;
+		atomic_long_or(held, (atomic_long_t *)&cmd->acked);
+		atomic_long_or(cmd->route & ~held, (atomic_long_t *)&cmd->broken);
+	}
 	if (status == RBLK_ACK_OK) {
 		set_bit(peer->node_id, &cmd->acked);
+	} else if (status == RBLK_ACK_OBSOLETE) {
+		set_bit(peer->node_id, &cmd->broken);
 	} else if (status != RBLK_ACK_STALE) {
 		/* The peer could not apply it: it is no mirror any more. */
 		rblk_peer_drop(peer, "the peer failed a write");
@@ -313,13 +392,15 @@ void rblk_req_peer_lost(struct rblk_peer *peer)
 	}
 }
 
-unsigned long rblk_req_oldest(struct rblk_peer *peer)
+bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline)
 {
 	struct rblk_cmd_peer *e;
 
 	lockdep_assert_held(&peer->lock);
 	e = list_first_entry_or_null(&peer->inflight, struct rblk_cmd_peer, node);
-	return e ? e->sent_at : 0;
+	if (e)
+		*deadline = e->deadline;
+	return !!e;
 }
 
 /*
@@ -329,16 +410,21 @@ unsigned long rblk_req_oldest(struct rblk_peer *peer)
 static bool rblk_req_resend(struct rblk_vol *vol, struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	unsigned long want = rblk_req_lacking(vol, cmd) & READ_ONCE(vol->connected);
+	unsigned long want = rblk_req_reachable(vol, cmd);
+	struct rblk_wire_route route;
 	int id;
 
 	if (!want || cmd->status != BLK_STS_OK)
 		return false;
 	atomic_set(&cmd->pending, 1);
-	for_each_set_bit(id, &want, RBLK_MAX_NODES) {
-		clear_bit(id, &cmd->sent);
-		if (vol->peers[id])
-			rblk_req_send(vol, rq, vol->peers[id]);
+	cmd->sent &= ~want;
+	if (vol->conf.topology == RBLK_TOPOLOGY_CHAIN) {
+		rblk_req_send_chain(vol, rq, want);
+	} else {
+		rblk_req_direct(vol, &route);
+		for_each_set_bit(id, &want, RBLK_MAX_NODES)
+			if (vol->peers[id])
+				rblk_req_send(vol, rq, vol->peers[id], &route);
 	}
 	rblk_cmd_put(rq);
 	return true;
@@ -366,7 +452,7 @@ static bool rblk_req_settle(struct rblk_vol *vol, struct request *rq)
 	 * again first; the others were demoted by rblk_req_to_demote()).
 	 */
 	if (vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR &&
-	    !(lacking & READ_ONCE(vol->connected))) {
+	    !rblk_req_reachable(vol, cmd)) {
 		rblk_req_end(rq, BLK_STS_IOERR);
 		return true;
 	}
@@ -399,9 +485,19 @@ static unsigned long rblk_req_to_demote(struct rblk_vol *vol,
 		 */
 		if ((holders >= rblk_write_quorum(vol) && rblk_has_quorum(vol)) ||
 		    vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR)
-			demote |= lacking & ~READ_ONCE(vol->connected);
+			demote |= lacking & ~rblk_req_reachable(vol, cmd);
 	}
 	return demote;
+}
+
+/* Dispatch order of parked requests (sequence numbers wrap at 2^30). */
+static int rblk_req_seq_cmp(void *priv, const struct list_head *a,
+			    const struct list_head *b)
+{
+	u32 sa = list_entry(a, struct rblk_cmd, park_node)->seq;
+	u32 sb = list_entry(b, struct rblk_cmd, park_node)->seq;
+
+	return (s32)((sa - sb) << 2) < 0 ? -1 : sa != sb;
 }
 
 void rblk_state_work(struct work_struct *work)
@@ -423,10 +519,15 @@ void rblk_state_work(struct work_struct *work)
 	vol->suspended = 0;
 	spin_unlock_irq(&vol->io_lock);
 
-	/* Peers back in sync get what they lack; the rest waits for them. */
+	/*
+	 * Peers back in sync get what they lack, in the writes' order, along
+	 * a new chain; the rest waits for them.
+	 */
+	list_sort(NULL, &parked, rblk_req_seq_cmp);
+	rblk_chain_reform(vol);
 	list_for_each_entry_safe(cmd, next, &parked, park_node) {
 		if (vol->role == RBLK_ROLE_PRIMARY && !vol->dying &&
-		    !vol->stale && rblk_req_lacking(vol, cmd) & vol->connected) {
+		    !vol->stale && rblk_req_reachable(vol, cmd)) {
 			list_del_init(&cmd->park_node);
 			rblk_req_resend(vol, blk_mq_rq_from_pdu(cmd));
 		}

@@ -16,10 +16,13 @@
  *		changed under @peer->lock only. Being in the list holds one
  *		count of the request's @pending.
  * @sent_at:	jiffies when it was sent
+ * @deadline:	jiffies by which the ack must come (an ack timeout per node
+ *		on the route)
  */
 struct rblk_cmd_peer {
 	struct list_head node;
 	unsigned long sent_at;
+	unsigned long deadline;
 };
 
 /**
@@ -35,6 +38,11 @@ struct rblk_cmd_peer {
  * @sent:	peers it was sent to (bit per node id, atomic bitops)
  * @acked:	peers that acked it
  * @missing:	peers in sync when it was dispatched that did not get it
+ * @route:	chain topology: the nodes after the first on the route it
+ *		was last sent along
+ * @broken:	nodes of a route that did not get it although the primary
+ *		may still be connected to them (the chain broke before them):
+ *		not sent to again, demoted like unreachable peers
  * @stale:	a peer refused it: a newer generation was promised
  * @overlap:	in the volume's overlaps list (writes only)
  * @sector:	first sector, for the overlap check
@@ -55,6 +63,8 @@ struct rblk_cmd {
 	unsigned long sent;
 	unsigned long acked;
 	unsigned long missing;
+	unsigned long route;
+	unsigned long broken;
 	bool stale;
 	bool overlap;
 	sector_t sector;
@@ -78,7 +88,7 @@ void rblk_cmd_put(struct request *rq);
 /* rblk_req.c */
 /* Sets up a replicated request; false when it must fail (not primary). */
 bool rblk_req_start(struct rblk_vol *vol, struct request *rq);
-/* Sends it to the peers in sync. */
+/* Sends it to the peers in sync (or to the first of their chain). */
 void rblk_req_replicate(struct rblk_vol *vol, struct request *rq);
 /* All parts answered: complete it, or park it for the state work. */
 void rblk_req_decide(struct request *rq);

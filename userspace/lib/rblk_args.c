@@ -41,6 +41,8 @@ static const struct rblk_arg_spec vol_set[] = {
 	TIMEOUT_ARG("ping-timeout", RBLK_A_VOL_PING_TIMEOUT_MS),
 	TIMEOUT_ARG("ack-timeout", RBLK_A_VOL_ACK_TIMEOUT_MS),
 	NAME_ARG("data-digest", RBLK_A_VOL_DATA_DIGEST, RBLK_NAMES_DIGEST),
+	{ .key = "chain-order", .attr = RBLK_A_VOL_CHAIN_ORDER,
+	  .kind = RBLK_ARG_IDS },
 };
 
 static const struct rblk_arg_spec peer_add[] = {
@@ -103,6 +105,25 @@ int rblk_parse_addr(const char *s)
 	return rblk_parse_u32(colon + 1, 1, 65535, &port);
 }
 
+int rblk_parse_ids(const char *s, struct rblk_node_list *out)
+{
+	uint32_t seen = 0, id;
+	char buf[128], *tok, *save;
+
+	if (strlen(s) >= sizeof(buf) || !*s || s[strlen(s) - 1] == ',')
+		return -1;
+	snprintf(buf, sizeof(buf), "%s", s);
+	out->n = 0;
+	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+		if (rblk_parse_u32(tok, 0, RBLK_MAX_NODES - 1, &id) < 0 ||
+		    seen & 1U << id || out->n == RBLK_MAX_NODES)
+			return -1;
+		seen |= 1U << id;
+		out->ids[out->n++] = (uint8_t)id;
+	}
+	return out->n ? 0 : -1;
+}
+
 /* What a value of @sp looks like, for messages. */
 static const char *value_hint(const struct rblk_arg_spec *sp, char *buf,
 			      size_t len)
@@ -112,6 +133,10 @@ static const char *value_hint(const struct rblk_arg_spec *sp, char *buf,
 		return rblk_names_list(sp->names, buf, len);
 	case RBLK_ARG_ADDR:
 		return "ADDR:PORT, e.g. 192.0.2.1:7789 or [2001:db8::1]:7789";
+	case RBLK_ARG_IDS:
+		snprintf(buf, len, "distinct node ids 0-%d separated by commas, e.g. 0,2,1",
+			 RBLK_MAX_NODES - 1);
+		return buf;
 	default:
 		snprintf(buf, len, "%" PRIu32 "-%" PRIu32 "%s", sp->lo, sp->hi,
 			 sp->unit);
@@ -130,6 +155,8 @@ static int parse_value(const struct rblk_arg_spec *sp, const char *val,
 			return -1;
 		snprintf(a->addr, sizeof(a->addr), "%s", val);
 		return 0;
+	case RBLK_ARG_IDS:
+		return rblk_parse_ids(val, &a->ids);
 	default:
 		return rblk_parse_u32(val, sp->lo, sp->hi, &a->num[sp->attr]);
 	}
@@ -210,6 +237,8 @@ void rblk_args_put(struct nlmsghdr *nlh, const struct rblk_arg_table *t,
 			continue;
 		if (sp->kind == RBLK_ARG_ADDR)
 			mnl_attr_put_strz(nlh, sp->attr, a->addr);
+		else if (sp->kind == RBLK_ARG_IDS)
+			mnl_attr_put(nlh, sp->attr, a->ids.n, a->ids.ids);
 		else
 			mnl_attr_put_u32(nlh, sp->attr, a->num[sp->attr]);
 	}

@@ -20,6 +20,7 @@ enum rblk_arg_kind {
 	RBLK_ARG_UINT,	/* a decimal number in [lo, hi], sent as u32 */
 	RBLK_ARG_NAME,	/* a name of @names, sent as its u32 value */
 	RBLK_ARG_ADDR,	/* ADDR:PORT, sent as a string */
+	RBLK_ARG_IDS,	/* node ids "0,2,1", sent as one byte each */
 };
 
 /**
@@ -58,12 +59,20 @@ struct rblk_arg_table {
  * @present:	bit (1 << type) for each attribute given
  * @num:	values of RBLK_ARG_UINT and RBLK_ARG_NAME attributes
  * @addr:	value of the RBLK_ARG_ADDR attribute (one per table)
+ * @ids:	value of the RBLK_ARG_IDS attribute (one per table)
  */
 struct rblk_args {
 	uint64_t present;
 	uint32_t num[64];
 	char addr[RBLK_ADDR_MAX];
+	struct rblk_node_list ids;
 };
+
+/*
+ * Parses "0,2,1" (distinct node ids below RBLK_MAX_NODES) into @out;
+ * -1 when malformed.
+ */
+int rblk_parse_ids(const char *s, struct rblk_node_list *out);
 
 /* set VOL ...: replication settings (RBLK_A_VOL_*). */
 extern const struct rblk_arg_table rblk_args_vol_set;

@@ -142,8 +142,42 @@ static int get_str(const struct nlattr *a, char *out, size_t len)
 	return 0;
 }
 
+/* A node list: one byte per node id, each a valid id. */
+static int get_ids(const struct nlattr *a, struct rblk_node_list *out)
+{
+	const uint8_t *ids;
+	uint16_t i, n;
+
+	if (!a)
+		return 0;
+	n = mnl_attr_get_payload_len(a);
+	ids = mnl_attr_get_payload(a);
+	if (n > RBLK_MAX_NODES)
+		return -1;
+	for (i = 0; i < n; i++) {
+		if (ids[i] >= RBLK_MAX_NODES)
+			return -1;
+		out->ids[i] = ids[i];
+	}
+	out->n = n;
+	return 0;
+}
+
+const char *rblk_format_ids(const struct rblk_node_list *l, const char *sep,
+			    char *buf, size_t len)
+{
+	size_t used = 0;
+	uint32_t i;
+
+	buf[0] = 0;
+	for (i = 0; i < l->n && used < len; i++)
+		used += (size_t)snprintf(buf + used, len - used, "%s%u",
+					 i ? sep : "", l->ids[i]);
+	return buf;
+}
+
 /* How an attribute maps to a member and a JSON key. */
-enum field_kind { F_U32, F_U64, F_STR, F_NAME, F_BOOL };
+enum field_kind { F_U32, F_U64, F_STR, F_NAME, F_BOOL, F_IDS };
 
 /**
  * struct field - one attribute of a table-driven structure
@@ -192,6 +226,8 @@ static const struct field vol_fields[] = {
 	VOL(PROMISED, "promised", F_U64, NONE, promised),
 	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
 	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
+	VOL(CHAIN_ORDER, "chain_order", F_IDS, NONE, chain_order),
+	VOL(CHAIN, "chain", F_IDS, NONE, chain),
 };
 
 static const struct field peer_fields[] = {
@@ -204,6 +240,7 @@ static const struct field peer_fields[] = {
 	PEER(GEN_ORIGIN, "gen_origin", F_U32, NONE, gen_origin),
 	PEER(OOS_BYTES, "oos_bytes", F_U64, NONE, oos_bytes),
 	PEER(INFLIGHT, "inflight", F_U32, NONE, inflight),
+	PEER(FORWARDED, "forwarded", F_U32, NONE, forwarded),
 	PEER(ACK_LATENCY_US, "ack_latency_us", F_U32, NONE, ack_latency_us),
 	PEER(LAST_ERROR, "last_error", F_STR, NONE, last_error),
 };
@@ -218,6 +255,8 @@ static int field_from_attr(const struct nlattr *a, const struct field *f,
 		return get_u64(a, (uint64_t *)m);
 	case F_STR:
 		return get_str(a, m, f->size);
+	case F_IDS:
+		return get_ids(a, (struct rblk_node_list *)m);
 	default:
 		return get_u32(a, (uint32_t *)m);
 	}
@@ -265,6 +304,15 @@ static struct json_object *field_to_json(const struct field *f,
 							*(const uint32_t *)m));
 	case F_BOOL:
 		return json_object_new_boolean(*(const uint32_t *)m != 0);
+	case F_IDS: {
+		const struct rblk_node_list *l = (const void *)m;
+		struct json_object *arr = json_object_new_array();
+		uint32_t i;
+
+		for (i = 0; i < l->n; i++)
+			json_object_array_add(arr, json_object_new_int(l->ids[i]));
+		return arr;
+	}
 	default:
 		return json_object_new_int64(*(const uint32_t *)m);
 	}
@@ -518,6 +566,8 @@ static void print_peer(FILE *f, const struct rblk_peer_info *p)
 	if (p->oos_bytes)
 		add(&l, " oos %s", rblk_format_size(p->oos_bytes, size, sizeof(size)));
 	ADD_IF(&l, p, RBLK_A_PEER_INFLIGHT, " inflight %" PRIu32, p->inflight);
+	if (p->forwarded)
+		add(&l, " forwarded %" PRIu32, p->forwarded);
 	ADD_IF(&l, p, RBLK_A_PEER_ACK_LATENCY_US, " ack %" PRIu32 "us",
 	       p->ack_latency_us);
 	if (p->last_error[0])
@@ -529,12 +579,17 @@ static void print_peer(FILE *f, const struct rblk_peer_info *p)
 static void print_repl(FILE *f, const struct rblk_vol_info *v)
 {
 	struct line l = { .len = 0 };
+	char ids[128];
 	uint32_t i;
 
 	ADD_IF(&l, v, RBLK_A_VOL_ROLE, " role %s", rblk_name(RBLK_NAMES_ROLE, v->role));
 	ADD_IF(&l, v, RBLK_A_VOL_LISTEN, " listen %s", v->listen);
 	ADD_IF(&l, v, RBLK_A_VOL_TOPOLOGY, " topology %s",
 	       rblk_name(RBLK_NAMES_TOPOLOGY, v->topology));
+	ADD_IF(&l, v, RBLK_A_VOL_CHAIN_ORDER, " chain-order %s",
+	       rblk_format_ids(&v->chain_order, ",", ids, sizeof(ids)));
+	ADD_IF(&l, v, RBLK_A_VOL_CHAIN, " chain %s",
+	       rblk_format_ids(&v->chain, " -> ", ids, sizeof(ids)));
 	ADD_IF(&l, v, RBLK_A_VOL_PROMISED, " promised %" PRIu64, v->promised);
 	put_line(f, &l);
 	print_quorum(&l, v);

@@ -16,6 +16,16 @@ struct nlattr;
 struct nlmsghdr;
 
 /**
+ * struct rblk_node_list - node ids in an order (chain order, chain)
+ * @n:		entries of @ids in use
+ * @ids:	the node ids
+ */
+struct rblk_node_list {
+	uint32_t n;
+	uint8_t ids[RBLK_MAX_NODES];
+};
+
+/**
  * struct rblk_peer_info - a peer of a volume (RBLK_A_PEER_*)
  * @present:	bit (1 << type) for each attribute the kernel sent
  * @node_id:	its node id
@@ -27,6 +37,7 @@ struct nlmsghdr;
  * @gen_origin:	and creator
  * @oos_bytes:	bytes it is known to miss
  * @inflight:	writes sent to it and not acked yet
+ * @forwarded:	writes this node forwarded to it (chain) and not acked yet
  * @ack_latency_us: average ack latency
  * @last_error:	why the last connection or handshake failed
  */
@@ -41,6 +52,7 @@ struct rblk_peer_info {
 	uint32_t gen_origin;
 	uint64_t oos_bytes;
 	uint32_t inflight;
+	uint32_t forwarded;
 	uint32_t ack_latency_us;
 	char last_error[256];
 };
@@ -80,6 +92,8 @@ struct rblk_peer_info {
  * @ack_timeout_ms:
  * @promised:	highest generation counter this node promised to follow
  * @suspended:	writes held by on-no-quorum suspend-io
+ * @chain_order: configured chain order
+ * @chain:	the chain writes take now (primary in chain topology)
  * @n_peers:	entries of @peers
  * @peers:	the peers, in the kernel's order
  */
@@ -116,6 +130,8 @@ struct rblk_vol_info {
 	uint32_t ack_timeout_ms;
 	uint64_t promised;
 	uint32_t suspended;
+	struct rblk_node_list chain_order;
+	struct rblk_node_list chain;
 	uint32_t n_peers;
 	struct rblk_peer_info peers[RBLK_MAX_NODES];
 };
@@ -178,5 +194,8 @@ int rblk_parse_minor(const char *s, uint32_t *minor);
 int rblk_parse_size(const char *s, uint64_t *out);
 /* "1.50 GiB" style; @buf of at least 16 bytes. */
 const char *rblk_format_size(uint64_t bytes, char *buf, size_t len);
+/* "0,2,1" (@sep ",") or "0 -> 2 -> 1": the ids of @l into @buf. */
+const char *rblk_format_ids(const struct rblk_node_list *l, const char *sep,
+			    char *buf, size_t len);
 
 #endif /* RBLK_VOL_H */

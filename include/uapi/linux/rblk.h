@@ -40,7 +40,7 @@ enum rblk_role {
  * enum rblk_topology - How writes travel to the peers.
  * @RBLK_TOPOLOGY_QUORUM: The primary sends each write to all peers in
  *   parallel.
- * @RBLK_TOPOLOGY_CHAIN: Primary, then each node in turn (not implemented yet).
+ * @RBLK_TOPOLOGY_CHAIN: Primary, then each node in turn.
  */
 enum rblk_topology {
 	RBLK_TOPOLOGY_QUORUM,
@@ -141,6 +141,8 @@ enum {
 	RBLK_A_VOL_DATA_DIGEST,
 	RBLK_A_VOL_FORCE,
 	RBLK_A_VOL_PEER,
+	RBLK_A_VOL_CHAIN_ORDER,
+	RBLK_A_VOL_CHAIN,
 
 	__RBLK_A_VOL_MAX,
 	RBLK_A_VOL_MAX = (__RBLK_A_VOL_MAX - 1)
@@ -157,6 +159,7 @@ enum {
 	RBLK_A_PEER_OOS_BYTES,
 	RBLK_A_PEER_INFLIGHT,
 	RBLK_A_PEER_ACK_LATENCY_US,
+	RBLK_A_PEER_FORWARDED,
 	RBLK_A_PEER_LAST_ERROR,
 
 	__RBLK_A_PEER_MAX,

@@ -1,0 +1,192 @@
+#!/bin/bash
+# SPDX-License-Identifier: GPL-2.0
+# Chain topology: node 0 (primary) sends each write to the first node of
+# the chain only; each node forwards it to the next, and acks upstream when
+# its own write and the downstream ack are done.
+# - 3 and 4 nodes (the 4-node chain in a configured order): fio verifies
+#   on the primary, every backing device holds the same bytes, status shows
+#   the chain, and the write data reaches each node from its predecessor
+#   (nft counters per source address), not from the primary;
+# - the middle node or the tail cut while fio runs: fio completes and
+#   verifies, the chain re-forms without the lost node, which is reported
+#   outdated, and the remaining nodes hold the same bytes;
+# - only the link between two chain members cut, then healed: the node
+#   behind the break is demoted, writes go on, and after the heal it is
+#   connected again and still reported outdated (no resync yet);
+# - one hop slowed down by netem: nothing is demoted, writes wait in the
+#   chain (status shows them forwarded), fio verifies, replicas equal.
+. "$(dirname "$0")/lib.sh"
+. "$(dirname "$0")/lib_net.sh"
+need fio nft ip jq tc
+trap net_cleanup EXIT
+
+ktap_print_header
+net_up 4 || ktap_exit_fail_msg "cannot set up the network namespaces"
+
+MIXED=4k/40:16k/20:64k/20:256k/10:1m/10
+LOAD=(ping-interval 500 ping-timeout 2000 ack-timeout 2000)
+
+# chain I: the chain node I (primary) reports, "0,1,2".
+chain() {
+	vol_json "$1" | jq -r '.chain // [] | map(tostring) | join(",")'
+}
+
+# count_from I J: on node I, count the bytes arriving from node J.
+count_from() {
+	node_exec "$1" nft add rule inet rblk_cut input ip saddr "$(node_addr "$2")" \
+		counter comment "\"from$2\""
+}
+
+# bytes_from I J: bytes node I received from node J since count_from.
+bytes_from() {
+	node_exec "$1" nft -j list chain inet rblk_cut input |
+		jq -r --arg c "from$2" '.nftables[] | select(.rule.comment? == $c) |
+			.rule.expr[] | select(.counter?) | .counter.bytes'
+}
+
+# chain_setup N [SET_OPTION...]: N nodes in chain topology, node 0 primary.
+chain_setup() {
+	nodes_create "$1" 32 topology chain "${@:2}"
+	make_primary 0 "$1"
+}
+
+# fio_then_compare N FIO_ARGS...: fio verifies on node 0, then nodes 1..N-1
+# hold the same bytes as node 0.
+fio_then_compare() {
+	local n=$1 j
+	shift
+	fio_verify_on 0 "$@"
+	flush_vol 0
+	for j in $(seq 1 $((n - 1))); do
+		compare_backing 0 "$j"
+	done
+}
+
+three_nodes() {
+	chain_setup 3
+	echo "chain: $(chain 0)"
+	[ "$(chain 0)" = 0,1,2 ]
+	count_from 2 0
+	count_from 2 1
+	FIO_SIZE=16M fio_then_compare 3 --rw=randwrite --bssplit=$MIXED --iodepth=16
+	FIO_SIZE=8M fio_then_compare 3 --rw=randwrite --bs=4k --iodepth=1
+	echo "node 2 received $(bytes_from 2 0) bytes from node 0, $(bytes_from 2 1) from node 1"
+	# The data came through node 1; node 0 sent node 2 only small messages.
+	[ "$(bytes_from 2 1)" -gt $((24 << 20)) ]
+	[ "$(bytes_from 2 0)" -lt $((1 << 20)) ]
+}
+
+four_nodes_ordered() {
+	NODE_SET_0="topology chain chain-order 3,1,2" chain_setup 4
+	echo "chain: $(chain 0)"
+	[ "$(chain 0)" = 0,3,1,2 ]
+	count_from 1 3
+	count_from 1 0
+	count_from 3 0
+	FIO_SIZE=16M fio_then_compare 4 --rw=randwrite --bssplit=$MIXED --iodepth=16
+	echo "node 1 received $(bytes_from 1 3) bytes from node 3, $(bytes_from 1 0) from node 0"
+	[ "$(bytes_from 3 0)" -gt $((12 << 20)) ]
+	[ "$(bytes_from 1 3)" -gt $((12 << 20)) ]
+	[ "$(bytes_from 1 0)" -lt $((1 << 20)) ]
+}
+
+# lose_mid_load LOST KEPT: 3-node chain under fio; node LOST is isolated
+# after 2 MiB; fio completes and verifies, LOST is outdated, the chain is
+# 0,KEPT and KEPT holds node 0's bytes.
+lose_mid_load() {
+	local lost=$1 kept=$2 pid rc=0 gen0
+	chain_setup 3 "${LOAD[@]}"
+	gen0=$(gen_counter 0)
+	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=16M
+	pid=$NET_BG_PID
+	wait_for 60 "fio's progress" ge 4096 write_sectors 0
+	isolate "$lost"
+	wait_for 120 "fio to finish" gone "$pid"
+	wait "$pid" || rc=$?
+	[ $rc -eq 0 ] || fail "fio failed (exit $rc)"
+	wait_for "$NET_WAIT" "node $lost reported outdated" eq "$OUTDATED" peer_disk 0 "$lost"
+	[ "$(peer_disk 0 "$kept")" = "$UPTODATE" ]
+	echo "chain: $(chain 0); generation $gen0 -> $(gen_counter 0)"
+	[ "$(chain 0)" = "0,$kept" ]
+	[ "$(gen_counter 0)" -gt "$gen0" ]
+	[ "$(gen_counter "$kept")" = "$(gen_counter 0)" ]
+	[ "$(peer_field 0 "$lost" oos_bytes)" -gt 0 ] || fail "node $lost's missed blocks not recorded"
+	# Writes go on along the new chain.
+	FIO_SIZE=4M fio_verify_on 0 --rw=randwrite --bs=64k --iodepth=8
+	flush_vol 0
+	compare_backing 0 "$kept"
+}
+
+middle_cut() { lose_mid_load 1 2; }
+tail_cut() { lose_mid_load 2 1; }
+
+# Only the hop 1 -> 2 breaks: node 0 still reaches both. Node 2 is behind
+# the break, so it is demoted; after the heal it is back, outdated.
+link_cut_healed() {
+	local pid rc=0
+	chain_setup 3 "${LOAD[@]}"
+	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=16M
+	pid=$NET_BG_PID
+	wait_for 60 "fio's progress" ge 4096 write_sectors 0
+	cut 1 2
+	wait_for 120 "fio to finish" gone "$pid"
+	wait "$pid" || rc=$?
+	[ $rc -eq 0 ] || fail "fio failed (exit $rc)"
+	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
+	[ "$(peer_disk 0 1)" = "$UPTODATE" ]
+	[ "$(chain 0)" = 0,1 ]
+	heal 1 2
+	wait_connected 1 2
+	[ "$(peer_conn 0 2)" = "$CONNECTED" ]
+	[ "$(peer_disk 0 2)" = "$OUTDATED" ] || fail "node 2 missed writes but is reported $(peer_disk 0 2)"
+	[ "$(chain 0)" = 0,1 ]
+	FIO_SIZE=4M fio_verify_on 0 --rw=randwrite --bs=16k --iodepth=8
+	flush_vol 0
+	compare_backing 0 1
+}
+
+# netem on node 1's link: every packet it sends (acks upstream, forwards
+# downstream) waits 30 ms. Within the ack timeouts: nobody is demoted.
+slow_hop() {
+	local gen0
+	chain_setup 3 "${LOAD[@]}"
+	gen0=$(gen_counter 0)
+	node_exec 1 tc qdisc add dev eth0 root netem delay 30ms
+	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=8M
+	# Status shows where writes are: waiting on node 0 for the chain,
+	# forwarded by node 1 to node 2.
+	wait_for 60 "writes in flight to node 1" ge 1 peer_inflight 0 1
+	wait_for 60 "writes forwarded by node 1 to node 2" ge 1 peer_field 1 2 forwarded
+	wait_for 180 "fio to finish" gone "$NET_BG_PID"
+	wait "$NET_BG_PID"
+	node_exec 1 tc qdisc del dev eth0 root
+	[ "$(peer_disk 0 1)" = "$UPTODATE" ]
+	[ "$(peer_disk 0 2)" = "$UPTODATE" ]
+	[ "$(gen_counter 0)" = "$gen0" ] || fail "a slow hop started a new generation"
+	[ "$(chain 0)" = 0,1,2 ]
+	flush_vol 0
+	compare_backing 0 1
+	compare_backing 0 2
+}
+
+# A chain order naming a node twice or a bad id is refused, unchanged.
+bad_order() {
+	nodes_create 2 32 topology chain
+	expect_fail "distinct node ids 0-15" node_ctl 0 set rblk0 chain-order 1,1
+	expect_fail "distinct node ids 0-15" node_ctl 0 set rblk0 chain-order 1,16
+	expect_fail "bad chain-order" node_ctl 0 set rblk0 chain-order 1,
+	[ "$(vol_json 0 | jq -c '.chain_order // []')" = "[]" ]
+	node_ctl 0 set rblk0 chain-order 1
+	[ "$(vol_json 0 | jq -c .chain_order)" = "[1]" ]
+}
+
+ktap_set_plan 7
+t "3-node chain: fio verifies, replicas equal, data flows through node 1" three_nodes
+t "4-node chain in order 0,3,1,2: fio verifies, replicas equal" four_nodes_ordered
+t "middle node cut mid-load: fio verifies, chain re-forms as 0,2" middle_cut
+t "tail cut mid-load: fio verifies, chain re-forms as 0,1" tail_cut
+t "link 1-2 cut then healed: node 2 demoted, back outdated" link_cut_healed
+t "slow hop (netem 30 ms): nobody demoted, writes seen in the chain" slow_hop
+t "chain-order: bad lists refused" bad_order
+nodes_destroy
+ktap_finished
