@@ -49,7 +49,7 @@ help:
 	@echo "make demo       boot a guest, create a volume, write and verify data"
 	@echo "make check      unit tests (ASan/UBSan) natively, selftests in a guest"
 	@echo "make check-debug  the teardown/error-path selftests on the KASAN+lockdep kernel"
-	@echo "make bench      fio on the raw backing device and on rblk, side by side"
+	@echo "make bench      fio on a raw RAM disk, rblk (2, 3 nodes, chain) and DRBD 8.4"
 	@echo "make lint       checkpatch --strict, sparse and the generated-code check"
 
 # --- kernel source pieces: checkpatch, ynl-gen, kselftest harness --------
@@ -154,7 +154,7 @@ demo:
 bench:
 	@tools/deps
 	@$(MAKE) --no-print-directory all
-	@tools/vm/vm --timeout 3000 -- tools/bench/run
+	@tools/vm/vm --timeout 3000 --mem 4096 -- tools/bench/run
 
 # Generated code (ynl-gen-c.py output) is checked too, except for the
 # length of the policy lines the generator writes.
