@@ -88,6 +88,16 @@ struct rblk_call {
 #define RBLK_FWD_ID		BIT_ULL(62)
 
 /**
+ * struct rblk_ack_frame - an ACK as it goes on the wire
+ * @h:		its header
+ * @a:		its payload
+ */
+struct rblk_ack_frame {
+	struct rblk_msg_hdr h;
+	struct rblk_msg_ack a;
+};
+
+/**
  * struct rblk_peer - another node of the volume, and the connection to it
  * @vol:	the volume
  * @ref:	one reference for the volume's table, one per user outside
@@ -132,10 +142,14 @@ struct rblk_call {
  * @last_rx:	jiffies of the last frame received
  * @last_tx:	jiffies of the last frame sent
  * @next_tick:	jiffies of the next liveness and timeout check
- * @rx_inflight: replicated writes of this peer being applied here
+ * @rx_inflight: replicated writes of this peer being applied here (and
+ *		forwarded, in chain topology)
+ * @rx_local:	those of them whose local write was submitted and has not
+ *		completed
  * @rx_wait:	@thread waits here for @rx_inflight to drop
  * @acks:	completed replicated writes whose ACK is to be sent
  * @ack_work:	sends them
+ * @ack_frames:	@ack_work's batch of ACKs, sent in one go
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
@@ -174,9 +188,11 @@ struct rblk_peer {
 	unsigned long next_tick;
 
 	atomic_t rx_inflight;
+	atomic_t rx_local;
 	wait_queue_head_t rx_wait;
 	struct llist_head acks;
 	struct work_struct ack_work;
+	struct rblk_ack_frame ack_frames[RBLK_PEER_RX_MAX];
 };
 
 /**
@@ -232,12 +248,18 @@ struct rblk_peer {
  *		when the node becomes a peer, kept until the volume goes (set
  *		with atomic bitops from the completion path)
  * @oos_bits:	per node id, the bits set in @oos_bm
- * @chain_lock:	protects @chain_key, @chain_epoch and @seen_*; per volume
- * @chain_key:	the route of the last write sent (rblk_chain_epoch())
+ * @chain_lock:	protects @chain_key and @chain_epoch; per volume
+ * @chain_key:	the route of the last write sent (rblk_chain_route())
  * @chain_epoch: raised whenever the route changes, and on every resend
+ * @apply_mutex: on a secondary, orders the admission, forwarding and
+ *		submission of replicated writes coming from different peers;
+ *		protects @seen_*; per volume
+ * @apply_wait:	a change of upstream waits here for the local writes of
+ *		the old upstream to complete (@rx_local of its peer)
  * @seen_counter: the newest (generation counter, chain epoch) of a write
- *		applied here, and the peer it came from: a write from another
- *		peer that is older took a path that was abandoned
+ *		applied here, and the peer it came from (the upstream): a
+ *		write from another peer that is older took a path that was
+ *		abandoned
  * @seen_epoch:	see @seen_counter
  * @seen_from:	see @seen_counter
  *
@@ -284,9 +306,11 @@ struct rblk_vol {
 	int promised_to;
 	unsigned long *oos_bm[RBLK_MAX_NODES];
 	atomic64_t oos_bits[RBLK_MAX_NODES];
-	spinlock_t chain_lock;		/* chain_key, chain_epoch, seen_* */
+	spinlock_t chain_lock;		/* chain_key, chain_epoch */
 	u64 chain_key;
 	u32 chain_epoch;
+	struct mutex apply_mutex;	/* seen_*, order of applied writes */
+	wait_queue_head_t apply_wait;
 	u64 seen_counter;
 	u32 seen_epoch;
 	u32 seen_from;
@@ -316,8 +340,11 @@ static inline struct rblk_peer *rblk_peer_get(struct rblk_vol *vol, u32 id)
 
 static inline void rblk_peer_put(struct rblk_peer *peer)
 {
+	/* The peer may be freed as soon as the count drops. */
+	struct rblk_vol *vol = peer->vol;
+
 	if (refcount_dec_and_test(&peer->ref))
-		wake_up_all(&peer->vol->peer_wait);
+		wake_up_all(&vol->peer_wait);
 }
 
 static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
@@ -432,7 +459,11 @@ void rblk_chain_reform(struct rblk_vol *vol);
 /* Why a received route is malformed, or NULL. */
 const char *rblk_chain_route_check(struct rblk_peer *peer,
 				   const struct rblk_wire_route *r);
-/* Whether a write of generation @counter and @epoch from @peer may apply. */
+/*
+ * Whether a write of generation @counter and @epoch from @peer may apply
+ * now; waits for the old upstream's local writes when the upstream
+ * changes. Under @peer->vol->apply_mutex.
+ */
 bool rblk_chain_admit(struct rblk_peer *peer, u64 counter, u32 epoch);
 /* The ack of a forwarded write; -EPROTO when unknown. */
 int rblk_chain_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
@@ -456,6 +487,11 @@ void rblk_peer_stop(struct rblk_peer *peer);
  */
 int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		   const void *p, u32 len, struct bio *bio);
+/*
+ * Sends the @n ACKs of @f (payload and header id filled in) in one go;
+ * -ENOTCONN when not connected.
+ */
+int rblk_peer_send_acks(struct rblk_peer *peer, struct rblk_ack_frame *f, u32 n);
 /* Receive exactly @len bytes (or skip them) of a connected peer. */
 int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
 		   size_t len);

@@ -29,28 +29,37 @@ void rblk_apply_ack_work(struct work_struct *work)
 {
 	struct rblk_peer *peer = container_of(work, struct rblk_peer, ack_work);
 	struct llist_node *list = llist_reverse_order(llist_del_all(&peer->acks));
-	struct rblk_rx *rx, *next;
+	u64 promised = READ_ONCE(peer->vol->md.gen.promised);
+	u32 n = 0, done = 0;
 
-	llist_for_each_entry_safe(rx, next, list, node) {
-		struct rblk_msg_ack a = {
+	/* One send per batch: acks of writes completed together. */
+	while (list) {
+		struct rblk_rx *rx = llist_entry(list, struct rblk_rx, node);
+		struct rblk_ack_frame *f = &peer->ack_frames[n++];
+
+		list = list->next;
+		f->h.id = cpu_to_be64(rx->id);
+		f->a = (struct rblk_msg_ack){
 			.status = cpu_to_be32(rx->status),
 			.held = cpu_to_be32(rx->held),
-			.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised)),
+			.promised = cpu_to_be64(promised),
 		};
-
 		/* A node further down promised a newer generation. */
 		if (rx->down_stale && rx->status == RBLK_ACK_OK) {
-			a.status = cpu_to_be32(RBLK_ACK_STALE);
-			a.promised = cpu_to_be64(rx->promised);
+			f->a.status = cpu_to_be32(RBLK_ACK_STALE);
+			f->a.promised = cpu_to_be64(rx->promised);
 		}
-
-		/* Not connected any more: the primary resends or demotes. */
-		rblk_peer_send(peer, RBLK_MSG_ACK, 0, rx->id, &a, sizeof(a), NULL);
 		rblk_rx_free(rx);
-		if (atomic_dec_and_test(&peer->rx_inflight) ||
-		    atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX)
-			wake_up_all(&peer->rx_wait);
+		done++;
+		if (n == ARRAY_SIZE(peer->ack_frames) || !list) {
+			/* Not connected any more: the primary resends or demotes. */
+			rblk_peer_send_acks(peer, peer->ack_frames, n);
+			n = 0;
+		}
 	}
+	if (done && (atomic_sub_and_test(done, &peer->rx_inflight) ||
+		     atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX))
+		wake_up_all(&peer->rx_wait);
 }
 
 void rblk_rx_part_done(struct rblk_rx *rx)
@@ -66,22 +75,47 @@ void rblk_rx_part_done(struct rblk_rx *rx)
 static void rblk_rx_end_io(struct bio *bio)
 {
 	struct rblk_rx *rx = container_of(bio, struct rblk_rx, bio);
+	struct rblk_peer *peer = rx->peer;
+	struct rblk_vol *vol = peer->vol;
 
 	if (bio->bi_status)
 		rx->status = RBLK_ACK_EIO;
+	/* @vol outlives @peer's writes: its teardown waits for them. */
+	if (atomic_dec_and_test(&peer->rx_local))
+		wake_up_all(&vol->apply_wait);
 	rblk_rx_part_done(rx);
 }
 
-/* Waits for room among the writes in flight of @peer; false on stop. */
-static bool rblk_rx_slot(struct rblk_peer *peer)
+/*
+ * Waits for room among the writes in flight of @peer. A write forwarded
+ * in chain topology holds its room until the next node acked it, which
+ * takes at most an ack timeout per node after this one: a longer wait
+ * means the connections are stuck (two nodes forwarding to each other),
+ * and this one is dropped.
+ */
+static int rblk_rx_slot(struct rblk_peer *peer)
 {
-	wait_event(peer->rx_wait,
-		   atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX ||
-		   kthread_should_stop());
+	unsigned long limit = msecs_to_jiffies(READ_ONCE(peer->vol->conf.ack_timeout_ms)) *
+			      RBLK_MAX_NODES;
+
+	if (!wait_event_timeout(peer->rx_wait,
+				atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX ||
+				kthread_should_stop(), limit)) {
+		rblk_peer_error(peer, "writes stuck for %u ms: dropping the connection",
+				jiffies_to_msecs(limit));
+		return -ETIMEDOUT;
+	}
 	if (kthread_should_stop())
-		return false;
+		return -ESHUTDOWN;
 	atomic_inc(&peer->rx_inflight);
-	return true;
+	return 0;
+}
+
+/* Writes @rx locally (@rx_local counts it until it completed). */
+static void rblk_rx_submit(struct rblk_rx *rx)
+{
+	atomic_inc(&rx->peer->rx_local);
+	submit_bio(&rx->bio);
 }
 
 /* A bio with pages for @data bytes (none for a flush or a range op). */
@@ -160,8 +194,8 @@ static const char *rblk_write_check(struct rblk_peer *peer,
 	u64 sector = be64_to_cpu(w->sector);
 	u64 nr = get_capacity(vol->disk);
 
-	if (w->gen.pad)
-		return "nonzero padding in write";
+	if (w->gen.pad || be64_to_cpu(w->gen.counter) >= RBLK_PROTO_GEN_MAX)
+		return "bad generation in write";
 	if (rblk_chain_route_check(peer, &w->route))
 		return rblk_chain_route_check(peer, &w->route);
 	if (!size || size % SECTOR_SIZE)
@@ -189,13 +223,12 @@ static const char *rblk_write_check(struct rblk_peer *peer,
 }
 
 /*
- * Writes come from the primary; in chain topology also from the node
- * before this one (the generation checks guard both).
+ * Writes come from the primary, or are forwarded along a chain by the
+ * node before this one (the generation checks guard both).
  */
-static bool rblk_apply_from_ok(struct rblk_peer *peer)
+static bool rblk_apply_from_ok(struct rblk_peer *peer, u64 id)
 {
-	return READ_ONCE(peer->primary) ||
-	       READ_ONCE(peer->vol->conf.topology) == RBLK_TOPOLOGY_CHAIN;
+	return READ_ONCE(peer->primary) || (id & RBLK_FWD_ID);
 }
 
 /* Whether writes of @peer may be applied now; else the ACK status. */
@@ -255,7 +288,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	if (err)
 		return err;
 	bad = rblk_write_check(peer, h, &w);
-	if (!bad && !rblk_apply_from_ok(peer))
+	if (!bad && !rblk_apply_from_ok(peer, id))
 		bad = "write from a node that is not primary";
 	if (!bad && (id & RBLK_CALL_ID))
 		bad = "write with a call id";
@@ -266,10 +299,6 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	size = be32_to_cpu(w.size);
 	op = be32_to_cpu(w.op);
 	status = rblk_apply_allowed(peer, &w.gen);
-	if (status == RBLK_ACK_OK &&
-	    !rblk_chain_admit(peer, be64_to_cpu(w.gen.counter),
-			      be32_to_cpu(w.route.epoch)))
-		status = RBLK_ACK_OBSOLETE;
 	if (status != RBLK_ACK_OK) {
 		if (op == RBLK_WOP_WRITE)
 			err = rblk_recv_skip(peer, sock, size +
@@ -278,8 +307,9 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	}
 
 	bdev = rblk_backing_bdev(vol);
-	if (!rblk_rx_slot(peer))
-		return -ESHUTDOWN;
+	err = rblk_rx_slot(peer);
+	if (err)
+		return err;
 	rx = rblk_rx_alloc(peer, id, op == RBLK_WOP_WRITE ? size : 0,
 			   rblk_wop_opf(op, be16_to_cpu(h->flags)));
 	if (!rx) {
@@ -294,6 +324,18 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 			atomic_dec(&peer->rx_inflight);
 			return err;
 		}
+	}
+	/*
+	 * Admitted, forwarded and submitted in one go: writes of two peers
+	 * (an old and a new path) land and travel on in the order admitted.
+	 */
+	mutex_lock(&vol->apply_mutex);
+	if (!rblk_chain_admit(peer, be64_to_cpu(w.gen.counter),
+			      be32_to_cpu(w.route.epoch))) {
+		mutex_unlock(&vol->apply_mutex);
+		rx->status = RBLK_ACK_OBSOLETE;
+		rblk_rx_part_done(rx);
+		return 0;
 	}
 	/* Forwarded first: the local write may change the bio's iterator. */
 	if (w.route.len) {
@@ -311,11 +353,14 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 			    blkdev_issue_zeroout(bdev, rx->bio.bi_iter.bi_sector,
 						 size >> SECTOR_SHIFT, GFP_NOIO, 0))
 				rx->status = RBLK_ACK_EIO;
+			atomic_inc(&peer->rx_local);
 			rblk_rx_end_io(&rx->bio);
+			mutex_unlock(&vol->apply_mutex);
 			return 0;
 		}
 	}
-	submit_bio(&rx->bio);
+	rblk_rx_submit(rx);
+	mutex_unlock(&vol->apply_mutex);
 	return 0;
 }
 
@@ -331,7 +376,7 @@ int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 	err = rblk_recv_full(peer, sock, &f, sizeof(f));
 	if (err)
 		return err;
-	if (f.gen.pad || (id & RBLK_CALL_ID) || !rblk_apply_from_ok(peer) ||
+	if (f.gen.pad || (id & RBLK_CALL_ID) || !rblk_apply_from_ok(peer, id) ||
 	    rblk_chain_route_check(peer, &f.route)) {
 		rblk_peer_error(peer, "protocol error: malformed flush");
 		return -EPROTO;
@@ -339,19 +384,22 @@ int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 	status = rblk_apply_allowed(peer, &f.gen);
 	if (status != RBLK_ACK_OK)
 		return rblk_apply_refuse(peer, id, status);
-	if (!rblk_rx_slot(peer))
-		return -ESHUTDOWN;
+	err = rblk_rx_slot(peer);
+	if (err)
+		return err;
 	rx = rblk_rx_alloc(peer, id, 0, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC);
 	if (!rx) {
 		atomic_dec(&peer->rx_inflight);
 		return -ENOMEM;
 	}
+	mutex_lock(&peer->vol->apply_mutex);
 	if (f.route.len) {
 		struct rblk_msg_flush out = f;
 
 		rblk_chain_forward(rx, RBLK_MSG_FLUSH, 0, &out, sizeof(out),
 				   &out.route, false);
 	}
-	submit_bio(&rx->bio);
+	rblk_rx_submit(rx);
+	mutex_unlock(&peer->vol->apply_mutex);
 	return 0;
 }

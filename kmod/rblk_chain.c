@@ -103,25 +103,33 @@ const char *rblk_chain_route_check(struct rblk_peer *peer,
 bool rblk_chain_admit(struct rblk_peer *peer, u64 counter, u32 epoch)
 {
 	struct rblk_vol *vol = peer->vol;
-	unsigned long flags;
-	bool ok = true;
+	struct rblk_peer *old;
+	bool older;
 
-	spin_lock_irqsave(&vol->chain_lock, flags);
-	if (counter > vol->seen_counter ||
-	    (counter == vol->seen_counter && epoch > vol->seen_epoch)) {
+	lockdep_assert_held(&vol->apply_mutex);
+	older = counter < vol->seen_counter ||
+		(counter == vol->seen_counter && epoch < vol->seen_epoch);
+	if (peer->node_id != vol->seen_from && vol->seen_from != U32_MAX) {
+		if (older) {
+			/* One stream keeps the primary's order; two paths do not. */
+			pr_warn_ratelimited("rblk%u: peer %u: write of an abandoned chain (generation %llu, epoch %u) refused\n",
+					    vol->minor, peer->node_id, counter, epoch);
+			return false;
+		}
+		/* A new path: what came the old way lands first. */
+		old = rblk_peer_get(vol, vol->seen_from);
+		if (old) {
+			wait_event(vol->apply_wait, !atomic_read(&old->rx_local));
+			rblk_peer_put(old);
+		}
+		vol->seen_from = peer->node_id;
+	}
+	if (!older) {
 		vol->seen_counter = counter;
 		vol->seen_epoch = epoch;
 		vol->seen_from = peer->node_id;
-	} else if ((counter < vol->seen_counter || epoch < vol->seen_epoch) &&
-		   vol->seen_from != peer->node_id) {
-		/* One stream keeps the primary's order; two paths do not. */
-		ok = false;
 	}
-	spin_unlock_irqrestore(&vol->chain_lock, flags);
-	if (!ok)
-		pr_warn_ratelimited("rblk%u: peer %u: write of an abandoned chain (generation %llu, epoch %u) refused\n",
-				    vol->minor, peer->node_id, counter, epoch);
-	return ok;
+	return true;
 }
 
 void rblk_chain_forward(struct rblk_rx *rx, u16 type, u16 flags, void *p,

@@ -246,6 +246,30 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 	return err;
 }
 
+int rblk_peer_send_acks(struct rblk_peer *peer, struct rblk_ack_frame *f, u32 n)
+{
+	struct socket *sock;
+	u32 i;
+	int err;
+
+	BUILD_BUG_ON(sizeof(*f) != sizeof(f->h) + sizeof(f->a));
+	for (i = 0; i < n; i++)
+		rblk_fill_hdr(&f[i].h, RBLK_MSG_ACK, 0, sizeof(f[i].a),
+			      be64_to_cpu(f[i].h.id));
+	mutex_lock(&peer->send_mutex);
+	sock = peer->sock;
+	if (!sock) {
+		mutex_unlock(&peer->send_mutex);
+		return -ENOTCONN;
+	}
+	err = rblk_send_raw(sock, f, n * sizeof(*f), 0);
+	WRITE_ONCE(peer->last_tx, jiffies);
+	mutex_unlock(&peer->send_mutex);
+	if (err)
+		rblk_peer_drop(peer, "send failed");
+	return err;
+}
+
 void rblk_peer_drop(struct rblk_peer *peer, const char *why)
 {
 	struct socket *sock;

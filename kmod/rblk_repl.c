@@ -26,6 +26,8 @@ void rblk_repl_init(struct rblk_vol *vol)
 	mutex_init(&vol->conf_mutex);
 	spin_lock_init(&vol->io_lock);
 	spin_lock_init(&vol->chain_lock);
+	mutex_init(&vol->apply_mutex);
+	init_waitqueue_head(&vol->apply_wait);
 	vol->seen_from = U32_MAX;
 	INIT_LIST_HEAD(&vol->overlaps);
 	INIT_LIST_HEAD(&vol->parked);
@@ -135,6 +137,8 @@ static void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer)
 {
 	synchronize_rcu();
 	rblk_peer_put(peer);
+	/* Writes forwarded to it end with the connection. */
+	rblk_peer_drop(peer, "removed");
 	wait_event(vol->peer_wait, !refcount_read(&peer->ref));
 	rblk_peer_stop(peer);
 	cancel_work_sync(&peer->ack_work);

@@ -104,6 +104,9 @@ typedef int (*check_fn)(struct peer *p, const struct mode *m);
  * @size:	act_write: rblk_msg_write.size (0: 4096)
  * @data:	act_write: data bytes sent (0: @size)
  * @flags:	act_write: header flags
+ * @counter:	act_write: the write's generation counter
+ * @route_len:	act_write: route.len
+ * @route0:	act_write: route.nodes[0]
  */
 struct mode {
 	const char *name;
@@ -118,6 +121,9 @@ struct mode {
 	u32 size;
 	u32 data;
 	u16 flags;
+	u64 counter;
+	u8 route_len;
+	u8 route0;
 };
 
 static const char *const type_names[] = {
@@ -542,6 +548,9 @@ static void act_write(struct peer *p, const struct mode *m)
 		.sector = cpu_to_be64(sector),
 		.size = cpu_to_be32(size),
 		.op = cpu_to_be32(RBLK_WOP_WRITE),
+		.gen.counter = cpu_to_be64(m->counter),
+		.route.len = m->route_len,
+		.route.nodes[0] = m->route0,
 	};
 	memset(w + 1, p->pattern, data);
 	if (crc_len) {
@@ -681,6 +690,10 @@ static const struct mode modes[] = {
 	WRITE_MODE("write-unaligned", .size = 100),
 	WRITE_MODE("bad-flags", .flags = (u16)~RBLK_MSG_F_ALL),
 	WRITE_MODE("bad-digest", .bad_crc = true),
+	WRITE_MODE("gen-too-big", .counter = 1ULL << 62),
+	WRITE_MODE("route-too-long", .route_len = 15),
+	WRITE_MODE("route-to-self", .route_len = 1, .route0 = 1),
+	WRITE_MODE("route-to-sender", .route_len = 1, .route0 = 0),
 	POST_MODE("bad-pad", act_bad_pad),
 	POST_MODE("second-hello", act_hello),
 	{ .name = "flood", .handshake = true, .act = act_flood, .check = check_alive },

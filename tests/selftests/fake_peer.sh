@@ -101,7 +101,7 @@ unload() {
 	rblk_load
 }
 
-ktap_set_plan 21
+ktap_set_plan 25
 t "good handshake and write: acked, on the backing device" good_write
 t "garbage instead of a HELLO: dropped"		fake bad-magic "$EARLY"
 t "HELLO with protocol 99..99: refused (PROTO)"	fake bad-version "$REFUSED"
@@ -115,7 +115,11 @@ t "half a header, then EOF: dropped"		fake truncated-frame "rblk0: peer 0: disco
 t "ACK for an unknown id: dropped"		fake unknown-ack "$PROTO"
 t "WRITE across the end: dropped"		fake write-beyond-end "$PROTO"
 t "WRITE whose end wraps around: dropped"	fake write-wrap "$PROTO"
-t "WRITE with a length not 32 + size: dropped"	fake write-len-lie "$PROTO"
+t "WRITE with a length not its header + size: dropped" fake write-len-lie "$PROTO"
+t "WRITE of generation 2^62: dropped"		fake gen-too-big "bad generation in write"
+t "WRITE with a route of 15 nodes: dropped"	fake route-too-long "route too long"
+t "WRITE routed back to the receiver: dropped"	fake route-to-self "bad node in route"
+t "WRITE routed back to the sender: dropped"	fake route-to-sender "bad node in route"
 t "WRITE of 100 bytes: dropped"			fake write-unaligned "$PROTO"
 t "WRITE with unknown flags: dropped"		fake bad-flags "$PROTO"
 t "header with nonzero pad: dropped"		fake bad-pad "$PROTO"

@@ -29,6 +29,8 @@
  * @raw:	bytes for RBLK_A_VOL_BACKING_PATH without a NUL, or NULL
  * @extra_type:	type of one more u32 attribute (0: none)
  * @minor_u8:	send the minor as a one-byte attribute
+ * @order:	RBLK_A_VOL_CHAIN_ORDER bytes to send, or NULL
+ * @order_len:	their number
  */
 struct req {
 	long minor;
@@ -36,6 +38,8 @@ struct req {
 	const char *raw;
 	int extra_type;
 	int minor_u8;
+	const uint8_t *order;
+	int order_len;
 };
 
 static void build(struct nlmsghdr *nlh, const void *arg)
@@ -54,6 +58,8 @@ static void build(struct nlmsghdr *nlh, const void *arg)
 		mnl_attr_put(nlh, RBLK_A_VOL_BACKING_PATH, strlen(r->raw), r->raw);
 	if (r->extra_type)
 		mnl_attr_put_u32(nlh, (uint16_t)r->extra_type, 1);
+	if (r->order)
+		mnl_attr_put(nlh, RBLK_A_VOL_CHAIN_ORDER, r->order_len, r->order);
 }
 
 static int count_cb(const struct nlattr *const *tb, void *arg)
@@ -243,6 +249,33 @@ TEST_F(nl, destroy_and_get_refusals)
 
 	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_GET, &absent));
 	EXPECT_EQ(ENODEV, self->e.err);
+}
+
+TEST_F(nl, chain_order_refusals)
+{
+	static const uint8_t twice[] = { 1, 1 }, bad_id[] = { 1, 16 };
+	static const uint8_t good[] = { 2, 1 };
+	static const uint8_t too_long[RBLK_MAX_NODES + 1];
+	struct req create = { .minor = 0, .path = "/dev/ram0" };
+	struct req r = { .minor = 0, .order = twice, .order_len = 2 };
+
+	ASSERT_EQ(0, send_req(_metadata, self, RBLK_CMD_VOL_CREATE, &create));
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SET, &r));
+	EXPECT_EQ(EINVAL, self->e.err);
+	EXPECT_NE(NULL, strstr(self->e.msg, "node 1 is listed twice"));
+	EXPECT_EQ(RBLK_A_VOL_CHAIN_ORDER, self->e.bad_attr);
+	r.order = bad_id;
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SET, &r));
+	EXPECT_EQ(EINVAL, self->e.err);
+	EXPECT_NE(NULL, strstr(self->e.msg, "node 16 is not a node id"));
+	r.order = too_long;
+	r.order_len = sizeof(too_long);
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SET, &r));
+	EXPECT_EQ(EINVAL, self->e.err);
+	EXPECT_NE(NULL, strstr(self->e.msg, "at most 16"));
+	r.order = good;
+	r.order_len = sizeof(good);
+	EXPECT_EQ(0, send_req(_metadata, self, RBLK_CMD_VOL_SET, &r));
 }
 
 TEST_F(nl, destroy_open_volume)

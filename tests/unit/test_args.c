@@ -141,6 +141,38 @@ TEST(addresses)
 	}
 }
 
+TEST(node_lists)
+{
+	static const char *const bad[] = {
+		"", ",", "1,", ",1", "1,,2", "1,1", "16", "0,1,2,3,4,5,6,7,8,9,10,11,12,13,14,15,15",
+		"-1", "a", "1 2", "+1", "0x1",
+	};
+	struct rblk_node_list l;
+	struct rblk_args a;
+	char err[256];
+	size_t i;
+
+	ASSERT_EQ(0, rblk_parse_ids("3,1,2", &l));
+	ASSERT_EQ(3, l.n);
+	EXPECT_EQ(3, l.ids[0]);
+	EXPECT_EQ(1, l.ids[1]);
+	EXPECT_EQ(2, l.ids[2]);
+	ASSERT_EQ(0, rblk_parse_ids("15,14,13,12,11,10,9,8,7,6,5,4,3,2,1,0", &l));
+	EXPECT_EQ(16, l.n);
+	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
+		EXPECT_EQ(-1, rblk_parse_ids(bad[i], &l)) {
+			TH_LOG("accepted '%s'", bad[i]);
+		}
+	}
+	ASSERT_EQ(0, parse(&rblk_args_vol_set, &a, err, ARGV("chain-order", "2,0")));
+	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_CHAIN_ORDER));
+	EXPECT_EQ(2, a.ids.n);
+	EXPECT_EQ(-1, parse(&rblk_args_vol_set, &a, err, ARGV("chain-order", "2,2")));
+	EXPECT_NE(NULL, strstr(err, "distinct node ids 0-15")) {
+		TH_LOG("%s", err);
+	}
+}
+
 TEST(numbers)
 {
 	uint32_t v = 7;

@@ -108,20 +108,27 @@ int rblk_parse_addr(const char *s)
 int rblk_parse_ids(const char *s, struct rblk_node_list *out)
 {
 	uint32_t seen = 0, id;
-	char buf[128], *tok, *save;
+	char tok[16];
+	const char *end;
+	size_t len;
 
-	if (strlen(s) >= sizeof(buf) || !*s || s[strlen(s) - 1] == ',')
-		return -1;
-	snprintf(buf, sizeof(buf), "%s", s);
 	out->n = 0;
-	for (tok = strtok_r(buf, ",", &save); tok; tok = strtok_r(NULL, ",", &save)) {
+	for (;;) {
+		end = strchr(s, ',');
+		len = end ? (size_t)(end - s) : strlen(s);
+		if (!len || len >= sizeof(tok))
+			return -1;
+		memcpy(tok, s, len);
+		tok[len] = 0;
 		if (rblk_parse_u32(tok, 0, RBLK_MAX_NODES - 1, &id) < 0 ||
 		    seen & 1U << id || out->n == RBLK_MAX_NODES)
 			return -1;
 		seen |= 1U << id;
 		out->ids[out->n++] = (uint8_t)id;
+		if (!end)
+			return 0;
+		s = end + 1;
 	}
-	return out->n ? 0 : -1;
 }
 
 /* What a value of @sp looks like, for messages. */
