@@ -114,8 +114,6 @@ long_paths() {
 repl_refusals() {
 	local before
 	before=$(rblkctl -j status rblk0)
-	expect_err 1 "rblk0: chain topology is not implemented yet" \
-		rblkctl set rblk0 topology chain
 	expect_err 7 "rblk0: ping-timeout (3000 ms) must be longer than ping-interval (4000 ms)" \
 		rblkctl set rblk0 ping-interval 4000
 	expect_err 1 "rblk0: cannot listen on 192.0.2.1:7789: no such local address" \
