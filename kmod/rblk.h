@@ -128,6 +128,9 @@ struct rblk_ack_frame {
  * @inflight:	requests sent and not acked, oldest first
  *		(struct rblk_cmd_peer entries)
  * @ninflight:	their number
+ * @txq:	requests to send, in order (struct rblk_cmd_peer entries)
+ * @tx_work:	sends them, so that a submitter with more I/O to issue does
+ *		not run the network stack itself
  * @fwd:	chain topology: writes this node forwarded to the peer and
  *		waits the ack of, oldest first (struct rblk_rx)
  * @nfwd:	their number
@@ -173,6 +176,8 @@ struct rblk_peer {
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;
 	u32 ninflight;
+	struct list_head txq;
+	struct work_struct tx_work;
 	struct list_head fwd;
 	u32 nfwd;
 	struct rblk_call call;
@@ -487,6 +492,9 @@ void rblk_peer_stop(struct rblk_peer *peer);
  */
 int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		   const void *p, u32 len, struct bio *bio);
+/* rblk_peer_send(), with MSG_MORE on the last piece when @more. */
+int rblk_peer_send_more(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
+			const void *p, u32 len, struct bio *bio, bool more);
 /*
  * Sends the @n ACKs of @f (payload and header id filled in) in one go;
  * -ENOTCONN when not connected.
@@ -525,6 +533,8 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		 u64 promised);
 /* Fails the requests in flight to @peer (connection lost). */
 void rblk_req_peer_lost(struct rblk_peer *peer);
+/* Sends the requests queued for @peer (its @tx_work). */
+void rblk_req_tx_work(struct work_struct *work);
 /*
  * Deadline of the oldest unacked request; false when none. Under
  * @peer->lock.

@@ -153,8 +153,10 @@ static int rblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
 
 	INIT_LIST_HEAD(&cmd->overlap_node);
 	INIT_LIST_HEAD(&cmd->park_node);
-	for (i = 0; i < RBLK_MAX_NODES; i++)
+	for (i = 0; i < RBLK_MAX_NODES; i++) {
 		INIT_LIST_HEAD(&cmd->peer[i].node);
+		INIT_LIST_HEAD(&cmd->peer[i].tx_node);
+	}
 	return 0;
 }
 

@@ -215,6 +215,12 @@ static int rblk_send_bios_data(struct socket *sock, struct bio *bio, u32 left,
 int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		   const void *p, u32 len, struct bio *bio)
 {
+	return rblk_peer_send_more(peer, type, flags, id, p, len, bio, false);
+}
+
+int rblk_peer_send_more(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
+			const void *p, u32 len, struct bio *bio, bool more)
+{
 	u32 data = rblk_bios_bytes(bio);
 	bool digest = data && peer->digest;
 	struct rblk_msg_hdr h;
@@ -231,13 +237,13 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		mutex_unlock(&peer->send_mutex);
 		return -ENOTCONN;
 	}
-	err = rblk_send_raw(sock, &h, sizeof(h), len || data ? MSG_MORE : 0);
+	err = rblk_send_raw(sock, &h, sizeof(h), len || data || more ? MSG_MORE : 0);
 	if (!err && len)
-		err = rblk_send_raw(sock, p, len, data ? MSG_MORE : 0);
+		err = rblk_send_raw(sock, p, len, data || more ? MSG_MORE : 0);
 	if (!err && data)
-		err = rblk_send_bios_data(sock, bio, data, digest);
+		err = rblk_send_bios_data(sock, bio, data, digest || more);
 	if (!err && digest)
-		err = rblk_send_raw(sock, &crc, sizeof(crc), 0);
+		err = rblk_send_raw(sock, &crc, sizeof(crc), more ? MSG_MORE : 0);
 	WRITE_ONCE(peer->last_tx, jiffies);
 	mutex_unlock(&peer->send_mutex);
 	/* A message half sent leaves the stream unusable. */

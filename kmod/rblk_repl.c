@@ -142,6 +142,7 @@ static void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer)
 	wait_event(vol->peer_wait, !refcount_read(&peer->ref));
 	rblk_peer_stop(peer);
 	cancel_work_sync(&peer->ack_work);
+	cancel_work_sync(&peer->tx_work);
 	kfree(peer);
 }
 
@@ -402,6 +403,8 @@ static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
 	init_waitqueue_head(&peer->wait);
 	init_waitqueue_head(&peer->rx_wait);
 	INIT_LIST_HEAD(&peer->inflight);
+	INIT_LIST_HEAD(&peer->txq);
+	INIT_WORK(&peer->tx_work, rblk_req_tx_work);
 	INIT_LIST_HEAD(&peer->fwd);
 	init_llist_head(&peer->acks);
 	INIT_WORK(&peer->ack_work, rblk_apply_ack_work);

@@ -176,15 +176,27 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 	struct rblk_cmd_peer *e = &cmd->peer[peer->node_id];
 	u32 i, hops = 1 + route->len;
 	unsigned long flags, nodes = BIT(peer->node_id);
+	bool now = false, kick = false;
 	union rblk_req_wire m;
-	bool sent = false;
 	u16 type, mflags;
 	u32 len;
 
 	for (i = 0; i < route->len; i++)
 		nodes |= BIT(route->nodes[i]);
+	cmd->wire_route = *route;
 	spin_lock_irqsave(&peer->lock, flags);
 	if (peer->sock && list_empty(&e->node)) {
+		/*
+		 * Nothing else on the way to the peer: send it from here, at
+		 * once. Else the send work takes it, in order, so that the
+		 * submitter goes on with its next I/O meanwhile.
+		 */
+		now = list_empty(&peer->txq) && !peer->ninflight;
+		if (!now) {
+			kick = list_empty(&peer->txq);
+			list_add_tail(&e->tx_node, &peer->txq);
+			atomic_inc(&cmd->pending);
+		}
 		e->sent_at = jiffies;
 		e->deadline = jiffies + hops *
 			msecs_to_jiffies(READ_ONCE(vol->conf.ack_timeout_ms));
@@ -194,12 +206,13 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 		cmd->route = nodes & ~BIT(peer->node_id);
 		atomic_long_or(nodes, (atomic_long_t *)&cmd->sent);
 		atomic_long_andnot(nodes, (atomic_long_t *)&cmd->missing);
-		sent = true;
 	} else {
 		atomic_long_or(nodes, (atomic_long_t *)&cmd->missing);
 	}
 	spin_unlock_irqrestore(&peer->lock, flags);
-	if (!sent)
+	if (kick)
+		queue_work(rblk_wq, &peer->tx_work);
+	if (!now)
 		return;
 	type = rblk_req_msg(vol, rq, route, &m, &mflags, &len);
 	/* A failed send drops the connection, which fails the entry. */
@@ -373,22 +386,65 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 	return 0;
 }
 
+/* The request behind @peer's entry @e. */
+static struct request *rblk_req_of(struct rblk_peer *peer,
+				   struct rblk_cmd_peer *e)
+{
+	return blk_mq_rq_from_pdu(container_of(e - peer->node_id,
+					       struct rblk_cmd, peer[0]));
+}
+
+void rblk_req_tx_work(struct work_struct *work)
+{
+	struct rblk_peer *peer = container_of(work, struct rblk_peer, tx_work);
+	struct rblk_cmd_peer *e;
+	union rblk_req_wire m;
+	struct request *rq;
+	u16 type, mflags;
+	bool more;
+	u32 len;
+
+	for (;;) {
+		spin_lock_irq(&peer->lock);
+		e = list_first_entry_or_null(&peer->txq, struct rblk_cmd_peer, tx_node);
+		if (e)
+			list_del_init(&e->tx_node);
+		more = !list_empty(&peer->txq);
+		spin_unlock_irq(&peer->lock);
+		if (!e)
+			return;
+		rq = rblk_req_of(peer, e);
+		type = rblk_req_msg(peer->vol, rq,
+				    &((struct rblk_cmd *)blk_mq_rq_to_pdu(rq))->wire_route,
+				    &m, &mflags, &len);
+		/* MSG_MORE while more follow: TCP sends full segments. */
+		rblk_peer_send_more(peer, type, mflags, rblk_cmd_id(rq), &m, len,
+				    type == RBLK_MSG_WRITE && req_op(rq) == REQ_OP_WRITE ?
+				    rq->bio : NULL, more);
+		rblk_cmd_put(rq);
+		cond_resched();
+	}
+}
+
 void rblk_req_peer_lost(struct rblk_peer *peer)
 {
 	struct rblk_cmd_peer *e, *next;
+	LIST_HEAD(unsent);
 	LIST_HEAD(lost);
 
 	spin_lock_irq(&peer->lock);
 	list_splice_init(&peer->inflight, &lost);
+	list_splice_init(&peer->txq, &unsent);
 	peer->ninflight = 0;
 	spin_unlock_irq(&peer->lock);
+	list_for_each_entry_safe(e, next, &unsent, tx_node) {
+		list_del_init(&e->tx_node);
+		rblk_cmd_put(rblk_req_of(peer, e));
+	}
 	/* Unlinked: no ack can find them any more. */
 	list_for_each_entry_safe(e, next, &lost, node) {
-		struct rblk_cmd *cmd = container_of(e - peer->node_id,
-						    struct rblk_cmd, peer[0]);
-
 		list_del_init(&e->node);
-		rblk_cmd_put(blk_mq_rq_from_pdu(cmd));
+		rblk_cmd_put(rblk_req_of(peer, e));
 	}
 }
 

@@ -18,11 +18,14 @@
  * @sent_at:	jiffies when it was sent
  * @deadline:	jiffies by which the ack must come (an ack timeout per node
  *		on the route)
+ * @tx_node:	in @peer->txq while waiting for the peer's send work (under
+ *		@peer->lock); being there holds one count of @pending
  */
 struct rblk_cmd_peer {
 	struct list_head node;
 	unsigned long sent_at;
 	unsigned long deadline;
+	struct list_head tx_node;
 };
 
 /**
@@ -40,6 +43,7 @@ struct rblk_cmd_peer {
  * @missing:	peers in sync when it was dispatched that did not get it
  * @route:	chain topology: the nodes after the first on the route it
  *		was last sent along
+ * @wire_route: the route (and epoch) of its last send, for the send work
  * @broken:	nodes of a route that did not get it although the primary
  *		may still be connected to them (the chain broke before them):
  *		not sent to again, demoted like unreachable peers
@@ -64,6 +68,7 @@ struct rblk_cmd {
 	unsigned long acked;
 	unsigned long missing;
 	unsigned long route;
+	struct rblk_wire_route wire_route;
 	unsigned long broken;
 	bool stale;
 	bool overlap;
