@@ -471,6 +471,19 @@ fio_verify_on() {
 	return $rc
 }
 
+# fio_then_compare N FIO_ARGS...: fio verifies on node 0 (primary), then
+# nodes 1..N-1 are still up to date and hold the same bytes as node 0.
+fio_then_compare() {
+	local n=$1 j
+	shift
+	fio_verify_on 0 "$@"
+	flush_vol 0
+	for j in $(seq 1 $((n - 1))); do
+		[ "$(peer_disk 0 "$j")" = "$UPTODATE" ] || fail "node $j no longer up to date"
+		compare_backing 0 "$j"
+	done
+}
+
 # write_sectors I: sectors written to /dev/rblkI so far.
 write_sectors() {
 	blk_stat "rblk$1" 7

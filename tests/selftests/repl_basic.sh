@@ -78,17 +78,6 @@ status_both_sides() {
 	[ "$(has_quorum 0)" = 1 ]
 }
 
-# fio on the primary, then every replica equals it.
-fio_then_compare() {
-	local n=$1 j
-	shift
-	fio_verify_on 0 "$@"
-	flush_vol 0
-	for j in $(seq 1 $((n - 1))); do
-		[ "$(peer_disk 0 "$j")" = "$UPTODATE" ] || fail "node $j no longer up to date"
-		compare_backing 0 "$j"
-	done
-}
 
 # A local write on secondary node J fails (EROFS, or EPERM for a
 # read-only disk) and changes nothing on either node.

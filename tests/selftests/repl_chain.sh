@@ -50,18 +50,6 @@ chain_setup() {
 	make_primary 0 "$1"
 }
 
-# fio_then_compare N FIO_ARGS...: fio verifies on node 0, then nodes 1..N-1
-# hold the same bytes as node 0.
-fio_then_compare() {
-	local n=$1 j
-	shift
-	fio_verify_on 0 "$@"
-	flush_vol 0
-	for j in $(seq 1 $((n - 1))); do
-		compare_backing 0 "$j"
-	done
-}
-
 three_nodes() {
 	chain_setup 3
 	echo "chain: $(chain 0)"
