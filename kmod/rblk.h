@@ -504,6 +504,9 @@ int rblk_peer_send_acks(struct rblk_peer *peer, struct rblk_ack_frame *f, u32 n)
 int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
 		   size_t len);
 int rblk_recv_skip(struct rblk_peer *peer, struct socket *sock, size_t len);
+/* Receive exactly @len bytes into the @nr pieces of @bv. */
+int rblk_recv_bvec(struct rblk_peer *peer, struct socket *sock,
+		   struct bio_vec *bv, u32 nr, size_t len);
 /*
  * Logs a connection's problem and keeps it as the peer's last error; with
  * no @peer (not identified yet) only logs, rate-limited.

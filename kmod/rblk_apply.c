@@ -159,17 +159,13 @@ static int rblk_rx_recv_data(struct rblk_rx *rx, struct socket *sock)
 	__be32 sent;
 	int err;
 
-	bio_for_each_segment_all(bv, &rx->bio, it) {
-		void *p = page_address(bv->bv_page);
-
-		err = rblk_recv_full(peer, sock, p, bv->bv_len);
-		if (err)
-			return err;
-		if (peer->digest)
-			crc = crc32c(crc, p, bv->bv_len);
-	}
-	if (!peer->digest)
-		return 0;
+	/* All pages in one go: few receive calls for a large write. */
+	err = rblk_recv_bvec(peer, sock, rx->bio.bi_io_vec, rx->bio.bi_vcnt,
+			     rx->bio.bi_iter.bi_size);
+	if (err || !peer->digest)
+		return err;
+	bio_for_each_segment_all(bv, &rx->bio, it)
+		crc = crc32c(crc, page_address(bv->bv_page), bv->bv_len);
 	err = rblk_recv_full(peer, sock, &sent, sizeof(sent));
 	if (err)
 		return err;

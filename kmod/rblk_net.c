@@ -460,6 +460,36 @@ int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
 	return rblk_recv_sock(peer, 0, sock, buf, len);
 }
 
+int rblk_recv_bvec(struct rblk_peer *peer, struct socket *sock,
+		   struct bio_vec *bv, u32 nr, size_t len)
+{
+	size_t done = 0;
+	int n, err;
+
+	while (done < len) {
+		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+
+		iov_iter_bvec(&msg.msg_iter, ITER_DEST, bv, nr, len);
+		iov_iter_advance(&msg.msg_iter, done);
+		n = sock_recvmsg(sock, &msg, MSG_NOSIGNAL);
+		if (n > 0) {
+			done += n;
+			WRITE_ONCE(peer->last_rx, jiffies);
+			continue;
+		}
+		if (kthread_should_stop())
+			return -ESHUTDOWN;
+		if (n == 0)
+			return -ECONNRESET;
+		if (n != -EAGAIN && n != -EINTR)
+			return n;
+		err = rblk_peer_tick(peer);
+		if (err)
+			return err;
+	}
+	return 0;
+}
+
 /* Reads and throws away @len bytes (a payload that is refused). */
 int rblk_recv_skip(struct rblk_peer *peer, struct socket *sock, size_t len)
 {
