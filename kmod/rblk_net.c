@@ -416,26 +416,24 @@ static int rblk_peer_tick(struct rblk_peer *peer)
 }
 
 /*
- * Receives exactly @len bytes. On a connected @peer (@deadline 0),
+ * Fills what @msg's iterator has room for. On a connected @peer (@deadline 0),
  * timeouts of the socket (a fraction of the ping interval) let the loop
  * run rblk_peer_tick() while it waits; during the handshake the wait ends
  * at @deadline (jiffies), however slowly the bytes trickle in.
  */
 static int rblk_recv_sock(struct rblk_peer *peer, unsigned long deadline,
-			  struct socket *sock, void *buf, size_t len)
+			  struct socket *sock, struct msghdr *msg)
 {
-	while (len) {
-		struct kvec iov = { .iov_base = buf, .iov_len = len };
-		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-		int n, err;
+	int n, err;
 
-		n = kernel_recvmsg(sock, &msg, &iov, 1, len, msg.msg_flags);
+	/* sock_recvmsg() advances @msg's iterator by what it received. */
+	while (msg_data_left(msg)) {
+		n = sock_recvmsg(sock, msg, MSG_NOSIGNAL);
 		if (n > 0) {
-			buf += n;
-			len -= n;
 			if (peer)
 				WRITE_ONCE(peer->last_rx, jiffies);
-			if (deadline && len && time_after(jiffies, deadline))
+			if (deadline && msg_data_left(msg) &&
+			    time_after(jiffies, deadline))
 				return -ETIMEDOUT;
 			continue;
 		}
@@ -454,40 +452,30 @@ static int rblk_recv_sock(struct rblk_peer *peer, unsigned long deadline,
 	return 0;
 }
 
+/* Exactly @len bytes into @buf (the handshake: until @deadline). */
+static int rblk_recv_buf(struct rblk_peer *peer, unsigned long deadline,
+			 struct socket *sock, void *buf, size_t len)
+{
+	struct kvec iov = { .iov_base = buf, .iov_len = len };
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+
+	iov_iter_kvec(&msg.msg_iter, ITER_DEST, &iov, 1, len);
+	return rblk_recv_sock(peer, deadline, sock, &msg);
+}
+
 int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
 		   size_t len)
 {
-	return rblk_recv_sock(peer, 0, sock, buf, len);
+	return rblk_recv_buf(peer, 0, sock, buf, len);
 }
 
 int rblk_recv_bvec(struct rblk_peer *peer, struct socket *sock,
 		   struct bio_vec *bv, u32 nr, size_t len)
 {
-	size_t done = 0;
-	int n, err;
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
 
-	while (done < len) {
-		struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
-
-		iov_iter_bvec(&msg.msg_iter, ITER_DEST, bv, nr, len);
-		iov_iter_advance(&msg.msg_iter, done);
-		n = sock_recvmsg(sock, &msg, MSG_NOSIGNAL);
-		if (n > 0) {
-			done += n;
-			WRITE_ONCE(peer->last_rx, jiffies);
-			continue;
-		}
-		if (kthread_should_stop())
-			return -ESHUTDOWN;
-		if (n == 0)
-			return -ECONNRESET;
-		if (n != -EAGAIN && n != -EINTR)
-			return n;
-		err = rblk_peer_tick(peer);
-		if (err)
-			return err;
-	}
-	return 0;
+	iov_iter_bvec(&msg.msg_iter, ITER_DEST, bv, nr, len);
+	return rblk_recv_sock(peer, 0, sock, &msg);
 }
 
 /* Reads and throws away @len bytes (a payload that is refused). */
@@ -548,7 +536,7 @@ static int rblk_recv_hdr(struct rblk_vol *vol, struct rblk_peer *peer,
 	const char *bad;
 	int err;
 
-	err = rblk_recv_sock(peer, deadline, sock, h, sizeof(*h));
+	err = rblk_recv_buf(peer, deadline, sock, h, sizeof(*h));
 	if (err)
 		return err;
 	bad = rblk_hdr_check(h);
@@ -642,9 +630,9 @@ static int rblk_recv_hello(struct rblk_vol *vol, struct rblk_peer *peer,
 		return err;
 	switch (be16_to_cpu(h.type)) {
 	case RBLK_MSG_HELLO:
-		return rblk_recv_sock(peer, deadline, sock, hello, sizeof(*hello));
+		return rblk_recv_buf(peer, deadline, sock, hello, sizeof(*hello));
 	case RBLK_MSG_REFUSE:
-		err = rblk_recv_sock(peer, deadline, sock, &r, sizeof(r));
+		err = rblk_recv_buf(peer, deadline, sock, &r, sizeof(r));
 		if (err)
 			return err;
 		r.text[sizeof(r.text) - 1] = '\0';
