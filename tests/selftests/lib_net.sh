@@ -484,6 +484,20 @@ fio_then_compare() {
 	done
 }
 
+# fio_during CMD...: fio (crc32c verify, 4 KiB random writes, QD 16,
+# 16 MiB) on node 0; after its first 2 MiB, CMD runs; then fio must
+# complete and verify.
+fio_during() {
+	local pid rc=0
+	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=16M
+	pid=$NET_BG_PID
+	wait_for 60 "fio's progress" ge 4096 write_sectors 0
+	"$@"
+	wait_for 120 "fio to finish" gone "$pid"
+	wait "$pid" || rc=$?
+	[ $rc -eq 0 ] || fail "fio failed (exit $rc)"
+}
+
 # write_sectors I: sectors written to /dev/rblkI so far.
 write_sectors() {
 	blk_stat "rblk$1" 7

@@ -82,16 +82,10 @@ four_nodes_ordered() {
 # after 2 MiB; fio completes and verifies, LOST is outdated, the chain is
 # 0,KEPT and KEPT holds node 0's bytes.
 lose_mid_load() {
-	local lost=$1 kept=$2 pid rc=0 gen0
+	local lost=$1 kept=$2 gen0
 	chain_setup 3 "${LOAD[@]}"
 	gen0=$(gen_counter 0)
-	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=16M
-	pid=$NET_BG_PID
-	wait_for 60 "fio's progress" ge 4096 write_sectors 0
-	isolate "$lost"
-	wait_for 120 "fio to finish" gone "$pid"
-	wait "$pid" || rc=$?
-	[ $rc -eq 0 ] || fail "fio failed (exit $rc)"
+	fio_during isolate "$lost"
 	wait_for "$NET_WAIT" "node $lost reported outdated" eq "$OUTDATED" peer_disk 0 "$lost"
 	[ "$(peer_disk 0 "$kept")" = "$UPTODATE" ]
 	echo "chain: $(chain 0); generation $gen0 -> $(gen_counter 0)"
@@ -111,15 +105,8 @@ tail_cut() { lose_mid_load 2 1; }
 # Only the hop 1 -> 2 breaks: node 0 still reaches both. Node 2 is behind
 # the break, so it is demoted; after the heal it is back, outdated.
 link_cut_healed() {
-	local pid rc=0
 	chain_setup 3 "${LOAD[@]}"
-	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=16M
-	pid=$NET_BG_PID
-	wait_for 60 "fio's progress" ge 4096 write_sectors 0
-	cut 1 2
-	wait_for 120 "fio to finish" gone "$pid"
-	wait "$pid" || rc=$?
-	[ $rc -eq 0 ] || fail "fio failed (exit $rc)"
+	fio_during cut 1 2
 	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
 	[ "$(peer_disk 0 1)" = "$UPTODATE" ]
 	[ "$(chain 0)" = 0,1 ]

@@ -25,18 +25,12 @@ LOAD=(ping-interval 500 ping-timeout 2000 ack-timeout 2000)
 FROZEN_S=4
 
 cut_mid_load() {
-	local gen0 gen pid rc=0
+	local gen0 gen
 	nodes_create 3 32 "${LOAD[@]}"
 	make_primary 0 3
 	gen0=$(gen_counter 0)
-	net_bg fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16 --size=16M
-	pid=$NET_BG_PID
 	# 2 MiB written (of 16), then node 2 goes.
-	wait_for 60 "fio's progress" ge 4096 write_sectors 0
-	cut 0 2
-	wait_for 120 "fio to finish" gone "$pid"
-	wait "$pid" || rc=$?
-	[ $rc -eq 0 ] || fail "fio failed (exit $rc)"
+	fio_during cut 0 2
 	echo "node 0 sees node 2: $(peer_conn 0 2), $(peer_disk 0 2)"
 	[ "$(peer_disk 0 2)" != "$UPTODATE" ] || fail "node 2 missed writes but is reported up to date"
 	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
