@@ -26,6 +26,8 @@
 
 /* Replicated writes a secondary applies at once per connection. */
 #define RBLK_PEER_RX_MAX	64
+/* Free data pages a peer's receive path keeps for its next writes: 4 MiB. */
+#define RBLK_PEER_POOL_PAGES	1024
 
 struct rblk_vol;
 
@@ -153,6 +155,12 @@ struct rblk_ack_frame {
  * @acks:	completed replicated writes whose ACK is to be sent
  * @ack_work:	sends them
  * @ack_frames:	@ack_work's batch of ACKs, sent in one go
+ * @pool_lock:	protects @pool and @npool; taken in process context only
+ *		(the receive thread takes pages, the ack work returns them)
+ * @pool:	free pages for the data of the next writes (page->lru), so
+ *		that receiving a write neither allocates nor (with
+ *		init_on_alloc) zeroes pages
+ * @npool:	their number, at most RBLK_PEER_POOL_PAGES
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
@@ -198,6 +206,9 @@ struct rblk_peer {
 	struct llist_head acks;
 	struct work_struct ack_work;
 	struct rblk_ack_frame ack_frames[RBLK_PEER_RX_MAX];
+	spinlock_t pool_lock;	/* see @pool_lock above */
+	struct list_head pool;
+	u32 npool;
 };
 
 /**
@@ -551,5 +562,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 		     const struct rblk_msg_hdr *h);
 void rblk_apply_ack_work(struct work_struct *work);
+/* Frees the pages @peer keeps for writes it may send. */
+void rblk_apply_pool_drain(struct rblk_peer *peer);
 
 #endif /* RBLK_H */

@@ -12,13 +12,83 @@
 #include "rblk.h"
 #include "rblk_apply.h"
 
+/*
+ * Adds pages for @data bytes to @bio, a write of @peer being received:
+ * from the pool first, then from the page allocator. False when memory is
+ * short (the pages added so far stay in @bio).
+ */
+static bool rblk_pool_fill(struct rblk_peer *peer, struct bio *bio, u32 data)
+{
+	struct page *page;
+	u32 len;
+
+	spin_lock(&peer->pool_lock);
+	while (data && peer->npool) {
+		page = list_first_entry(&peer->pool, struct page, lru);
+		list_del(&page->lru);
+		WRITE_ONCE(peer->npool, peer->npool - 1);
+		len = min_t(u32, data, PAGE_SIZE);
+		__bio_add_page(bio, page, len, 0);
+		data -= len;
+	}
+	spin_unlock(&peer->pool_lock);
+	while (data) {
+		page = alloc_page(GFP_NOIO);
+		if (!page)
+			return false;
+		len = min_t(u32, data, PAGE_SIZE);
+		__bio_add_page(bio, page, len, 0);
+		data -= len;
+	}
+	return true;
+}
+
+/*
+ * Gives a write's pages back: into the pool while it has room, unless a
+ * page is still referenced elsewhere (a socket buffer of a forward that
+ * the next node acked before TCP let go of it).
+ */
+static void rblk_pool_put(struct rblk_peer *peer, struct bio *bio)
+{
+	struct bvec_iter_all it;
+	struct bio_vec *bv;
+	u32 n = 0, room = RBLK_PEER_POOL_PAGES - READ_ONCE(peer->npool);
+	LIST_HEAD(keep);
+
+	/* @room is a snapshot: the cap is approximate, by a write at most. */
+	bio_for_each_segment_all(bv, bio, it) {
+		if (n < room &&
+		    page_ref_count(bv->bv_page) == 1) {
+			list_add(&bv->bv_page->lru, &keep);
+			n++;
+		} else {
+			put_page(bv->bv_page);
+		}
+	}
+	if (!n)
+		return;
+	spin_lock(&peer->pool_lock);
+	list_splice(&keep, &peer->pool);
+	WRITE_ONCE(peer->npool, peer->npool + n);
+	spin_unlock(&peer->pool_lock);
+}
+
+void rblk_apply_pool_drain(struct rblk_peer *peer)
+{
+	struct page *page, *tmp;
+	LIST_HEAD(free);
+
+	spin_lock(&peer->pool_lock);
+	list_splice_init(&peer->pool, &free);
+	WRITE_ONCE(peer->npool, 0);
+	spin_unlock(&peer->pool_lock);
+	list_for_each_entry_safe(page, tmp, &free, lru)
+		put_page(page);
+}
+
 static void rblk_rx_free(struct rblk_rx *rx)
 {
-	struct bio_vec *bv;
-	struct bvec_iter_all it;
-
-	bio_for_each_segment_all(bv, &rx->bio, it)
-		__free_page(bv->bv_page);
+	rblk_pool_put(rx->peer, &rx->bio);
 	bio_uninit(&rx->bio);
 	if (rx->next)
 		rblk_peer_put(rx->next);
@@ -123,7 +193,7 @@ static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
 				     u32 data, blk_opf_t opf)
 {
 	struct block_device *bdev = rblk_backing_bdev(peer->vol);
-	u32 i, nr_pages = DIV_ROUND_UP(data, PAGE_SIZE);
+	u32 nr_pages = DIV_ROUND_UP(data, PAGE_SIZE);
 	struct rblk_rx *rx;
 
 	rx = kzalloc(struct_size(rx, bio.bi_inline_vecs, nr_pages), GFP_NOIO);
@@ -135,17 +205,10 @@ static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
 	INIT_LIST_HEAD(&rx->fwd_node);
 	bio_init(&rx->bio, bdev, rx->bio.bi_inline_vecs, nr_pages, opf);
 	rx->bio.bi_end_io = rblk_rx_end_io;
-	for (i = 0; i < nr_pages; i++) {
-		struct page *page = alloc_page(GFP_NOIO);
-
-		if (!page) {
-			rblk_rx_free(rx);
-			return NULL;
-		}
-		__bio_add_page(&rx->bio, page, min_t(u32, data, PAGE_SIZE), 0);
-		data -= min_t(u32, data, PAGE_SIZE);
+	if (!rblk_pool_fill(peer, &rx->bio, data)) {
+		rblk_rx_free(rx);
+		return NULL;
 	}
-	rx->nr_pages = nr_pages;
 	return rx;
 }
 

@@ -30,7 +30,6 @@
  * @down_stale: @next answered RBLK_ACK_STALE: this write's generation is
  *		below a promise; @promised is that promise
  * @promised:	see @down_stale
- * @nr_pages:	data pages in @bio
  * @bio:	the bio submitted to the backing device; its inline vectors
  *		follow
  */
@@ -48,7 +47,6 @@ struct rblk_rx {
 	u32 held;
 	bool down_stale;
 	u64 promised;
-	u32 nr_pages;
 	struct bio bio;
 };
 

@@ -967,6 +967,8 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 	/* Replicated writes still on our disk send no ack any more. */
 	wait_event(peer->rx_wait, !atomic_read(&peer->rx_inflight));
 	flush_work(&peer->ack_work);
+	/* No memory kept for a peer that is not sending. */
+	rblk_apply_pool_drain(peer);
 	rblk_repl_peer_down(peer);
 }
 

@@ -143,6 +143,7 @@ static void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer)
 	rblk_peer_stop(peer);
 	cancel_work_sync(&peer->ack_work);
 	cancel_work_sync(&peer->tx_work);
+	rblk_apply_pool_drain(peer);
 	kfree(peer);
 }
 
@@ -407,6 +408,8 @@ static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
 	INIT_WORK(&peer->tx_work, rblk_req_tx_work);
 	INIT_LIST_HEAD(&peer->fwd);
 	init_llist_head(&peer->acks);
+	spin_lock_init(&peer->pool_lock);
+	INIT_LIST_HEAD(&peer->pool);
 	INIT_WORK(&peer->ack_work, rblk_apply_ack_work);
 	peer->conn = RBLK_CONN_STATE_CONNECTING;
 	peer->disk = RBLK_PEER_DISK_UNKNOWN;
