@@ -489,6 +489,28 @@ void rblk_chain_peer_lost(struct rblk_peer *peer);
 /* Deadline of the oldest write forwarded to @peer; false when none. */
 bool rblk_chain_deadline(struct rblk_peer *peer, unsigned long *deadline);
 
+/**
+ * struct rblk_write_info - a write waiting for a peer's ack, for status
+ * @id:		its id on the link to the peer
+ * @sector:	first sector
+ * @bytes:	bytes it covers
+ * @sent_at:	jiffies when it was sent (or forwarded) to the peer
+ * @forwarded:	forwarded by this node (chain), not sent as primary
+ */
+struct rblk_write_info {
+	u64 id;
+	u64 sector;
+	u32 bytes;
+	unsigned long sent_at;
+	bool forwarded;
+};
+
+/*
+ * The oldest writes forwarded to @peer, at most @max, into @w; their
+ * number. Under @peer->lock.
+ */
+u32 rblk_chain_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max);
+
 /* rblk_net.c: sockets, handshake, receiving. */
 int rblk_net_parse_addr(struct net *net, const char *s,
 			struct sockaddr_storage *ss);
@@ -554,6 +576,11 @@ void rblk_req_tx_work(struct work_struct *work);
  * @peer->lock.
  */
 bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline);
+/*
+ * The oldest requests sent to @peer and not acked, at most @max, into @w;
+ * their number. Under @peer->lock.
+ */
+u32 rblk_req_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max);
 void rblk_state_work(struct work_struct *work);
 
 /* rblk_apply.c: a secondary applying replicated writes. */

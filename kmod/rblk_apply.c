@@ -376,6 +376,8 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 		return -ENOMEM;
 	}
 	rx->bio.bi_iter.bi_sector = be64_to_cpu(w.sector);
+	rx->sector = rx->bio.bi_iter.bi_sector;
+	rx->bytes = size;
 	if (op == RBLK_WOP_WRITE) {
 		err = rblk_rx_recv_data(rx, sock);
 		if (err) {

@@ -24,12 +24,15 @@
  * @fwd_id:	its id towards @next (RBLK_FWD_ID set)
  * @fwd_node:	in @next->fwd while the forward waits for its ack (under
  *		@next->lock)
+ * @fwd_at:	jiffies when it was forwarded
  * @fwd_deadline: jiffies by which @next must have acked
  * @route:	bit per node id of the nodes after this one on the route
  * @held:	those of them that hold it (from @next's ack)
  * @down_stale: @next answered RBLK_ACK_STALE: this write's generation is
  *		below a promise; @promised is that promise
  * @promised:	see @down_stale
+ * @sector:	first sector (for status: the bio's iterator moves)
+ * @bytes:	bytes it covers (0 for a flush)
  * @bio:	the bio submitted to the backing device; its inline vectors
  *		follow
  */
@@ -42,11 +45,14 @@ struct rblk_rx {
 	struct rblk_peer *next;
 	u64 fwd_id;
 	struct list_head fwd_node;
+	unsigned long fwd_at;
 	unsigned long fwd_deadline;
 	u32 route;
 	u32 held;
 	bool down_stale;
 	u64 promised;
+	u64 sector;
+	u32 bytes;
 	struct bio bio;
 };
 

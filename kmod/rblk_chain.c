@@ -158,8 +158,9 @@ void rblk_chain_forward(struct rblk_rx *rx, u16 type, u16 flags, void *p,
 		     (atomic64_inc_return(&rblk_fwd_seq) & (RBLK_FWD_ID - 1));
 	spin_lock_irq(&next->lock);
 	if (next->sock) {
+		rx->fwd_at = jiffies;
 		/* Each node after this one may take an ack timeout. */
-		rx->fwd_deadline = jiffies + hops *
+		rx->fwd_deadline = rx->fwd_at + hops *
 			msecs_to_jiffies(READ_ONCE(vol->conf.ack_timeout_ms));
 		list_add_tail(&rx->fwd_node, &next->fwd);
 		next->nfwd++;
@@ -231,4 +232,24 @@ bool rblk_chain_deadline(struct rblk_peer *peer, unsigned long *deadline)
 	if (rx)
 		*deadline = rx->fwd_deadline;
 	return !!rx;
+}
+
+u32 rblk_chain_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max)
+{
+	struct rblk_rx *rx;
+	u32 n = 0;
+
+	lockdep_assert_held(&peer->lock);
+	list_for_each_entry(rx, &peer->fwd, fwd_node) {
+		if (n == max)
+			break;
+		w[n++] = (struct rblk_write_info){
+			.id = rx->fwd_id,
+			.sector = rx->sector,
+			.bytes = rx->bytes,
+			.sent_at = rx->fwd_at,
+			.forwarded = true,
+		};
+	}
+	return n;
 }

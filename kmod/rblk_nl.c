@@ -24,9 +24,16 @@ int rblk_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 	return rblk_nl_check_perm(skb, info->extack);
 }
 
-/* A volume's attributes with both paths at their longest, and its peers. */
+/* A write of a peer's list: its nest and attributes. */
+#define RBLK_NL_WRITE_SIZE	(nla_total_size(0) + 2 * nla_total_size_64bit(8) + \
+				 2 * nla_total_size(4) + nla_total_size(0))
+/*
+ * A volume's attributes with both paths at their longest, and its peers
+ * with their lists of writes.
+ */
 #define RBLK_NL_VOL_SIZE	(NLMSG_GOODSIZE + 2 * RBLK_PATH_MAX + \
-				 RBLK_MAX_NODES * 256)
+				 RBLK_MAX_NODES * (256 + RBLK_WRITES_MAX * \
+						   RBLK_NL_WRITE_SIZE))
 
 int rblk_nl_pre_dumpit(struct netlink_callback *cb)
 {
@@ -46,6 +53,8 @@ static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol);
  * @nfwd:	writes forwarded to it (chain) and not acked
  * @ack_lat_us:	average ack latency
  * @last_error:	why its last connection ended
+ * @nwrites:	entries of @writes
+ * @writes:	the oldest writes waiting for its ack
  */
 struct rblk_nl_peer {
 	u32 conn;
@@ -56,13 +65,34 @@ struct rblk_nl_peer {
 	u32 nfwd;
 	u32 ack_lat_us;
 	char last_error[RBLK_PROTO_REASON_MAX];
+	u32 nwrites;
+	struct rblk_write_info writes[RBLK_WRITES_MAX];
 };
+
+static int rblk_nl_put_write(struct sk_buff *skb, const struct rblk_write_info *w,
+			     unsigned long now)
+{
+	struct nlattr *nest = nla_nest_start(skb, RBLK_A_PEER_WRITES);
+
+	if (!nest ||
+	    nla_put_u64_64bit(skb, RBLK_A_WRITE_ID, w->id, 0) ||
+	    nla_put_u64_64bit(skb, RBLK_A_WRITE_SECTOR, w->sector, 0) ||
+	    nla_put_u32(skb, RBLK_A_WRITE_BYTES, w->bytes) ||
+	    nla_put_u32(skb, RBLK_A_WRITE_AGE_US,
+			jiffies_to_usecs(now - w->sent_at)) ||
+	    (w->forwarded && nla_put_flag(skb, RBLK_A_WRITE_FORWARDED)))
+		return -EMSGSIZE;
+	nla_nest_end(skb, nest);
+	return 0;
+}
 
 static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 			    struct rblk_peer *peer)
 {
 	struct nlattr *nest = nla_nest_start(skb, RBLK_A_VOL_PEER);
+	unsigned long now = jiffies;
 	struct rblk_nl_peer p;
+	u32 i;
 	int err;
 
 	if (!nest)
@@ -76,6 +106,9 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	p.nfwd = peer->nfwd;
 	p.ack_lat_us = peer->ack_lat_us;
 	memcpy(p.last_error, peer->last_error, sizeof(p.last_error));
+	p.nwrites = rblk_req_writes(peer, p.writes, RBLK_WRITES_MAX);
+	p.nwrites += rblk_chain_writes(peer, p.writes + p.nwrites,
+				       RBLK_WRITES_MAX - p.nwrites);
 	spin_unlock_irq(&peer->lock);
 	err = nla_put_u32(skb, RBLK_A_PEER_NODE_ID, peer->node_id) ||
 	      nla_put_string(skb, RBLK_A_PEER_ADDR, peer->addr_str) ||
@@ -94,6 +127,8 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	      nla_put_u32(skb, RBLK_A_PEER_ACK_LATENCY_US, p.ack_lat_us) ||
 	      (p.last_error[0] &&
 	       nla_put_string(skb, RBLK_A_PEER_LAST_ERROR, p.last_error));
+	for (i = 0; !err && i < p.nwrites; i++)
+		err = rblk_nl_put_write(skb, &p.writes[i], now);
 	if (err) {
 		nla_nest_cancel(skb, nest);
 		return -EMSGSIZE;

@@ -32,7 +32,7 @@ static const struct netlink_range_validation rblk_a_vol_ack_timeout_ms_range = {
 };
 
 /* Common nested types */
-const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_LAST_ERROR + 1] = {
+const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_WRITES + 1] = {
 	[RBLK_A_PEER_NODE_ID] = NLA_POLICY_MAX(NLA_U32, 15),
 	[RBLK_A_PEER_ADDR] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_PEER_CONN_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
@@ -45,6 +45,15 @@ const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_LAST_ERROR + 1] = {
 	[RBLK_A_PEER_ACK_LATENCY_US] = { .type = NLA_U32, },
 	[RBLK_A_PEER_FORWARDED] = { .type = NLA_U32, },
 	[RBLK_A_PEER_LAST_ERROR] = { .type = NLA_NUL_STRING, },
+	[RBLK_A_PEER_WRITES] = NLA_POLICY_NESTED(rblk_write_nl_policy),
+};
+
+const struct nla_policy rblk_write_nl_policy[RBLK_A_WRITE_FORWARDED + 1] = {
+	[RBLK_A_WRITE_ID] = { .type = NLA_U64, },
+	[RBLK_A_WRITE_SECTOR] = { .type = NLA_U64, },
+	[RBLK_A_WRITE_BYTES] = { .type = NLA_U32, },
+	[RBLK_A_WRITE_AGE_US] = { .type = NLA_U32, },
+	[RBLK_A_WRITE_FORWARDED] = { .type = NLA_FLAG, },
 };
 
 /* RBLK_CMD_VOL_CREATE - do */

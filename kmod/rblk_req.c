@@ -459,6 +459,28 @@ bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline)
 	return !!e;
 }
 
+u32 rblk_req_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max)
+{
+	struct rblk_cmd_peer *e;
+	u32 n = 0;
+
+	lockdep_assert_held(&peer->lock);
+	list_for_each_entry(e, &peer->inflight, node) {
+		struct request *rq = rblk_req_of(peer, e);
+		struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+		if (n == max)
+			break;
+		w[n++] = (struct rblk_write_info){
+			.id = rblk_cmd_id(rq),
+			.sector = cmd->sector,
+			.bytes = cmd->nr_sectors << SECTOR_SHIFT,
+			.sent_at = e->sent_at,
+		};
+	}
+	return n;
+}
+
 /*
  * Resends a parked request to the peers in sync that lack it and are
  * connected again. True when it went out (it comes back when answered).

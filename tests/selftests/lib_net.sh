@@ -387,6 +387,16 @@ peer_conn() { peer_field "$1" "$2" "$J_P_CONN"; }
 peer_disk() { peer_field "$1" "$2" "$J_P_DISK"; }
 peer_role() { peer_field "$1" "$2" "$J_P_ROLE"; }
 peer_inflight() { peer_field "$1" "$2" "$J_P_INFLIGHT"; }
+
+# peer_writes I J FORWARDED: how many writes node I lists as waiting for
+# node J's ack, sent as primary (FORWARDED false) or forwarded (true), each
+# with a size and inside the device.
+peer_writes() {
+	vol_json "$1" | jq -rM --argjson j "$2" --argjson f "$3" \
+		'.size as $size | [.peers[]? | select(.node_id == $j) | .writes[]? |
+		 select(.forwarded == $f and .bytes > 0 and .sector * 512 + .bytes <= $size)] |
+		 length'
+}
 peer_error() { peer_field "$1" "$2" "$J_P_ERROR"; }
 
 # wait_connected I J: I sees J connected and J sees I.

@@ -14,7 +14,8 @@
 #   behind the break is demoted, writes go on, and after the heal it is
 #   connected again and still reported outdated (no resync yet);
 # - one hop slowed down by netem: nothing is demoted, writes wait in the
-#   chain (status shows them forwarded), fio verifies, replicas equal.
+#   chain (status lists them: sent by the primary to node 1, forwarded by
+#   node 1 to node 2), fio verifies, replicas equal.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 need fio nft ip jq tc
@@ -132,6 +133,11 @@ slow_hop() {
 	# forwarded by node 1 to node 2.
 	wait_for 60 "writes in flight to node 1" ge 1 peer_inflight 0 1
 	wait_for 60 "writes forwarded by node 1 to node 2" ge 1 peer_field 1 2 forwarded
+	# ... and which ones: the primary lists those it sent to node 1, node 1
+	# those it forwarded to node 2.
+	wait_for 60 "writes listed as sent to node 1" ge 1 peer_writes 0 1 false
+	wait_for 60 "writes listed as forwarded to node 2" ge 1 peer_writes 1 2 true
+	[ "$(peer_writes 0 2 false)" = 0 ] || fail "the primary lists writes sent to the tail"
 	wait_for 180 "fio to finish" gone "$NET_BG_PID"
 	wait "$NET_BG_PID"
 	node_exec 1 tc qdisc del dev eth0 root

@@ -530,6 +530,109 @@ static void peer_inner_overrun(struct nlmsghdr *nlh)
 	last->nla_len = 12;
 }
 
+static void put_write(struct nlmsghdr *nlh, uint64_t id, uint64_t sector,
+		      bool forwarded)
+{
+	struct nlattr *w = mnl_attr_nest_start(nlh, RBLK_A_PEER_WRITES);
+
+	mnl_attr_put_u64(nlh, RBLK_A_WRITE_ID, id);
+	mnl_attr_put_u64(nlh, RBLK_A_WRITE_SECTOR, sector);
+	mnl_attr_put_u32(nlh, RBLK_A_WRITE_BYTES, 4096);
+	mnl_attr_put_u32(nlh, RBLK_A_WRITE_AGE_US, 1500);
+	if (forwarded)
+		mnl_attr_put(nlh, RBLK_A_WRITE_FORWARDED, 0, NULL);
+	mnl_attr_nest_end(nlh, w);
+}
+
+/* A peer with two writes waiting for its ack, the second one forwarded. */
+static void peer_with_writes(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+
+	put_write(nlh, 0x2a00000003ULL, 2048, false);
+	put_write(nlh, 0x4000000000000007ULL, 8, true);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+TEST(vol_peer_writes)
+{
+	struct json_object *o, *peers, *writes, *w, *f;
+	struct rblk_vol_info v;
+	char out[2048];
+	struct msg m;
+
+	msg_init(&m);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_MINOR, 1);
+	peer_with_writes(m.nlh);
+	msg_index(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	ASSERT_EQ(1, v.n_peers);
+	ASSERT_EQ(2, v.peers[0].n_writes);
+	EXPECT_EQ(0x2a00000003ULL, v.peers[0].writes[0].id);
+	EXPECT_EQ(2048, v.peers[0].writes[0].sector);
+	EXPECT_EQ(4096, v.peers[0].writes[0].bytes);
+	EXPECT_EQ(1500, v.peers[0].writes[0].age_us);
+	EXPECT_FALSE(v.peers[0].writes[0].forwarded);
+	EXPECT_TRUE(v.peers[0].writes[1].forwarded);
+
+	o = rblk_vol_to_json(&v);
+	ASSERT_TRUE(json_object_object_get_ex(o, "peers", &peers));
+	ASSERT_TRUE(json_object_object_get_ex(json_object_array_get_idx(peers, 0),
+					      "writes", &writes));
+	ASSERT_EQ(2, json_object_array_length(writes));
+	w = json_object_array_get_idx(writes, 1);
+	ASSERT_TRUE(json_object_object_get_ex(w, "sector", &f));
+	EXPECT_EQ(8, json_object_get_int64(f));
+	ASSERT_TRUE(json_object_object_get_ex(w, "forwarded", &f));
+	EXPECT_TRUE(json_object_get_boolean(f));
+	json_object_put(o);
+
+	print_to(out, sizeof(out), &v, NULL);
+	EXPECT_NE(NULL, strstr(out, "\n  peer 1\n"
+				    "    write 0x2a00000003 sector 2048 4.00 KiB sent 1500us ago\n"
+				    "    write 0x4000000000000007 sector 8 4.00 KiB forwarded 1500us ago\n"));
+}
+
+/* One write more than the kernel ever lists. */
+static void peer_too_many_writes(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+	uint32_t i;
+
+	for (i = 0; i <= RBLK_WRITES_MAX; i++)
+		put_write(nlh, i, i, false);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void peer_write_without_id(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+	struct nlattr *w = mnl_attr_nest_start(nlh, RBLK_A_PEER_WRITES);
+
+	mnl_attr_put_u64(nlh, RBLK_A_WRITE_SECTOR, 8);
+	mnl_attr_nest_end(nlh, w);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+static void peer_write_sector_as_u32(struct nlmsghdr *nlh)
+{
+	struct nlattr *nest = peer_start(nlh, 1);
+	struct nlattr *w = mnl_attr_nest_start(nlh, RBLK_A_PEER_WRITES);
+
+	mnl_attr_put_u64(nlh, RBLK_A_WRITE_ID, 1);
+	mnl_attr_put_u32(nlh, RBLK_A_WRITE_SECTOR, 8);
+	mnl_attr_nest_end(nlh, w);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+TEST(vol_malformed_peer_writes_are_rejected)
+{
+	EXPECT_EQ(0, parse_with_peer(peer_with_writes));
+	EXPECT_EQ(-1, parse_with_peer(peer_too_many_writes));
+	EXPECT_EQ(-1, parse_with_peer(peer_write_without_id));
+	EXPECT_EQ(-1, parse_with_peer(peer_write_sector_as_u32));
+}
+
 TEST(vol_malformed_peers_are_rejected)
 {
 	EXPECT_EQ(-1, parse_with_peer(peer_not_nested));

@@ -330,9 +330,26 @@ static void fields_to_json(struct json_object *o, const struct field *fields,
 	}
 }
 
+static int write_from_nest(const struct nlattr *nest, struct rblk_write_info *w)
+{
+	const struct nlattr *tb[RBLK_A_WRITE_MAX + 1];
+
+	memset(w, 0, sizeof(*w));
+	if (rblk_nl_parse_nested(nest, tb, RBLK_A_WRITE_MAX) < 0 ||
+	    !tb[RBLK_A_WRITE_ID] ||
+	    get_u64(tb[RBLK_A_WRITE_ID], &w->id) ||
+	    get_u64(tb[RBLK_A_WRITE_SECTOR], &w->sector) ||
+	    get_u32(tb[RBLK_A_WRITE_BYTES], &w->bytes) ||
+	    get_u32(tb[RBLK_A_WRITE_AGE_US], &w->age_us))
+		return -1;
+	w->forwarded = tb[RBLK_A_WRITE_FORWARDED] != NULL;
+	return 0;
+}
+
 static int peer_from_nest(const struct nlattr *nest, struct rblk_peer_info *p)
 {
 	const struct nlattr *tb[RBLK_A_PEER_MAX + 1];
+	const struct nlattr *a;
 
 	memset(p, 0, sizeof(*p));
 	if (rblk_nl_parse_nested(nest, tb, RBLK_A_PEER_MAX) < 0 ||
@@ -341,6 +358,15 @@ static int peer_from_nest(const struct nlattr *nest, struct rblk_peer_info *p)
 	    p->node_id >= RBLK_MAX_NODES)
 		return -1;
 	p->present = present_attrs(tb, RBLK_A_PEER_MAX);
+	/* A multi-attr: the table above kept only the last one. */
+	mnl_attr_for_each_nested(a, nest) {
+		if (mnl_attr_get_type(a) != RBLK_A_PEER_WRITES)
+			continue;
+		if (p->n_writes == RBLK_WRITES_MAX ||
+		    write_from_nest(a, &p->writes[p->n_writes]) < 0)
+			return -1;
+		p->n_writes++;
+	}
 	return 0;
 }
 
@@ -407,10 +433,24 @@ static void split_dev(uint32_t dev, uint32_t *major, uint32_t *minor)
 	*minor = (dev & 0xff) | ((dev >> 12) & 0xfff00);
 }
 
+static struct json_object *write_to_json(const struct rblk_write_info *w)
+{
+	struct json_object *o = json_object_new_object();
+
+	json_object_object_add(o, "id", json_object_new_uint64(w->id));
+	json_object_object_add(o, "sector", json_object_new_uint64(w->sector));
+	json_object_object_add(o, "bytes", json_object_new_uint64(w->bytes));
+	json_object_object_add(o, "age_us", json_object_new_uint64(w->age_us));
+	json_object_object_add(o, "forwarded", json_object_new_boolean(w->forwarded));
+	return o;
+}
+
 static struct json_object *peer_to_json(const struct rblk_peer_info *p)
 {
 	struct json_object *o = json_object_new_object();
+	struct json_object *writes;
 	char gen[40];
+	uint32_t i;
 
 	fields_to_json(o, peer_fields, ARRAY_LEN(peer_fields), p, p->present);
 	if (rblk_present(p->present, RBLK_A_PEER_GEN_COUNTER)) {
@@ -418,6 +458,12 @@ static struct json_object *peer_to_json(const struct rblk_peer_info *p)
 			 p->gen_counter, p->gen_origin);
 		json_object_object_add(o, "generation",
 				       json_object_new_string(gen));
+	}
+	if (p->n_writes) {
+		writes = json_object_new_array();
+		for (i = 0; i < p->n_writes; i++)
+			json_object_array_add(writes, write_to_json(&p->writes[i]));
+		json_object_object_add(o, "writes", writes);
 	}
 	return o;
 }
@@ -551,8 +597,10 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 /* "peer 1 10.0.0.2:7789 connected up-to-date secondary gen 3:0 ..." */
 static void print_peer(FILE *f, const struct rblk_peer_info *p)
 {
+	const struct rblk_write_info *w;
 	struct line l = { .len = 0 };
 	char size[32];
+	uint32_t i;
 
 	add(&l, " peer %" PRIu32, p->node_id);
 	ADD_IF(&l, p, RBLK_A_PEER_ADDR, " %s", p->addr);
@@ -573,6 +621,14 @@ static void print_peer(FILE *f, const struct rblk_peer_info *p)
 	if (p->last_error[0])
 		add(&l, " error \"%s\"", p->last_error);
 	put_line(f, &l);
+	/* "write 0x2a00000003 sector 2048 4.00 KiB forwarded 1250us ago" */
+	for (i = 0; i < p->n_writes; i++) {
+		w = &p->writes[i];
+		add(&l, "   write 0x%" PRIx64 " sector %" PRIu64 " %s %s %" PRIu32 "us ago",
+		    w->id, w->sector, rblk_format_size(w->bytes, size, sizeof(size)),
+		    w->forwarded ? "forwarded" : "sent", w->age_us);
+		put_line(f, &l);
+	}
 }
 
 /* The replication lines: role, quorum, timeouts, one line per peer. */

@@ -26,6 +26,22 @@ struct rblk_node_list {
 };
 
 /**
+ * struct rblk_write_info - a write waiting for a peer's ack (RBLK_A_WRITE_*)
+ * @id:		its id on the link
+ * @sector:	first sector
+ * @bytes:	bytes it covers
+ * @age_us:	microseconds since it was sent
+ * @forwarded:	forwarded by the node (chain), not sent as primary
+ */
+struct rblk_write_info {
+	uint64_t id;
+	uint64_t sector;
+	uint32_t bytes;
+	uint32_t age_us;
+	bool forwarded;
+};
+
+/**
  * struct rblk_peer_info - a peer of a volume (RBLK_A_PEER_*)
  * @present:	bit (1 << type) for each attribute the kernel sent
  * @node_id:	its node id
@@ -40,6 +56,8 @@ struct rblk_node_list {
  * @forwarded:	writes this node forwarded to it (chain) and not acked yet
  * @ack_latency_us: average ack latency
  * @last_error:	why the last connection or handshake failed
+ * @n_writes:	entries of @writes
+ * @writes:	the oldest writes waiting for its ack, oldest first
  */
 struct rblk_peer_info {
 	uint64_t present;
@@ -55,6 +73,8 @@ struct rblk_peer_info {
 	uint32_t forwarded;
 	uint32_t ack_latency_us;
 	char last_error[256];
+	uint32_t n_writes;
+	struct rblk_write_info writes[RBLK_WRITES_MAX];
 };
 
 /**
