@@ -98,18 +98,29 @@ static int rblk_addr_len(const struct sockaddr_storage *ss)
 					   sizeof(struct sockaddr_in);
 }
 
+/* Sends the @n buffers of @iov whole, in one call, or fails. */
+static int rblk_send_kvec(struct socket *sock, struct kvec *iov, size_t n,
+			  int flags)
+{
+	struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
+	size_t i, len = 0;
+	int sent;
+
+	for (i = 0; i < n; i++)
+		len += iov[i].iov_len;
+	sent = kernel_sendmsg(sock, &msg, iov, n, len);
+	if (sent < 0)
+		return sent;
+	return sent == len ? 0 : -EIO;
+}
+
 /* Sends @len bytes of @buf whole, or fails. */
 static int rblk_send_raw(struct socket *sock, const void *buf, size_t len,
 			 int flags)
 {
 	struct kvec iov = { .iov_base = (void *)buf, .iov_len = len };
-	struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
-	int n;
 
-	n = kernel_sendmsg(sock, &msg, &iov, 1, len);
-	if (n < 0)
-		return n;
-	return n == len ? 0 : -EIO;
+	return rblk_send_kvec(sock, &iov, 1, flags);
 }
 
 static void rblk_fill_hdr(struct rblk_msg_hdr *h, u16 type, u16 flags,
@@ -173,41 +184,57 @@ static u32 rblk_bios_crc(struct bio *bio)
 	return ~crc;
 }
 
-/* Sends one page piece; zero-copy where the page allows it. */
-static int rblk_send_bvec(struct socket *sock, struct bio_vec *bv, bool more)
+/*
+ * Sends the data of @bio in one call, zero-copy when every page allows it
+ * (not slab memory); @more: something follows in the same message. The
+ * iterator walks the bio's vector from where its own iterator stands: a
+ * clone shares its parent's vector and has no bi_vcnt of its own, so the
+ * entries are counted here.
+ */
+static int rblk_send_bio_data(struct socket *sock, struct bio *bio, bool more)
 {
-	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL };
+	struct msghdr msg = { .msg_flags = MSG_NOSIGNAL | MSG_SPLICE_PAGES };
+	struct bvec_iter it;
+	struct bio_vec bv;
+	unsigned long nr = 0;
 	int n;
 
 	if (more)
 		msg.msg_flags |= MSG_MORE;
-	if (sendpage_ok(bv->bv_page))
-		msg.msg_flags |= MSG_SPLICE_PAGES;
-	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE, bv, 1, bv->bv_len);
+	bio_for_each_bvec(bv, bio, it)
+		nr++;
+	bio_for_each_segment(bv, bio, it) {
+		if (!sendpage_ok(bv.bv_page)) {
+			msg.msg_flags &= ~MSG_SPLICE_PAGES;
+			break;
+		}
+	}
+	iov_iter_bvec(&msg.msg_iter, ITER_SOURCE,
+		      bio->bi_io_vec + bio->bi_iter.bi_idx, nr,
+		      bio->bi_iter.bi_size);
+	msg.msg_iter.iov_offset = bio->bi_iter.bi_bvec_done;
 	n = sock_sendmsg(sock, &msg);
-	if (n != bv->bv_len)
+	if (n != bio->bi_iter.bi_size)
 		return n < 0 ? n : -EIO;
 	return 0;
 }
 
 /*
- * Sends the @left bytes of @bio and its chain; @more: something follows
- * them in the same message.
+ * Sends the @left bytes of @bio and the bios chained to it; @more:
+ * something follows them in the same message.
  */
 static int rblk_send_bios_data(struct socket *sock, struct bio *bio, u32 left,
 			       bool more)
 {
-	struct bvec_iter it;
-	struct bio_vec bv;
 	int err;
 
 	for (; bio; bio = bio->bi_next) {
-		bio_for_each_segment(bv, bio, it) {
-			left -= bv.bv_len;
-			err = rblk_send_bvec(sock, &bv, left || more);
-			if (err)
-				return err;
-		}
+		if (!bio->bi_iter.bi_size)
+			continue;
+		left -= bio->bi_iter.bi_size;
+		err = rblk_send_bio_data(sock, bio, left || more);
+		if (err)
+			return err;
 	}
 	return 0;
 }
@@ -224,6 +251,10 @@ int rblk_peer_send_more(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 	u32 data = rblk_bios_bytes(bio);
 	bool digest = data && peer->digest;
 	struct rblk_msg_hdr h;
+	struct kvec iov[2] = {
+		{ .iov_base = &h, .iov_len = sizeof(h) },
+		{ .iov_base = (void *)p, .iov_len = len },
+	};
 	struct socket *sock;
 	__be32 crc = 0;
 	int err;
@@ -237,9 +268,8 @@ int rblk_peer_send_more(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		mutex_unlock(&peer->send_mutex);
 		return -ENOTCONN;
 	}
-	err = rblk_send_raw(sock, &h, sizeof(h), len || data || more ? MSG_MORE : 0);
-	if (!err && len)
-		err = rblk_send_raw(sock, p, len, data || more ? MSG_MORE : 0);
+	/* Header and payload in one call. */
+	err = rblk_send_kvec(sock, iov, len ? 2 : 1, data || more ? MSG_MORE : 0);
 	if (!err && data)
 		err = rblk_send_bios_data(sock, bio, data, digest || more);
 	if (!err && digest)
