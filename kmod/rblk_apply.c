@@ -52,10 +52,15 @@ static void rblk_pool_put(struct rblk_peer *peer, struct bio *bio)
 {
 	struct bvec_iter_all it;
 	struct bio_vec *bv;
-	u32 n = 0, room = RBLK_PEER_POOL_PAGES - READ_ONCE(peer->npool);
+	u32 n = 0, room, npool = READ_ONCE(peer->npool);
 	LIST_HEAD(keep);
 
-	/* @room is a snapshot: the cap is approximate, by a write at most. */
+	room = npool < RBLK_PEER_POOL_PAGES ? RBLK_PEER_POOL_PAGES - npool : 0;
+
+	/*
+	 * @room is a snapshot: with the receive thread's error paths
+	 * returning pages at the same time, the cap may be passed by a write.
+	 */
 	bio_for_each_segment_all(bv, bio, it) {
 		if (n < room &&
 		    page_ref_count(bv->bv_page) == 1) {

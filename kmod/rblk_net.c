@@ -98,20 +98,34 @@ static int rblk_addr_len(const struct sockaddr_storage *ss)
 					   sizeof(struct sockaddr_in);
 }
 
+/*
+ * Sends what @msg's iterator holds, whole, or fails. The socket's send
+ * timeout bounds each wait for room, so a large message on a slow link
+ * goes on as long as it makes progress.
+ */
+static int rblk_sendmsg_all(struct socket *sock, struct msghdr *msg)
+{
+	int n;
+
+	while (msg_data_left(msg)) {
+		n = sock_sendmsg(sock, msg);
+		if (n <= 0)
+			return n ?: -EIO;
+	}
+	return 0;
+}
+
 /* Sends the @n buffers of @iov whole, in one call, or fails. */
 static int rblk_send_kvec(struct socket *sock, struct kvec *iov, size_t n,
 			  int flags)
 {
 	struct msghdr msg = { .msg_flags = flags | MSG_NOSIGNAL };
 	size_t i, len = 0;
-	int sent;
 
 	for (i = 0; i < n; i++)
 		len += iov[i].iov_len;
-	sent = kernel_sendmsg(sock, &msg, iov, n, len);
-	if (sent < 0)
-		return sent;
-	return sent == len ? 0 : -EIO;
+	iov_iter_kvec(&msg.msg_iter, ITER_SOURCE, iov, n, len);
+	return rblk_sendmsg_all(sock, &msg);
 }
 
 /* Sends @len bytes of @buf whole, or fails. */
@@ -197,7 +211,6 @@ static int rblk_send_bio_data(struct socket *sock, struct bio *bio, bool more)
 	struct bvec_iter it;
 	struct bio_vec bv;
 	unsigned long nr = 0;
-	int n;
 
 	if (more)
 		msg.msg_flags |= MSG_MORE;
@@ -213,10 +226,7 @@ static int rblk_send_bio_data(struct socket *sock, struct bio *bio, bool more)
 		      bio->bi_io_vec + bio->bi_iter.bi_idx, nr,
 		      bio->bi_iter.bi_size);
 	msg.msg_iter.iov_offset = bio->bi_iter.bi_bvec_done;
-	n = sock_sendmsg(sock, &msg);
-	if (n != bio->bi_iter.bi_size)
-		return n < 0 ? n : -EIO;
-	return 0;
+	return rblk_sendmsg_all(sock, &msg);
 }
 
 /*

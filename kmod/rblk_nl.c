@@ -69,6 +69,14 @@ struct rblk_nl_peer {
 	struct rblk_write_info writes[RBLK_WRITES_MAX];
 };
 
+/* Microseconds from @then to @now (jiffies), saturated at U32_MAX. */
+static u32 rblk_nl_age_us(unsigned long then, unsigned long now)
+{
+	if (time_before_eq(now, then))
+		return 0;
+	return min_t(u64, jiffies64_to_nsecs(now - then) / NSEC_PER_USEC, U32_MAX);
+}
+
 static int rblk_nl_put_write(struct sk_buff *skb, const struct rblk_write_info *w,
 			     unsigned long now)
 {
@@ -78,8 +86,7 @@ static int rblk_nl_put_write(struct sk_buff *skb, const struct rblk_write_info *
 	    nla_put_u64_64bit(skb, RBLK_A_WRITE_ID, w->id, 0) ||
 	    nla_put_u64_64bit(skb, RBLK_A_WRITE_SECTOR, w->sector, 0) ||
 	    nla_put_u32(skb, RBLK_A_WRITE_BYTES, w->bytes) ||
-	    nla_put_u32(skb, RBLK_A_WRITE_AGE_US,
-			jiffies_to_usecs(now - w->sent_at)) ||
+	    nla_put_u32(skb, RBLK_A_WRITE_AGE_US, rblk_nl_age_us(w->sent_at, now)) ||
 	    (w->forwarded && nla_put_flag(skb, RBLK_A_WRITE_FORWARDED)))
 		return -EMSGSIZE;
 	nla_nest_end(skb, nest);
@@ -90,8 +97,8 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 			    struct rblk_peer *peer)
 {
 	struct nlattr *nest = nla_nest_start(skb, RBLK_A_VOL_PEER);
-	unsigned long now = jiffies;
 	struct rblk_nl_peer p;
+	unsigned long now;
 	u32 i;
 	int err;
 
@@ -109,6 +116,8 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	p.nwrites = rblk_req_writes(peer, p.writes, RBLK_WRITES_MAX);
 	p.nwrites += rblk_chain_writes(peer, p.writes + p.nwrites,
 				       RBLK_WRITES_MAX - p.nwrites);
+	/* After the list: no write in it is younger than @now. */
+	now = jiffies;
 	spin_unlock_irq(&peer->lock);
 	err = nla_put_u32(skb, RBLK_A_PEER_NODE_ID, peer->node_id) ||
 	      nla_put_string(skb, RBLK_A_PEER_ADDR, peer->addr_str) ||
