@@ -161,27 +161,49 @@ net_down() {
 	ip link del "$NET_BRIDGE" 2>/dev/null || true
 }
 
+# node_dev I: node I's backing device: /dev/ram$I, or the loop device
+# nodes_create made for it with NODE_LOOP=1.
+node_dev() {
+	if [ -f "$NET_STATE/dev$1" ]; then
+		cat "$NET_STATE/dev$1"
+	else
+		echo "/dev/ram$1"
+	fi
+}
+
 # nodes_create N [SIZE_MIB [SET_OPTION...]]: node I gets /dev/ram$I of
-# SIZE_MIB (default 32) with metadata for node id I of N, volume rblk$I
+# SIZE_MIB (default 32) (with NODE_LOOP=1 instead: a loop device over a
+# file in $NET_STATE, which has a volatile write cache and no FUA, as
+# most disks; node_dev I names it) with metadata for node id I of N, volume rblk$I
 # listening on its address with SET_OPTIONs, or with the words of
 # $NODE_SET_I instead when that is set (e.g. NODE_SET_0="ack-timeout
 # 10000"), and every other node as a peer. Starts the network (net_up N)
 # when fewer than N namespaces exist.
 nodes_create() {
-	local n=$1 size=${2:-32} i j var opts
+	local n=$1 size=${2:-32} i j var opts dev
 	shift
 	[ $# -gt 0 ] && shift
 	nodes_destroy
 	if [ "$(net_nodes)" -lt "$n" ]; then
 		net_up "$n" || return 1
 	fi
-	modprobe brd rd_nr="$n" rd_size=$((size * 1024)) max_part=0 || return 1
+	if [ "${NODE_LOOP:-}" = 1 ]; then
+		mkdir -p "$NET_STATE"
+		modprobe loop 2>/dev/null || true
+		for i in $(seq 0 $((n - 1))); do
+			truncate -s "${size}M" "$NET_STATE/disk$i.img" || return 1
+			losetup -f --show "$NET_STATE/disk$i.img" >"$NET_STATE/dev$i" || return 1
+		done
+	else
+		modprobe brd rd_nr="$n" rd_size=$((size * 1024)) max_part=0 || return 1
+	fi
 	udevadm settle 2>/dev/null || true
 	for i in $(seq 0 $((n - 1))); do
-		[ -b "/dev/ram$i" ] || { echo "no /dev/ram$i"; return 1; }
-		rblkctl create-md "/dev/ram$i" --node-id "$i" --max-peers $((n - 1)) \
+		dev=$(node_dev "$i")
+		[ -b "$dev" ] || { echo "no $dev"; return 1; }
+		rblkctl create-md "$dev" --node-id "$i" --max-peers $((n - 1)) \
 			--uuid "$NET_UUID" --force >/dev/null || return 1
-		rblkctl create "/dev/ram$i" minor "$i" >/dev/null || return 1
+		rblkctl create "$dev" minor "$i" >/dev/null || return 1
 		var=NODE_SET_$i
 		opts=("$@")
 		# shellcheck disable=SC2206 # the per-node options are words
@@ -232,6 +254,12 @@ nodes_destroy() {
 	if [ -e /sys/module/brd ]; then
 		rmmod brd 2>/dev/null || echo "nodes_destroy: cannot remove brd"
 	fi
+	for d in "$NET_STATE"/dev*; do
+		[ -f "$d" ] || continue
+		losetup -d "$(cat "$d")" 2>/dev/null ||
+			echo "nodes_destroy: cannot detach $(cat "$d")"
+		rm -f "$d" "$NET_STATE/disk${d##*/dev}.img"
+	done
 	true
 }
 
@@ -456,9 +484,9 @@ compare_backing() {
 	# The devices' page caches may be stale: read around them. (No
 	# process substitution: the guest has no /dev/fd.)
 	mkdir -p "$NET_STATE"
-	dd if="/dev/ram$1" of="$NET_STATE/cmp.img" bs=1M count="$a" iflag=direct,count_bytes \
+	dd if="$(node_dev "$1")" of="$NET_STATE/cmp.img" bs=1M count="$a" iflag=direct,count_bytes \
 		status=none || return 1
-	if ! dd if="/dev/ram$2" bs=1M count="$a" iflag=direct,count_bytes status=none |
+	if ! dd if="$(node_dev "$2")" bs=1M count="$a" iflag=direct,count_bytes status=none |
 		cmp "$NET_STATE/cmp.img" -; then
 		rm -f "$NET_STATE/cmp.img"
 		fail "the data of nodes $1 and $2 differ"

@@ -15,10 +15,12 @@
 #   connected again and still reported outdated (no resync yet);
 # - one hop slowed down by netem: nothing is demoted, writes wait in the
 #   chain (status lists them: sent by the primary to node 1, forwarded by
-#   node 1 to node 2), fio verifies, replicas equal.
+#   node 1 to node 2), fio verifies, replicas equal;
+# - over disks with a volatile cache: plain writes flush no disk, FUA
+#   writes and a flush on the primary flush every node's disk.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
-need fio nft ip jq tc
+need fio nft ip jq tc losetup truncate
 trap net_cleanup EXIT
 
 ktap_print_header
@@ -150,6 +152,65 @@ slow_hop() {
 	compare_backing 0 2
 }
 
+# flushes: the flush requests each node's backing device completed, "F0 F1 F2".
+flushes() {
+	local i
+	for i in 0 1 2; do
+		awk '{ printf "%s ", $16 }' "/sys/block/$(basename "$(node_dev "$i")")/stat"
+	done
+}
+
+# more_everywhere BEFORE AFTER: every count of AFTER is above BEFORE's.
+more_everywhere() {
+	local -a b a
+	local i
+	read -ra b <<<"$1"
+	read -ra a <<<"$2"
+	for i in 0 1 2; do
+		[ "${a[i]}" -gt "${b[i]}" ] || { echo "node $i's disk did not flush"; return 1; }
+	done
+}
+
+# writes_on_0 FIO_ARGS...: 64 random 4 KiB writes on node 0, 4 at a time.
+writes_on_0() {
+	fio --name=w --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --iodepth=4 --size=8M --number_ios=64 \
+		--randseed=$RANDOM "$@" --output=/dev/null
+}
+
+# Backing devices with a volatile cache and no FUA (loop over files): a
+# FUA write becomes a write and a flush there, so each disk's flush count
+# shows whether FUA and flushes reached it through the chain.
+flush_fua_travel() {
+	local before after i dev
+	NODE_LOOP=1 chain_setup 3
+	[ "$(chain 0)" = 0,1,2 ]
+	for i in 0 1 2; do
+		dev=$(basename "$(node_dev "$i")")
+		[ "$(cat "/sys/block/$dev/queue/write_cache")" = "write back" ]
+		[ "$(cat "/sys/block/$dev/queue/fua")" = 0 ]
+	done
+	[ "$(cat /sys/block/rblk0/queue/fua)" = 1 ]
+	before=$(flushes)
+	writes_on_0
+	after=$(flushes)
+	echo "plain writes: disk flushes $before-> $after"
+	[ "$before" = "$after" ] || fail "plain writes made a disk flush"
+	# O_DSYNC with asynchronous I/O: FUA writes and no fsync after them.
+	before=$after
+	writes_on_0 --sync=dsync
+	after=$(flushes)
+	echo "FUA writes: disk flushes $before-> $after"
+	more_everywhere "$before" "$after" || fail "FUA did not travel the chain"
+	before=$after
+	flush_vol 0
+	after=$(flushes)
+	echo "flush: disk flushes $before-> $after"
+	more_everywhere "$before" "$after" || fail "the flush did not travel the chain"
+	compare_backing 0 1
+	compare_backing 0 2
+}
+
 # A chain order naming a node twice or a bad id is refused, unchanged.
 bad_order() {
 	nodes_create 2 32 topology chain
@@ -161,13 +222,14 @@ bad_order() {
 	[ "$(vol_json 0 | jq -c .chain_order)" = "[1]" ]
 }
 
-ktap_set_plan 7
+ktap_set_plan 8
 t "3-node chain: fio verifies, replicas equal, data flows through node 1" three_nodes
 t "4-node chain in order 0,3,1,2: fio verifies, replicas equal" four_nodes_ordered
 t "middle node cut mid-load: fio verifies, chain re-forms as 0,2" middle_cut
 t "tail cut mid-load: fio verifies, chain re-forms as 0,1" tail_cut
 t "link 1-2 cut then healed: node 2 demoted, back outdated" link_cut_healed
 t "slow hop (netem 30 ms): nobody demoted, writes seen in the chain" slow_hop
+t "flush and FUA reach every node's disk through the chain" flush_fua_travel
 t "chain-order: bad lists refused" bad_order
 nodes_destroy
 ktap_finished
