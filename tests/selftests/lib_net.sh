@@ -474,6 +474,66 @@ flush_vol() {
 	sync "/dev/rblk$1"
 }
 
+# disk_flushes N: the flush requests the backing devices of nodes
+# 0..N-1 completed, "F0 F1 ...".
+disk_flushes() {
+	local i
+	for i in $(seq 0 $(($1 - 1))); do
+		awk '{ printf "%s ", $16 }' "/sys/block/$(basename "$(node_dev "$i")")/stat"
+	done
+}
+
+# flushed_everywhere BEFORE AFTER: every count of AFTER is above BEFORE's.
+flushed_everywhere() {
+	local -a b a
+	local i
+	read -ra b <<<"$1"
+	read -ra a <<<"$2"
+	for i in "${!b[@]}"; do
+		[ "${a[i]}" -gt "${b[i]}" ] || { echo "node $i's disk did not flush"; return 1; }
+	done
+}
+
+# writes_on_0 FIO_ARGS...: 64 random 4 KiB writes on node 0, 4 at a time.
+writes_on_0() {
+	fio --name=w --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
+		--rw=randwrite --bs=4k --iodepth=4 --size=8M --number_ios=64 \
+		--randseed=$RANDOM "$@" --output=/dev/null
+}
+
+# flush_fua_reach N: nodes 0..N-1 made with NODE_LOOP=1 (a volatile
+# cache and no FUA, where a FUA write becomes a write and a flush), node 0
+# primary: plain writes flush no disk; FUA writes (O_DSYNC with
+# asynchronous I/O: no fsync follows them) and a flush on node 0 flush
+# every node's disk; then the replicas are equal.
+flush_fua_reach() {
+	local n=$1 before after i dev
+	for i in $(seq 0 $((n - 1))); do
+		dev=$(basename "$(node_dev "$i")")
+		[ "$(cat "/sys/block/$dev/queue/write_cache")" = "write back" ]
+		[ "$(cat "/sys/block/$dev/queue/fua")" = 0 ]
+	done
+	[ "$(cat /sys/block/rblk0/queue/fua)" = 1 ]
+	before=$(disk_flushes "$n")
+	writes_on_0
+	after=$(disk_flushes "$n")
+	echo "plain writes: disk flushes $before-> $after"
+	[ "$before" = "$after" ] || fail "plain writes made a disk flush"
+	before=$after
+	writes_on_0 --sync=dsync
+	after=$(disk_flushes "$n")
+	echo "FUA writes: disk flushes $before-> $after"
+	flushed_everywhere "$before" "$after" || fail "FUA did not reach every node"
+	before=$after
+	flush_vol 0
+	after=$(disk_flushes "$n")
+	echo "flush: disk flushes $before-> $after"
+	flushed_everywhere "$before" "$after" || fail "the flush did not reach every node"
+	for i in $(seq 1 $((n - 1))); do
+		compare_backing 0 "$i"
+	done
+}
+
 # compare_backing I J: the data areas of nodes I and J are byte-identical.
 compare_backing() {
 	local a b

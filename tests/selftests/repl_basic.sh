@@ -7,7 +7,7 @@
 # right roles, and a secondary refuses writes from its local users.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
-need fio nft ip jq python3 blkdiscard
+need fio nft ip jq python3 blkdiscard losetup truncate
 trap net_cleanup EXIT
 
 ktap_print_header
@@ -19,6 +19,13 @@ MIXED=4k/40:16k/20:64k/20:256k/10:1m/10
 setup() {
 	nodes_create "$1" 32 "${@:2}"
 	make_primary 0 "$1"
+}
+
+# Over disks with a volatile cache (loop devices): FUA writes and flushes
+# reach every node's disk, plain writes flush none (lib_net.sh).
+flush_fua_3() {
+	NODE_LOOP=1 setup 3
+	flush_fua_reach 3
 }
 
 # Discards reach the peers: a discarded range reads as zeros on every
@@ -101,7 +108,7 @@ secondaries_refuse() {
 	secondary_refuses 2
 }
 
-ktap_set_plan 18
+ktap_set_plan 19
 t "2 nodes: connect, node 0 primary, peer up to date" setup 2
 t "2 nodes: status on both sides"		status_both_sides
 t "2 nodes: randwrite 4k qd1, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=1
@@ -128,4 +135,5 @@ t "3 nodes: a discard reaches every node"	discard_replicated
 t "rblkctl events prints state changes"		events_printed
 t "2 nodes with data-digest crc32c: connect"	setup 2 data-digest crc32c
 t "2 nodes with data-digest crc32c: 4k-1M qd16, replicas equal" digest_on
+t "3 nodes over loop devices: FUA and flushes reach every disk" flush_fua_3
 ktap_finished

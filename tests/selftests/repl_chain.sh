@@ -152,63 +152,12 @@ slow_hop() {
 	compare_backing 0 2
 }
 
-# flushes: the flush requests each node's backing device completed, "F0 F1 F2".
-flushes() {
-	local i
-	for i in 0 1 2; do
-		awk '{ printf "%s ", $16 }' "/sys/block/$(basename "$(node_dev "$i")")/stat"
-	done
-}
-
-# more_everywhere BEFORE AFTER: every count of AFTER is above BEFORE's.
-more_everywhere() {
-	local -a b a
-	local i
-	read -ra b <<<"$1"
-	read -ra a <<<"$2"
-	for i in 0 1 2; do
-		[ "${a[i]}" -gt "${b[i]}" ] || { echo "node $i's disk did not flush"; return 1; }
-	done
-}
-
-# writes_on_0 FIO_ARGS...: 64 random 4 KiB writes on node 0, 4 at a time.
-writes_on_0() {
-	fio --name=w --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --iodepth=4 --size=8M --number_ios=64 \
-		--randseed=$RANDOM "$@" --output=/dev/null
-}
-
-# Backing devices with a volatile cache and no FUA (loop over files): a
-# FUA write becomes a write and a flush there, so each disk's flush count
-# shows whether FUA and flushes reached it through the chain.
+# Over disks with a volatile cache: FUA and flushes reach every node's
+# disk through the chain (flush_fua_reach, lib_net.sh).
 flush_fua_travel() {
-	local before after i dev
 	NODE_LOOP=1 chain_setup 3
 	[ "$(chain 0)" = 0,1,2 ]
-	for i in 0 1 2; do
-		dev=$(basename "$(node_dev "$i")")
-		[ "$(cat "/sys/block/$dev/queue/write_cache")" = "write back" ]
-		[ "$(cat "/sys/block/$dev/queue/fua")" = 0 ]
-	done
-	[ "$(cat /sys/block/rblk0/queue/fua)" = 1 ]
-	before=$(flushes)
-	writes_on_0
-	after=$(flushes)
-	echo "plain writes: disk flushes $before-> $after"
-	[ "$before" = "$after" ] || fail "plain writes made a disk flush"
-	# O_DSYNC with asynchronous I/O: FUA writes and no fsync after them.
-	before=$after
-	writes_on_0 --sync=dsync
-	after=$(flushes)
-	echo "FUA writes: disk flushes $before-> $after"
-	more_everywhere "$before" "$after" || fail "FUA did not travel the chain"
-	before=$after
-	flush_vol 0
-	after=$(flushes)
-	echo "flush: disk flushes $before-> $after"
-	more_everywhere "$before" "$after" || fail "the flush did not travel the chain"
-	compare_backing 0 1
-	compare_backing 0 2
+	flush_fua_reach 3
 }
 
 # A chain order naming a node twice or a bad id is refused, unchanged.
