@@ -174,7 +174,8 @@ node_dev() {
 # nodes_create N [SIZE_MIB [SET_OPTION...]]: node I gets /dev/ram$I of
 # SIZE_MIB (default 32) (with NODE_LOOP=1 instead: a loop device over a
 # file in $NET_STATE, which has a volatile write cache and no FUA, as
-# most disks; node_dev I names it) with metadata for node id I of N, volume rblk$I
+# most disks; node_dev I names it) with metadata for node id I of N,
+# volume rblk$I
 # listening on its address with SET_OPTIONs, or with the words of
 # $NODE_SET_I instead when that is set (e.g. NODE_SET_0="ack-timeout
 # 10000"), and every other node as a peer. Starts the network (net_up N)
@@ -479,7 +480,8 @@ flush_vol() {
 disk_flushes() {
 	local i
 	for i in $(seq 0 $(($1 - 1))); do
-		awk '{ printf "%s ", $16 }' "/sys/block/$(basename "$(node_dev "$i")")/stat"
+		awk '{ printf "%s ", $16 }' "/sys/block/$(basename "$(node_dev "$i")")/stat" ||
+			return 1
 	done
 }
 
@@ -489,6 +491,8 @@ flushed_everywhere() {
 	local i
 	read -ra b <<<"$1"
 	read -ra a <<<"$2"
+	[ "${#b[@]}" -gt 0 ] && [ "${#a[@]}" -eq "${#b[@]}" ] ||
+		{ echo "flush counts missing: '$1' '$2'"; return 1; }
 	for i in "${!b[@]}"; do
 		[ "${a[i]}" -gt "${b[i]}" ] || { echo "node $i's disk did not flush"; return 1; }
 	done
