@@ -264,9 +264,19 @@ struct rblk_peer {
  *		when the node becomes a peer, kept until the volume goes (set
  *		with atomic bitops from the completion path)
  * @oos_bits:	per node id, the bits set in @oos_bm
- * @chain_lock:	protects @chain_key and @chain_epoch; per volume
+ * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch,
+ *		@chain_links and @chain_cut (the I/O path reads the last two
+ *		without it, and copes with a stale view); per volume
  * @chain_key:	the route of the last write sent (rblk_chain_route())
- * @chain_epoch: raised whenever the route changes, and on every resend
+ * @chain_heads: the nodes that write was sent to directly (the chain split
+ *		where a link between two nodes is down)
+ * @chain_epoch: raised whenever the routes change, and on every resend
+ * @chain_links: per node id, the peers that node said (STATE) it is
+ *		connected to; zero while it is not connected here
+ * @chain_cut:	per node id, the nodes it failed to forward a write to
+ *		(learned from acks, both ways: one connection per pair);
+ *		forgotten when the node says the link is up again, or when
+ *		either node's connection here ends
  * @apply_mutex: on a secondary, orders the admission, forwarding and
  *		submission of replicated writes coming from different peers;
  *		protects @seen_*; per volume
@@ -322,9 +332,12 @@ struct rblk_vol {
 	int promised_to;
 	unsigned long *oos_bm[RBLK_MAX_NODES];
 	atomic64_t oos_bits[RBLK_MAX_NODES];
-	spinlock_t chain_lock;		/* chain_key, chain_epoch */
+	spinlock_t chain_lock;		/* chain_*: routes, links, cuts */
 	u64 chain_key;
+	unsigned long chain_heads;
 	u32 chain_epoch;
+	unsigned long chain_links[RBLK_MAX_NODES];
+	unsigned long chain_cut[RBLK_MAX_NODES];
 	struct mutex apply_mutex;	/* seen_*, order of applied writes */
 	wait_queue_head_t apply_wait;
 	u64 seen_counter;
@@ -465,11 +478,37 @@ void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st);
  */
 u32 rblk_chain_order(const struct rblk_vol *vol, unsigned long want, u8 *out);
 /*
- * The primary's route for a write to the nodes @ids (@n of them, in
- * order): fills @r with all but the first and the epoch in force.
+ * Where the chain @ids (@n nodes in chain order) splits: the nodes the
+ * primary sends to directly, i.e. the first one and each whose predecessor
+ * is not known to be connected to it.
  */
-void rblk_chain_route(struct rblk_vol *vol, const u8 *ids, u32 n,
-		      struct rblk_wire_route *r);
+unsigned long rblk_chain_heads(const struct rblk_vol *vol, const u8 *ids,
+			       u32 n);
+/*
+ * The epoch in force for writes along the chain @ids (@n nodes) split at
+ * @heads; a new one whenever the routes change.
+ */
+__be32 rblk_chain_epoch(struct rblk_vol *vol, const u8 *ids, u32 n,
+			unsigned long heads);
+/*
+ * The route of the part of the chain that starts at @ids[@i]: fills @r
+ * with the nodes after it up to the next head and @epoch; returns the
+ * index of the next head (@n at the end).
+ */
+u32 rblk_chain_route(const u8 *ids, u32 n, unsigned long heads, u32 i,
+		     __be32 epoch, struct rblk_wire_route *r);
+/* Node @id said (STATE) it is connected to @links; up links lose cuts. */
+void rblk_chain_links(struct rblk_vol *vol, u32 id, unsigned long links);
+/* Node @id is no longer connected here: forget its links and cuts. */
+void rblk_chain_forget(struct rblk_vol *vol, u32 id);
+/*
+ * An ack of a write sent along @r to @head says the nodes of the route
+ * not in @held lack it. When they are exactly the nodes from one point
+ * of the route on, the chain broke there: notes the cut and returns true
+ * (they can get the write on another path). False otherwise.
+ */
+bool rblk_chain_cut(struct rblk_vol *vol, u32 head,
+		    const struct rblk_wire_route *r, unsigned long held);
 /* The next route gets a new epoch (a resend, a configuration change). */
 void rblk_chain_reform(struct rblk_vol *vol);
 /* Why a received route is malformed, or NULL. */

@@ -6,6 +6,10 @@
  * upstream when both are done, saying which nodes after it hold the write.
  * The primary's commit rule is the quorum topology's, fed by those acks.
  *
+ * Where a link between two nodes is down (they say so in STATE, or an ack
+ * shows that a write stopped there), the chain splits: the primary sends
+ * to the node after the gap directly, as the head of a second route.
+ *
  * A write can reach a node on two paths: the old chain (through a node the
  * primary lost) and the re-formed one. Each route carries the primary's
  * chain epoch, raised whenever the route changes and on every resend; a
@@ -46,24 +50,109 @@ static u64 rblk_chain_key(const u8 *ids, u32 n)
 	return key;
 }
 
-void rblk_chain_route(struct rblk_vol *vol, const u8 *ids, u32 n,
-		      struct rblk_wire_route *r)
+/* Whether node @from is known to reach @to: connected, and no cut. */
+static bool rblk_chain_link_up(const struct rblk_vol *vol, u32 from, u32 to)
+{
+	return (READ_ONCE(vol->chain_links[from]) &
+		~READ_ONCE(vol->chain_cut[from])) & BIT(to);
+}
+
+unsigned long rblk_chain_heads(const struct rblk_vol *vol, const u8 *ids,
+			       u32 n)
+{
+	unsigned long heads = n ? BIT(ids[0]) : 0;
+	u32 i;
+
+	for (i = 1; i < n; i++)
+		if (!rblk_chain_link_up(vol, ids[i - 1], ids[i]))
+			heads |= BIT(ids[i]);
+	return heads;
+}
+
+__be32 rblk_chain_epoch(struct rblk_vol *vol, const u8 *ids, u32 n,
+			unsigned long heads)
 {
 	u64 key = rblk_chain_key(ids, n);
 	unsigned long flags;
+	__be32 epoch;
 
-	memset(r, 0, sizeof(*r));
 	spin_lock_irqsave(&vol->chain_lock, flags);
-	if (vol->chain_key != key) {
+	if (vol->chain_key != key || vol->chain_heads != heads) {
 		vol->chain_key = key;
+		vol->chain_heads = heads;
 		vol->chain_epoch++;
 	}
-	r->epoch = cpu_to_be32(vol->chain_epoch);
+	epoch = cpu_to_be32(vol->chain_epoch);
 	spin_unlock_irqrestore(&vol->chain_lock, flags);
-	if (n > 1) {
-		r->len = n - 1;
-		memcpy(r->nodes, ids + 1, n - 1);
-	}
+	return epoch;
+}
+
+u32 rblk_chain_route(const u8 *ids, u32 n, unsigned long heads, u32 i,
+		     __be32 epoch, struct rblk_wire_route *r)
+{
+	u32 end = i + 1;
+
+	while (end < n && !(heads & BIT(ids[end])))
+		end++;
+	memset(r, 0, sizeof(*r));
+	r->epoch = epoch;
+	r->len = end - i - 1;
+	memcpy(r->nodes, ids + i + 1, r->len);
+	return end;
+}
+
+void rblk_chain_links(struct rblk_vol *vol, u32 id, unsigned long links)
+{
+	unsigned long flags, up;
+	int to;
+
+	links &= ~BIT(id) & GENMASK(RBLK_MAX_NODES - 1, 0);
+	spin_lock_irqsave(&vol->chain_lock, flags);
+	up = links & ~vol->chain_links[id];
+	WRITE_ONCE(vol->chain_links[id], links);
+	/* A link that came back is tried again. */
+	WRITE_ONCE(vol->chain_cut[id], vol->chain_cut[id] & ~up);
+	for_each_set_bit(to, &up, RBLK_MAX_NODES)
+		WRITE_ONCE(vol->chain_cut[to], vol->chain_cut[to] & ~BIT(id));
+	spin_unlock_irqrestore(&vol->chain_lock, flags);
+}
+
+void rblk_chain_forget(struct rblk_vol *vol, u32 id)
+{
+	unsigned long flags;
+	u32 i;
+
+	spin_lock_irqsave(&vol->chain_lock, flags);
+	WRITE_ONCE(vol->chain_links[id], 0);
+	WRITE_ONCE(vol->chain_cut[id], 0);
+	for (i = 0; i < RBLK_MAX_NODES; i++)
+		WRITE_ONCE(vol->chain_cut[i], vol->chain_cut[i] & ~BIT(id));
+	spin_unlock_irqrestore(&vol->chain_lock, flags);
+}
+
+bool rblk_chain_cut(struct rblk_vol *vol, u32 head,
+		    const struct rblk_wire_route *r, unsigned long held)
+{
+	u32 i, from, to, len = min_t(u32, r->len, RBLK_ROUTE_MAX);
+	unsigned long flags;
+
+	for (i = 0; i < len && (held & BIT(r->nodes[i])); i++)
+		;
+	if (i == len)
+		return false;
+	from = i ? r->nodes[i - 1] : head;
+	to = r->nodes[i];
+	/* A node after the first that lacks it holds it: no break there. */
+	for (; i < len; i++)
+		if (held & BIT(r->nodes[i]))
+			return false;
+	spin_lock_irqsave(&vol->chain_lock, flags);
+	WRITE_ONCE(vol->chain_cut[from], vol->chain_cut[from] | BIT(to));
+	WRITE_ONCE(vol->chain_cut[to], vol->chain_cut[to] | BIT(from));
+	spin_unlock_irqrestore(&vol->chain_lock, flags);
+	pr_info_ratelimited("rblk%u: chain: node %u did not forward to node %u: sending around the link\n",
+			    vol->minor, from, to);
+	return true;
 }
 
 void rblk_chain_reform(struct rblk_vol *vol)

@@ -820,16 +820,23 @@ static int rblk_recv_ack(struct rblk_peer *peer, struct socket *sock, u64 id)
 	return -EPROTO;
 }
 
+/* A STATE (alone or in a PROMISE_REPLY) with a field out of range. */
+static bool rblk_state_malformed(const struct rblk_msg_state *st)
+{
+	return st->current_gen.pad ||
+	       be64_to_cpu(st->current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
+	       be64_to_cpu(st->promised) >= RBLK_PROTO_GEN_MAX ||
+	       be32_to_cpu(st->links) >= BIT(RBLK_MAX_NODES) ||
+	       be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT |
+					  RBLK_STATE_F_PRIMARY);
+}
+
 static int rblk_recv_state(struct rblk_peer *peer, struct socket *sock,
 			   struct rblk_msg_state *st)
 {
 	int err = rblk_recv_full(peer, sock, st, sizeof(*st));
 
-	if (!err && (st->pad || st->current_gen.pad ||
-		     be64_to_cpu(st->current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
-		     be64_to_cpu(st->promised) >= RBLK_PROTO_GEN_MAX ||
-		     be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT |
-						RBLK_STATE_F_PRIMARY))) {
+	if (!err && rblk_state_malformed(st)) {
 		rblk_peer_error(peer, "protocol error: malformed state");
 		err = -EPROTO;
 	}
@@ -885,9 +892,8 @@ static int rblk_recv_promise_reply(struct rblk_peer *peer, struct socket *sock,
 	err = rblk_recv_full(peer, sock, &r, sizeof(r));
 	if (err)
 		return err;
-	if (r.pad || r.state.pad || be32_to_cpu(r.granted) > 1 ||
-	    be64_to_cpu(r.state.current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
-	    be64_to_cpu(r.state.promised) >= RBLK_PROTO_GEN_MAX ||
+	if (r.pad || rblk_state_malformed(&r.state) ||
+	    be32_to_cpu(r.granted) > 1 ||
 	    !rblk_call_answer(peer, id, RBLK_MSG_PROMISE_REPLY,
 			      be32_to_cpu(r.granted), &r.state)) {
 		rblk_peer_error(peer, "protocol error: unexpected promise reply");
@@ -955,7 +961,6 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 {
 	struct rblk_conf *c = &peer->vol->conf;
 	char why[RBLK_PROTO_REASON_MAX];
-	struct rblk_msg_state st;
 	int err;
 
 	err = rblk_repl_peer_up(peer, hello);
@@ -980,12 +985,10 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 	peer->last_error[0] = '\0';
 	spin_unlock_irq(&peer->lock);
 	mutex_unlock(&peer->send_mutex);
+	/* Sends this node's STATE to the peer, and its new links to all. */
 	rblk_repl_peer_connected(peer);
 
-	mutex_lock(&peer->vol->conf_mutex);
-	rblk_repl_fill_state(peer->vol, &st);
-	mutex_unlock(&peer->vol->conf_mutex);
-	err = rblk_peer_send(peer, RBLK_MSG_STATE, 0, 0, &st, sizeof(st), NULL);
+	err = 0;
 	while (!err) {
 		err = rblk_peer_recv_one(peer, sock);
 		/* Frames that keep coming must not starve the timeouts. */

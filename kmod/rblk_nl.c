@@ -148,20 +148,28 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 
 /*
  * The chain a write takes now: this node (primary), then the peers in sync
- * that it is connected to, in chain order.
+ * that it is connected to, in chain order; and the nodes it sends to
+ * directly (more than one where the chain is split).
  */
 static int rblk_nl_put_chain(struct sk_buff *skb, struct rblk_vol *vol)
 {
-	u8 ids[RBLK_MAX_NODES];
-	u32 n;
+	u8 ids[RBLK_MAX_NODES + 1], heads[RBLK_MAX_NODES];
+	unsigned long mask;
+	u32 i, n, nheads = 0;
 
 	if (vol->conf.topology != RBLK_TOPOLOGY_CHAIN ||
 	    vol->role != RBLK_ROLE_PRIMARY)
 		return 0;
 	ids[0] = vol->md.node_id;
-	n = 1 + rblk_chain_order(vol, READ_ONCE(vol->uptodate) &
-				 READ_ONCE(vol->connected), ids + 1);
-	return nla_put(skb, RBLK_A_VOL_CHAIN, n, ids);
+	n = rblk_chain_order(vol, READ_ONCE(vol->uptodate) &
+			     READ_ONCE(vol->connected), ids + 1);
+	mask = rblk_chain_heads(vol, ids + 1, n);
+	for (i = 1; i <= n; i++)
+		if (mask & BIT(ids[i]))
+			heads[nheads++] = ids[i];
+	if (nla_put(skb, RBLK_A_VOL_CHAIN, n + 1, ids))
+		return -EMSGSIZE;
+	return nheads ? nla_put(skb, RBLK_A_VOL_CHAIN_HEADS, nheads, heads) : 0;
 }
 
 /* The replication attributes of @vol; under its conf_mutex. */

@@ -257,15 +257,17 @@ struct rblk_msg_ack {
 #define RBLK_STATE_F_PRIMARY	BIT(1)
 
 /**
- * struct rblk_msg_state - the sender's role and generation
+ * struct rblk_msg_state - the sender's role, generation and connections
  * @flags:	RBLK_STATE_F_*
- * @pad:	zero
+ * @links:	bit per node id: the peers the sender is connected to (it
+ *		sends STATE again whenever this changes); ids below
+ *		RBLK_MAX_NODES only
  * @current_gen: sender's data generation
  * @promised:	sender's highest promise
  */
 struct rblk_msg_state {
 	__be32 flags;
-	__be32 pad;
+	__be32 links;
 	struct rblk_wire_gen current_gen;
 	__be64 promised;
 };

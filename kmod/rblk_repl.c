@@ -109,6 +109,7 @@ void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st)
 	if (vol->role == RBLK_ROLE_PRIMARY)
 		flags |= RBLK_STATE_F_PRIMARY;
 	st->flags = cpu_to_be32(flags);
+	st->links = cpu_to_be32(vol->connected);
 	rblk_gen_to_wire(&st->current_gen, vol->md.gen.current_gen);
 	st->promised = cpu_to_be64(vol->md.gen.promised);
 }
@@ -661,6 +662,8 @@ void rblk_repl_peer_connected(struct rblk_peer *peer)
 	peer->conn = RBLK_CONN_STATE_CONNECTED;
 	spin_unlock_irq(&peer->lock);
 	rblk_set_bits(vol, &vol->connected, BIT(peer->node_id), 0);
+	/* The new peer learns this node's state, the others its links. */
+	rblk_repl_broadcast(vol);
 	mutex_unlock(&vol->conf_mutex);
 	pr_info("rblk%u: peer %u: connected\n", vol->minor, peer->node_id);
 	rblk_state_kick(vol);
@@ -680,6 +683,9 @@ void rblk_repl_peer_down(struct rblk_peer *peer)
 						    RBLK_CONN_STATE_CONNECTING;
 	peer->primary = false;
 	spin_unlock_irq(&peer->lock);
+	rblk_chain_forget(vol, peer->node_id);
+	if (was)
+		rblk_repl_broadcast(vol);
 	mutex_unlock(&vol->conf_mutex);
 	if (was)
 		pr_info("rblk%u: peer %u: disconnected\n", vol->minor, peer->node_id);
@@ -698,6 +704,7 @@ void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *s
 	peer->gen = gen;
 	peer->promised = be64_to_cpu(st->promised);
 	spin_unlock_irq(&peer->lock);
+	rblk_chain_links(peer->vol, peer->node_id, be32_to_cpu(st->links));
 	rblk_repl_check_newer(peer->vol, gen, be64_to_cpu(st->promised));
 	/* The state work re-judges it (conf_mutex may be held by a call). */
 	rblk_state_kick(peer->vol);

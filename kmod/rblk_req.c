@@ -101,7 +101,6 @@ bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	cmd->sent = 0;
 	cmd->acked = 0;
 	cmd->missing = 0;
-	cmd->route = 0;
 	cmd->broken = 0;
 	cmd->stale = false;
 	cmd->overlap = false;
@@ -183,9 +182,10 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 
 	for (i = 0; i < route->len; i++)
 		nodes |= BIT(route->nodes[i]);
-	cmd->wire_route = *route;
 	spin_lock_irqsave(&peer->lock, flags);
 	if (peer->sock && list_empty(&e->node)) {
+		e->after = nodes & ~BIT(peer->node_id);
+		e->route = *route;
 		/*
 		 * Nothing else on the way to the peer: send it from here, at
 		 * once. Else the send work takes it, in order, so that the
@@ -203,7 +203,6 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 		list_add_tail(&e->node, &peer->inflight);
 		peer->ninflight++;
 		atomic_inc(&cmd->pending);
-		cmd->route = nodes & ~BIT(peer->node_id);
 		atomic_long_or(nodes, (atomic_long_t *)&cmd->sent);
 		atomic_long_andnot(nodes, (atomic_long_t *)&cmd->missing);
 	} else {
@@ -223,30 +222,37 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 
 /*
  * Chain topology: sends @rq to the nodes of @want that this node is
- * connected to, in chain order, as one route; the others miss it.
+ * connected to, in chain order: along one route, or along several where
+ * links between them are down. The others miss it.
  */
 static void rblk_req_send_chain(struct rblk_vol *vol, struct request *rq,
 				unsigned long want)
 {
-	unsigned long up = want & READ_ONCE(vol->connected);
+	unsigned long heads, up = want & READ_ONCE(vol->connected);
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	struct rblk_wire_route route;
 	struct rblk_peer *head;
 	u8 ids[RBLK_MAX_NODES];
-	u32 n;
+	u32 i, next, n;
+	__be32 epoch;
 
 	atomic_long_or(want & ~up, (atomic_long_t *)&cmd->missing);
 	n = rblk_chain_order(vol, up, ids);
 	if (!n)
 		return;
-	rblk_chain_route(vol, ids, n, &route);
-	head = rblk_peer_get(vol, ids[0]);
-	if (!head) {
-		atomic_long_or(up, (atomic_long_t *)&cmd->missing);
-		return;
+	heads = rblk_chain_heads(vol, ids, n);
+	epoch = rblk_chain_epoch(vol, ids, n, heads);
+	for (i = 0; i < n; i = next) {
+		next = rblk_chain_route(ids, n, heads, i, epoch, &route);
+		head = rblk_peer_get(vol, ids[i]);
+		if (!head) {
+			while (i < next)
+				set_bit(ids[i++], &cmd->missing);
+			continue;
+		}
+		rblk_req_send(vol, rq, head, &route);
+		rblk_peer_put(head);
 	}
-	rblk_req_send(vol, rq, head, &route);
-	rblk_peer_put(head);
 }
 
 /* Quorum topology: the route of a write to one peer, with the epoch. */
@@ -348,8 +354,9 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		 u64 promised)
 {
 	struct rblk_vol *vol = peer->vol;
+	struct rblk_wire_route route;
+	unsigned long flags, lat, after;
 	struct rblk_cmd *cmd;
-	unsigned long flags, lat;
 
 	spin_lock_irqsave(&peer->lock, flags);
 	cmd = rblk_req_find(peer, id);
@@ -357,17 +364,25 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		spin_unlock_irqrestore(&peer->lock, flags);
 		return -EPROTO;
 	}
+	after = cmd->peer[peer->node_id].after;
+	route = cmd->peer[peer->node_id].route;
 	list_del_init(&cmd->peer[peer->node_id].node);
 	peer->ninflight--;
 	lat = jiffies_to_usecs(jiffies - cmd->peer[peer->node_id].sent_at);
 	peer->ack_lat_us = (peer->ack_lat_us * 7 + lat) / 8;
 	spin_unlock_irqrestore(&peer->lock, flags);
 
-	/* Nodes after @peer on the route that do not hold it: a break. */
+	/*
+	 * Nodes after @peer on the route that do not hold it: behind a
+	 * break of the chain they get it again along another route (the
+	 * state work resends it), else they are broken.
+	 */
 	if (status == RBLK_ACK_OK || status == RBLK_ACK_STALE) {
-		held &= cmd->route;
+		held &= after;
 		atomic_long_or(held, (atomic_long_t *)&cmd->acked);
-		atomic_long_or(cmd->route & ~held, (atomic_long_t *)&cmd->broken);
+		if ((after & ~held) &&
+		    !rblk_chain_cut(vol, peer->node_id, &route, held))
+			atomic_long_or(after & ~held, (atomic_long_t *)&cmd->broken);
 	}
 	if (status == RBLK_ACK_OK) {
 		set_bit(peer->node_id, &cmd->acked);
@@ -414,9 +429,7 @@ void rblk_req_tx_work(struct work_struct *work)
 		if (!e)
 			return;
 		rq = rblk_req_of(peer, e);
-		type = rblk_req_msg(peer->vol, rq,
-				    &((struct rblk_cmd *)blk_mq_rq_to_pdu(rq))->wire_route,
-				    &m, &mflags, &len);
+		type = rblk_req_msg(peer->vol, rq, &e->route, &m, &mflags, &len);
 		/* MSG_MORE while more follow: TCP sends full segments. */
 		rblk_peer_send_more(peer, type, mflags, rblk_cmd_id(rq), &m, len,
 				    type == RBLK_MSG_WRITE && req_op(rq) == REQ_OP_WRITE ?

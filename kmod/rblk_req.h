@@ -20,12 +20,19 @@
  *		on the route)
  * @tx_node:	in @peer->txq while waiting for the peer's send work (under
  *		@peer->lock); being there holds one count of @pending
+ * @after:	chain topology: the nodes after the peer on the route it was
+ *		sent along (bit per node id)
+ * @route:	that route (and the epoch) on the wire, for the send work
+ *
+ * @after and @route are set before the entry is linked, under @peer->lock.
  */
 struct rblk_cmd_peer {
 	struct list_head node;
 	unsigned long sent_at;
 	unsigned long deadline;
 	struct list_head tx_node;
+	unsigned long after;
+	struct rblk_wire_route route;
 };
 
 /**
@@ -41,12 +48,11 @@ struct rblk_cmd_peer {
  * @sent:	peers it was sent to (bit per node id, atomic bitops)
  * @acked:	peers that acked it
  * @missing:	peers in sync when it was dispatched that did not get it
- * @route:	chain topology: the nodes after the first on the route it
- *		was last sent along
- * @wire_route: the route (and epoch) of its last send, for the send work
- * @broken:	nodes of a route that did not get it although the primary
- *		may still be connected to them (the chain broke before them):
- *		not sent to again, demoted like unreachable peers
+ * @broken:	nodes of a route that did not get it for a reason other
+ *		than a break in the chain (the node refused it, or failed it
+ *		while the nodes after it hold it): not sent to again, demoted
+ *		like unreachable peers. Nodes behind a break are not broken:
+ *		they get it again around the break (rblk_chain_cut()).
  * @stale:	a peer refused it: a newer generation was promised
  * @overlap:	in the volume's overlaps list (writes only)
  * @sector:	first sector, for the overlap check
@@ -67,8 +73,6 @@ struct rblk_cmd {
 	unsigned long sent;
 	unsigned long acked;
 	unsigned long missing;
-	unsigned long route;
-	struct rblk_wire_route wire_route;
 	unsigned long broken;
 	bool stale;
 	bool overlap;

@@ -339,7 +339,8 @@ static enum io recv_frame(struct peer *p, struct frame *f)
 		       (unsigned long long)be64_to_cpu(f->u.ack.promised));
 		break;
 	case RBLK_MSG_STATE:
-		printf(": flags %#x gen %llu:%u promised %llu", be32_to_cpu(f->u.state.flags),
+		printf(": flags %#x links %#x gen %llu:%u promised %llu",
+		       be32_to_cpu(f->u.state.flags), be32_to_cpu(f->u.state.links),
 		       (unsigned long long)be64_to_cpu(f->u.state.current_gen.counter),
 		       be32_to_cpu(f->u.state.current_gen.origin),
 		       (unsigned long long)be64_to_cpu(f->u.state.promised));
@@ -526,6 +527,15 @@ static void act_bad_pad(struct peer *p, const struct mode *m)
 	send_raw(p, &hdr, HDR_LEN);
 }
 
+static void act_bad_links(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_state st = { .links = cpu_to_be32(1U << 20) };
+
+	(void)m;
+	printf("send STATE saying it is connected to node 20\n");
+	send_msg(p, make_hdr(RBLK_MSG_STATE, sizeof(st), 0), &st, sizeof(st));
+}
+
 /*
  * A WRITE (data: the pattern byte) shaped by the mode's fields; with the
  * digest on, the data's CRC32C follows (spoiled for bad_crc).
@@ -695,6 +705,7 @@ static const struct mode modes[] = {
 	WRITE_MODE("route-to-self", .route_len = 1, .route0 = 1),
 	WRITE_MODE("route-to-sender", .route_len = 1, .route0 = 0),
 	POST_MODE("bad-pad", act_bad_pad),
+	POST_MODE("bad-links", act_bad_links),
 	POST_MODE("second-hello", act_hello),
 	{ .name = "flood", .handshake = true, .act = act_flood, .check = check_alive },
 	{ .name = "good-write", .handshake = true, .act = act_write, .check = check_ack },

@@ -101,7 +101,7 @@ unload() {
 	rblk_load
 }
 
-ktap_set_plan 25
+ktap_set_plan 26
 t "good handshake and write: acked, on the backing device" good_write
 t "garbage instead of a HELLO: dropped"		fake bad-magic "$EARLY"
 t "HELLO with protocol 99..99: refused (PROTO)"	fake bad-version "$REFUSED"
@@ -123,6 +123,7 @@ t "WRITE routed back to the sender: dropped"	fake route-to-sender "bad node in r
 t "WRITE of 100 bytes: dropped"			fake write-unaligned "$PROTO"
 t "WRITE with unknown flags: dropped"		fake bad-flags "$PROTO"
 t "header with nonzero pad: dropped"		fake bad-pad "$PROTO"
+t "STATE naming node 20 as connected: dropped"	fake bad-links "$PROTO"
 t "second HELLO: dropped"			fake second-hello "$PROTO"
 t "100000 PINGs unread: responsive, no slab left" flood
 t "data digest: a write with its CRC32C is acked" digest_good

@@ -10,9 +10,11 @@
 # - the middle node or the tail cut while fio runs: fio completes and
 #   verifies, the chain re-forms without the lost node, which is reported
 #   outdated, and the remaining nodes hold the same bytes;
-# - only the link between two chain members cut, then healed: the node
-#   behind the break is demoted, writes go on, and after the heal it is
-#   connected again and still reported outdated (no resync yet);
+# - only the link between two chain members cut while fio runs, then
+#   healed: the chain splits around the cut (node 0 sends to both), nobody
+#   is demoted and no generation is started, fio verifies and all three
+#   nodes hold the same bytes; after the heal the chain is whole again and
+#   the data reaches node 2 through node 1 again;
 # - one hop slowed down by netem: nothing is demoted, writes wait in the
 #   chain (status lists them: sent by the primary to node 1, forwarded by
 #   node 1 to node 2), fio verifies, replicas equal;
@@ -40,17 +42,31 @@ count_from() {
 		counter comment "\"from$2\""
 }
 
-# bytes_from I J: bytes node I received from node J since count_from.
+# bytes_from I J: bytes node I received from node J since the last
+# count_from I J (the newest rule counting them).
 bytes_from() {
 	node_exec "$1" nft -j list chain inet rblk_cut input |
-		jq -r --arg c "from$2" '.nftables[] | select(.rule.comment? == $c) |
-			.rule.expr[] | select(.counter?) | .counter.bytes'
+		jq -r --arg c "from$2" '[.nftables[] | select(.rule.comment? == $c) |
+			.rule.expr[] | select(.counter?) | .counter.bytes] | last'
 }
 
-# chain_setup N [SET_OPTION...]: N nodes in chain topology, node 0 primary.
+# chain_heads I: the nodes the primary I sends writes to directly, "1";
+# "1,2" when the chain is split between them.
+chain_heads() {
+	vol_json "$1" | jq -r '.chain_heads // [] | map(tostring) | join(",")'
+}
+
+# chain_whole I: primary I sends writes to one node only.
+chain_whole() {
+	[ "$(vol_json "$1" | jq '.chain_heads | length')" = 1 ]
+}
+
+# chain_setup N [SET_OPTION...]: N nodes in chain topology, node 0 primary,
+# once every node told node 0 which links it has (one chain, no split).
 chain_setup() {
 	nodes_create "$1" 32 topology chain "${@:2}"
 	make_primary 0 "$1"
+	wait_for "$NET_WAIT" "node 0 to know the links of the chain" chain_whole 0
 }
 
 three_nodes() {
@@ -105,22 +121,34 @@ lose_mid_load() {
 middle_cut() { lose_mid_load 1 2; }
 tail_cut() { lose_mid_load 2 1; }
 
-# Only the hop 1 -> 2 breaks: node 0 still reaches both. Node 2 is behind
-# the break, so it is demoted; after the heal it is back, outdated.
+# Only the link 1 <-> 2 breaks: node 0 still reaches both, so the chain
+# splits (0 -> 1, 0 -> 2) and nobody is demoted; after the heal it is one
+# chain again. Every node holds every write throughout.
 link_cut_healed() {
+	local gen0
 	chain_setup 3 "${LOAD[@]}"
+	gen0=$(gen_counter 0)
 	fio_during cut 1 2
-	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
+	wait_for "$NET_WAIT" "the chain split around the cut" eq 1,2 chain_heads 0
+	echo "status: $("$RBLKCTL" status rblk0 | grep -o 'chain [^p]*'); generation $gen0 -> $(gen_counter 0)"
 	[ "$(peer_disk 0 1)" = "$UPTODATE" ]
-	[ "$(chain 0)" = 0,1 ]
+	[ "$(peer_disk 0 2)" = "$UPTODATE" ] || fail "node 2 was demoted: $(peer_disk 0 2)"
+	[ "$(gen_counter 0)" = "$gen0" ] || fail "a new generation: nodes were demoted"
+	flush_vol 0
+	compare_backing 0 1
+	compare_backing 0 2
 	heal 1 2
 	wait_connected 1 2
-	[ "$(peer_conn 0 2)" = "$CONNECTED" ]
-	[ "$(peer_disk 0 2)" = "$OUTDATED" ] || fail "node 2 missed writes but is reported $(peer_disk 0 2)"
-	[ "$(chain 0)" = 0,1 ]
+	wait_for "$NET_WAIT" "the chain whole again" eq 1 chain_heads 0
+	count_from 2 0
+	count_from 2 1
 	FIO_SIZE=4M fio_verify_on 0 --rw=randwrite --bs=16k --iodepth=8
 	flush_vol 0
 	compare_backing 0 1
+	compare_backing 0 2
+	echo "node 2 received $(bytes_from 2 1) bytes from node 1, $(bytes_from 2 0) from node 0"
+	[ "$(bytes_from 2 1)" -gt $((3 << 20)) ]
+	[ "$(bytes_from 2 0)" -lt $((1 << 20)) ]
 }
 
 # netem on node 1's link: every packet it sends (acks upstream, forwards
@@ -176,7 +204,7 @@ t "3-node chain: fio verifies, replicas equal, data flows through node 1" three_
 t "4-node chain in order 0,3,1,2: fio verifies, replicas equal" four_nodes_ordered
 t "middle node cut mid-load: fio verifies, chain re-forms as 0,2" middle_cut
 t "tail cut mid-load: fio verifies, chain re-forms as 0,1" tail_cut
-t "link 1-2 cut then healed: node 2 demoted, back outdated" link_cut_healed
+t "link 1-2 cut mid-load, then healed: chain splits around it, nobody demoted" link_cut_healed
 t "slow hop (netem 30 ms): nobody demoted, writes seen in the chain" slow_hop
 t "flush and FUA reach every node's disk through the chain" flush_fua_travel
 t "chain-order: bad lists refused" bad_order

@@ -388,6 +388,46 @@ TEST(vol_text_with_peers)
 	EXPECT_STREQ(want, out);
 }
 
+/* A chain primary (node 0) whose chain 0 -> 1 -> 2 -> 3 is split at @heads. */
+static void chain_text(char *out, size_t len, struct rblk_vol_info *v,
+		       const uint8_t *heads, size_t nheads)
+{
+	static const uint8_t chain[] = { 0, 1, 2, 3 };
+	struct msg m;
+
+	msg_init(&m);
+	put_full_volume(&m);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_ROLE, RBLK_ROLE_PRIMARY);
+	mnl_attr_put_u32(m.nlh, RBLK_A_VOL_TOPOLOGY, RBLK_TOPOLOGY_CHAIN);
+	mnl_attr_put(m.nlh, RBLK_A_VOL_CHAIN, sizeof(chain), chain);
+	mnl_attr_put(m.nlh, RBLK_A_VOL_CHAIN_HEADS, nheads, heads);
+	msg_index(&m);
+	out[0] = 0;
+	if (rblk_vol_from_msg(m.nlh, m.tb, v))
+		return;
+	print_to(out, len, v, NULL);
+}
+
+TEST(vol_chain_split_at_heads)
+{
+	static const uint8_t one[] = { 1 }, two[] = { 1, 3 }, all[] = { 1, 2, 3 };
+	struct json_object *o, *f;
+	struct rblk_vol_info v;
+	char out[2048];
+
+	chain_text(out, sizeof(out), &v, one, sizeof(one));
+	EXPECT_NE(NULL, strstr(out, " chain 0 -> 1 -> 2 -> 3\n"));
+	chain_text(out, sizeof(out), &v, two, sizeof(two));
+	EXPECT_NE(NULL, strstr(out, " chain 0 -> 1 -> 2, 0 -> 3\n"));
+	chain_text(out, sizeof(out), &v, all, sizeof(all));
+	EXPECT_NE(NULL, strstr(out, " chain 0 -> 1, 0 -> 2, 0 -> 3\n"));
+	o = rblk_vol_to_json(&v);
+	ASSERT_NE(NULL, o);
+	ASSERT_TRUE(json_object_object_get_ex(o, "chain_heads", &f));
+	EXPECT_STREQ("[ 1, 2, 3 ]", json_object_to_json_string_ext(f, JSON_C_TO_STRING_SPACED));
+	json_object_put(o);
+}
+
 TEST(vol_text_of_older_module)
 {
 	struct rblk_vol_info v;

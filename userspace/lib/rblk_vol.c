@@ -228,6 +228,7 @@ static const struct field vol_fields[] = {
 	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
 	VOL(CHAIN_ORDER, "chain_order", F_IDS, NONE, chain_order),
 	VOL(CHAIN, "chain", F_IDS, NONE, chain),
+	VOL(CHAIN_HEADS, "chain_heads", F_IDS, NONE, chain_heads),
 };
 
 static const struct field peer_fields[] = {
@@ -631,11 +632,37 @@ static void print_peer(FILE *f, const struct rblk_peer_info *p)
 	}
 }
 
+/*
+ * The chain as routes from the primary: "0 -> 1 -> 2", or where it is
+ * split at a head, "0 -> 1, 0 -> 2".
+ */
+static const char *format_chain(const struct rblk_vol_info *v, char *buf,
+				size_t len)
+{
+	const struct rblk_node_list *c = &v->chain;
+	size_t used = 0;
+	uint32_t i, j;
+	bool head;
+
+	buf[0] = 0;
+	for (i = 0; i < c->n && used < len; i++) {
+		for (j = 0, head = false; j < v->chain_heads.n; j++)
+			head |= v->chain_heads.ids[j] == c->ids[i];
+		if (i > 1 && head)
+			used += (size_t)snprintf(buf + used, len - used, ", %u -> %u",
+						 c->ids[0], c->ids[i]);
+		else
+			used += (size_t)snprintf(buf + used, len - used, "%s%u",
+						 i ? " -> " : "", c->ids[i]);
+	}
+	return buf;
+}
+
 /* The replication lines: role, quorum, timeouts, one line per peer. */
 static void print_repl(FILE *f, const struct rblk_vol_info *v)
 {
 	struct line l = { .len = 0 };
-	char ids[128];
+	char ids[256];
 	uint32_t i;
 
 	ADD_IF(&l, v, RBLK_A_VOL_ROLE, " role %s", rblk_name(RBLK_NAMES_ROLE, v->role));
@@ -644,8 +671,7 @@ static void print_repl(FILE *f, const struct rblk_vol_info *v)
 	       rblk_name(RBLK_NAMES_TOPOLOGY, v->topology));
 	ADD_IF(&l, v, RBLK_A_VOL_CHAIN_ORDER, " chain-order %s",
 	       rblk_format_ids(&v->chain_order, ",", ids, sizeof(ids)));
-	ADD_IF(&l, v, RBLK_A_VOL_CHAIN, " chain %s",
-	       rblk_format_ids(&v->chain, " -> ", ids, sizeof(ids)));
+	ADD_IF(&l, v, RBLK_A_VOL_CHAIN, " chain %s", format_chain(v, ids, sizeof(ids)));
 	ADD_IF(&l, v, RBLK_A_VOL_PROMISED, " promised %" PRIu64, v->promised);
 	put_line(f, &l);
 	print_quorum(&l, v);

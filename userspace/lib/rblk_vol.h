@@ -114,6 +114,8 @@ struct rblk_peer_info {
  * @suspended:	writes held by on-no-quorum suspend-io
  * @chain_order: configured chain order
  * @chain:	the chain writes take now (primary in chain topology)
+ * @chain_heads: the nodes of @chain the primary sends to directly (more
+ *		than one: the chain is split where a link is down)
  * @n_peers:	entries of @peers
  * @peers:	the peers, in the kernel's order
  */
@@ -152,6 +154,7 @@ struct rblk_vol_info {
 	uint32_t suspended;
 	struct rblk_node_list chain_order;
 	struct rblk_node_list chain;
+	struct rblk_node_list chain_heads;
 	uint32_t n_peers;
 	struct rblk_peer_info peers[RBLK_MAX_NODES];
 };
