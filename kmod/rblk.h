@@ -124,6 +124,7 @@ struct rblk_ack_frame {
  * @hello_in:	the peer's HELLO of the current connection (@thread only)
  * @hello_out:	this node's HELLO being sent (@thread only)
  * @digest:	the connection checksums write data (both offered it)
+ * @links_ok:	the connection's STATEs carry links (both offered it)
  * @wait:	@thread waits here for @incoming
  * @send_mutex:	one message at a time on @sock; held across a message;
  *		keeps @sock and @hs_sock alive while held
@@ -180,6 +181,7 @@ struct rblk_peer {
 	struct rblk_msg_hello hello_in;
 	struct rblk_msg_hello hello_out;
 	bool digest;
+	bool links_ok;
 	wait_queue_head_t wait;
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;
@@ -264,19 +266,23 @@ struct rblk_peer {
  *		when the node becomes a peer, kept until the volume goes (set
  *		with atomic bitops from the completion path)
  * @oos_bits:	per node id, the bits set in @oos_bm
- * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch,
- *		@chain_links and @chain_cut (the I/O path reads the last two
+ * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch, @chain_cut
+ *		and @chain_cut_until (the I/O path reads the last two
  *		without it, and copes with a stale view); per volume
  * @chain_key:	the route of the last write sent (rblk_chain_route())
  * @chain_heads: the nodes that write was sent to directly (the chain split
  *		where a link between two nodes is down)
  * @chain_epoch: raised whenever the routes change, and on every resend
  * @chain_links: per node id, the peers that node said (STATE) it is
- *		connected to; zero while it is not connected here
+ *		connected to; zero while it is not connected here. Written
+ *		by that peer's thread only, read racily
  * @chain_cut:	per node id, the nodes it failed to forward a write to
- *		(learned from acks, both ways: one connection per pair);
- *		forgotten when the node says the link is up again, or when
- *		either node's connection here ends
+ *		(learned from acks, both ways: one connection per pair), in
+ *		force until @chain_cut_until; cleared for a node when its
+ *		connection here ends
+ * @chain_cut_until: jiffies: the last cut plus ping-timeout. By then the
+ *		nodes of a link that is down said so in STATE; a cut of a
+ *		link that is up (a write refused further down) must not last
  * @apply_mutex: on a secondary, orders the admission, forwarding and
  *		submission of replicated writes coming from different peers;
  *		protects @seen_*; per volume
@@ -338,6 +344,7 @@ struct rblk_vol {
 	u32 chain_epoch;
 	unsigned long chain_links[RBLK_MAX_NODES];
 	unsigned long chain_cut[RBLK_MAX_NODES];
+	unsigned long chain_cut_until;
 	struct mutex apply_mutex;	/* seen_*, order of applied writes */
 	wait_queue_head_t apply_wait;
 	u64 seen_counter;
@@ -468,8 +475,8 @@ void rblk_repl_step_down(struct rblk_vol *vol);
  * sync before it returns. Under conf_mutex.
  */
 void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote);
-/* Fills @st with this node's state. */
-void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st);
+/* Fills @st with this node's state, as told to @peer; under conf_mutex. */
+void rblk_repl_fill_state(struct rblk_peer *peer, struct rblk_msg_state *st);
 
 /* rblk_chain.c: the chain topology. */
 /*
@@ -478,12 +485,13 @@ void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st);
  */
 u32 rblk_chain_order(const struct rblk_vol *vol, unsigned long want, u8 *out);
 /*
- * Where the chain @ids (@n nodes in chain order) splits: the nodes the
- * primary sends to directly, i.e. the first one and each whose predecessor
- * is not known to be connected to it.
+ * Routes the chain @ids (@n nodes in chain order) around the links that
+ * are down: reorders @ids so that each node reaches the next where some
+ * order allows it (a greedy walk that keeps the given order otherwise),
+ * and returns the nodes the primary sends to directly: the first one and
+ * each that its predecessor does not reach (the chain splits there).
  */
-unsigned long rblk_chain_heads(const struct rblk_vol *vol, const u8 *ids,
-			       u32 n);
+unsigned long rblk_chain_plan(const struct rblk_vol *vol, u8 *ids, u32 n);
 /*
  * The epoch in force for writes along the chain @ids (@n nodes) split at
  * @heads; a new one whenever the routes change.
@@ -497,7 +505,7 @@ __be32 rblk_chain_epoch(struct rblk_vol *vol, const u8 *ids, u32 n,
  */
 u32 rblk_chain_route(const u8 *ids, u32 n, unsigned long heads, u32 i,
 		     __be32 epoch, struct rblk_wire_route *r);
-/* Node @id said (STATE) it is connected to @links; up links lose cuts. */
+/* Node @id said (STATE) it is connected to @links. */
 void rblk_chain_links(struct rblk_vol *vol, u32 id, unsigned long links);
 /* Node @id is no longer connected here: forget its links and cuts. */
 void rblk_chain_forget(struct rblk_vol *vol, u32 id);

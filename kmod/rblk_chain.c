@@ -7,8 +7,9 @@
  * The primary's commit rule is the quorum topology's, fed by those acks.
  *
  * Where a link between two nodes is down (they say so in STATE, or an ack
- * shows that a write stopped there), the chain splits: the primary sends
- * to the node after the gap directly, as the head of a second route.
+ * shows that a write stopped there), the chain takes the next node in
+ * order that is reachable instead; when none is, it splits: the primary
+ * sends to the node after the gap directly, as the head of a second route.
  *
  * A write can reach a node on two paths: the old chain (through a node the
  * primary lost) and the re-formed one. Each route carries the primary's
@@ -53,19 +54,37 @@ static u64 rblk_chain_key(const u8 *ids, u32 n)
 /* Whether node @from is known to reach @to: connected, and no cut. */
 static bool rblk_chain_link_up(const struct rblk_vol *vol, u32 from, u32 to)
 {
-	return (READ_ONCE(vol->chain_links[from]) &
-		~READ_ONCE(vol->chain_cut[from])) & BIT(to);
+	unsigned long cut = READ_ONCE(vol->chain_cut[from]);
+
+	if (time_after_eq(jiffies, READ_ONCE(vol->chain_cut_until)))
+		cut = 0;
+	return READ_ONCE(vol->chain_links[from]) & ~cut & BIT(to);
 }
 
-unsigned long rblk_chain_heads(const struct rblk_vol *vol, const u8 *ids,
-			       u32 n)
+unsigned long rblk_chain_plan(const struct rblk_vol *vol, u8 *ids, u32 n)
 {
-	unsigned long heads = n ? BIT(ids[0]) : 0;
-	u32 i;
+	unsigned long heads = 0;
+	u32 k, i;
+	u8 t;
 
-	for (i = 1; i < n; i++)
-		if (!rblk_chain_link_up(vol, ids[i - 1], ids[i]))
-			heads |= BIT(ids[i]);
+	/*
+	 * Each place takes the first node left, in the given order, that
+	 * the node before it reaches; if none does, a new part starts
+	 * with the first node left.
+	 */
+	for (k = 0; k < n; k++) {
+		for (i = k; k && i < n; i++)
+			if (rblk_chain_link_up(vol, ids[k - 1], ids[i]))
+				break;
+		if (!k || i == n) {
+			i = k;
+			heads |= BIT(ids[k]);
+		}
+		/* Keeps the order of the nodes left behind. */
+		t = ids[i];
+		memmove(ids + k + 1, ids + k, i - k);
+		ids[k] = t;
+	}
 	return heads;
 }
 
@@ -103,18 +122,8 @@ u32 rblk_chain_route(const u8 *ids, u32 n, unsigned long heads, u32 i,
 
 void rblk_chain_links(struct rblk_vol *vol, u32 id, unsigned long links)
 {
-	unsigned long flags, up;
-	int to;
-
-	links &= ~BIT(id) & GENMASK(RBLK_MAX_NODES - 1, 0);
-	spin_lock_irqsave(&vol->chain_lock, flags);
-	up = links & ~vol->chain_links[id];
-	WRITE_ONCE(vol->chain_links[id], links);
-	/* A link that came back is tried again. */
-	WRITE_ONCE(vol->chain_cut[id], vol->chain_cut[id] & ~up);
-	for_each_set_bit(to, &up, RBLK_MAX_NODES)
-		WRITE_ONCE(vol->chain_cut[to], vol->chain_cut[to] & ~BIT(id));
-	spin_unlock_irqrestore(&vol->chain_lock, flags);
+	WRITE_ONCE(vol->chain_links[id],
+		   links & ~BIT(id) & GENMASK(RBLK_MAX_NODES - 1, 0));
 }
 
 void rblk_chain_forget(struct rblk_vol *vol, u32 id)
@@ -147,8 +156,13 @@ bool rblk_chain_cut(struct rblk_vol *vol, u32 head,
 		if (held & BIT(r->nodes[i]))
 			return false;
 	spin_lock_irqsave(&vol->chain_lock, flags);
+	/* Cuts that expired are not renewed with this one. */
+	if (time_after_eq(jiffies, vol->chain_cut_until))
+		memset(vol->chain_cut, 0, sizeof(vol->chain_cut));
 	WRITE_ONCE(vol->chain_cut[from], vol->chain_cut[from] | BIT(to));
 	WRITE_ONCE(vol->chain_cut[to], vol->chain_cut[to] | BIT(from));
+	WRITE_ONCE(vol->chain_cut_until, jiffies +
+		   msecs_to_jiffies(READ_ONCE(vol->conf.ping_timeout_ms)));
 	spin_unlock_irqrestore(&vol->chain_lock, flags);
 	pr_info_ratelimited("rblk%u: chain: node %u did not forward to node %u: sending around the link\n",
 			    vol->minor, from, to);

@@ -631,8 +631,9 @@ static void rblk_net_fill_hello(struct rblk_peer *peer, struct rblk_msg_hello *h
 	memset(h, 0, sizeof(*h));
 	h->proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN);
 	h->proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX);
-	h->features = cpu_to_be64(vol->conf.data_digest == RBLK_DIGEST_CRC32C ?
-				  RBLK_PROTO_F_DIGEST : 0);
+	h->features = cpu_to_be64(RBLK_PROTO_F_LINKS |
+				  (vol->conf.data_digest == RBLK_DIGEST_CRC32C ?
+				   RBLK_PROTO_F_DIGEST : 0));
 	memcpy(h->uuid, vol->md.uuid, sizeof(h->uuid));
 	h->from_node = cpu_to_be32(vol->md.node_id);
 	h->to_node = cpu_to_be32(peer->node_id);
@@ -821,12 +822,13 @@ static int rblk_recv_ack(struct rblk_peer *peer, struct socket *sock, u64 id)
 }
 
 /* A STATE (alone or in a PROMISE_REPLY) with a field out of range. */
-static bool rblk_state_malformed(const struct rblk_msg_state *st)
+static bool rblk_state_malformed(const struct rblk_peer *peer,
+				 const struct rblk_msg_state *st)
 {
 	return st->current_gen.pad ||
 	       be64_to_cpu(st->current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
 	       be64_to_cpu(st->promised) >= RBLK_PROTO_GEN_MAX ||
-	       be32_to_cpu(st->links) >= BIT(RBLK_MAX_NODES) ||
+	       be32_to_cpu(st->links) >= (peer->links_ok ? BIT(RBLK_MAX_NODES) : 1) ||
 	       be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT |
 					  RBLK_STATE_F_PRIMARY);
 }
@@ -836,7 +838,7 @@ static int rblk_recv_state(struct rblk_peer *peer, struct socket *sock,
 {
 	int err = rblk_recv_full(peer, sock, st, sizeof(*st));
 
-	if (!err && rblk_state_malformed(st)) {
+	if (!err && rblk_state_malformed(peer, st)) {
 		rblk_peer_error(peer, "protocol error: malformed state");
 		err = -EPROTO;
 	}
@@ -892,7 +894,7 @@ static int rblk_recv_promise_reply(struct rblk_peer *peer, struct socket *sock,
 	err = rblk_recv_full(peer, sock, &r, sizeof(r));
 	if (err)
 		return err;
-	if (r.pad || rblk_state_malformed(&r.state) ||
+	if (r.pad || rblk_state_malformed(peer, &r.state) ||
 	    be32_to_cpu(r.granted) > 1 ||
 	    !rblk_call_answer(peer, id, RBLK_MSG_PROMISE_REPLY,
 			      be32_to_cpu(r.granted), &r.state)) {

@@ -148,8 +148,8 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 
 /*
  * The chain a write takes now: this node (primary), then the peers in sync
- * that it is connected to, in chain order; and the nodes it sends to
- * directly (more than one where the chain is split).
+ * that it is connected to, in chain order around links that are down; and
+ * the nodes it sends to directly (more than one where the chain is split).
  */
 static int rblk_nl_put_chain(struct sk_buff *skb, struct rblk_vol *vol)
 {
@@ -163,7 +163,7 @@ static int rblk_nl_put_chain(struct sk_buff *skb, struct rblk_vol *vol)
 	ids[0] = vol->md.node_id;
 	n = rblk_chain_order(vol, READ_ONCE(vol->uptodate) &
 			     READ_ONCE(vol->connected), ids + 1);
-	mask = rblk_chain_heads(vol, ids + 1, n);
+	mask = rblk_chain_plan(vol, ids + 1, n);
 	for (i = 1; i <= n; i++)
 		if (mask & BIT(ids[i]))
 			heads[nheads++] = ids[i];

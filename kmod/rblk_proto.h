@@ -20,6 +20,8 @@
  */
 /* WRITE data is followed by its CRC32C (__be32), checked by the receiver. */
 #define RBLK_PROTO_F_DIGEST	BIT_ULL(0)
+/* STATE carries the sender's connections in @links (else zero there). */
+#define RBLK_PROTO_F_LINKS	BIT_ULL(1)
 
 /* Largest data payload of one WRITE: the volume's max I/O size. */
 #define RBLK_PROTO_MAX_DATA	BIT(20)
@@ -259,9 +261,9 @@ struct rblk_msg_ack {
 /**
  * struct rblk_msg_state - the sender's role, generation and connections
  * @flags:	RBLK_STATE_F_*
- * @links:	bit per node id: the peers the sender is connected to (it
- *		sends STATE again whenever this changes); ids below
- *		RBLK_MAX_NODES only
+ * @links:	with RBLK_PROTO_F_LINKS, bit per node id: the peers the
+ *		sender is connected to (it sends STATE again whenever this
+ *		changes), ids below RBLK_MAX_NODES only; zero without
  * @current_gen: sender's data generation
  * @promised:	sender's highest promise
  */

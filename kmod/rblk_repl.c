@@ -99,8 +99,9 @@ static void rblk_set_bits(struct rblk_vol *vol, unsigned long *mask,
 	spin_unlock_irq(&vol->io_lock);
 }
 
-void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st)
+void rblk_repl_fill_state(struct rblk_peer *peer, struct rblk_msg_state *st)
 {
+	struct rblk_vol *vol = peer->vol;
 	u32 flags = 0;
 
 	memset(st, 0, sizeof(*st));
@@ -109,7 +110,8 @@ void rblk_repl_fill_state(struct rblk_vol *vol, struct rblk_msg_state *st)
 	if (vol->role == RBLK_ROLE_PRIMARY)
 		flags |= RBLK_STATE_F_PRIMARY;
 	st->flags = cpu_to_be32(flags);
-	st->links = cpu_to_be32(vol->connected);
+	if (peer->links_ok)
+		st->links = cpu_to_be32(vol->connected);
 	rblk_gen_to_wire(&st->current_gen, vol->md.gen.current_gen);
 	st->promised = cpu_to_be64(vol->md.gen.promised);
 }
@@ -121,11 +123,13 @@ static void rblk_repl_broadcast(struct rblk_vol *vol)
 	struct rblk_msg_state st;
 	int id;
 
-	rblk_repl_fill_state(vol, &st);
-	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
-		if (vol->peers[id])
-			rblk_peer_send(vol->peers[id], RBLK_MSG_STATE, 0, 0, &st,
-				       sizeof(st), NULL);
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		if (!vol->peers[id])
+			continue;
+		rblk_repl_fill_state(vol->peers[id], &st);
+		rblk_peer_send(vol->peers[id], RBLK_MSG_STATE, 0, 0, &st,
+			       sizeof(st), NULL);
+	}
 }
 
 /*
@@ -497,6 +501,7 @@ int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 {
 	struct rblk_md *md = &vol->md;
 	struct rblk_peer *peer;
+	bool was;
 
 	mutex_lock(&vol->conf_mutex);
 	peer = vol->peers[node_id];
@@ -519,7 +524,11 @@ int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 			rblk_meta_write(vol);
 		}
 	}
+	was = vol->connected & BIT(node_id);
 	rblk_peer_unpublish(vol, node_id);
+	/* The others learn that this node's link to it is gone. */
+	if (was)
+		rblk_repl_broadcast(vol);
 	mutex_unlock(&vol->conf_mutex);
 	rblk_peer_retire(vol, peer);
 	/* Requests parked for it are decided without it now. */
@@ -586,6 +595,8 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	/* Both HELLOs of this connection offered it. */
 	peer->digest = be64_to_cpu(h->features) &
 		       be64_to_cpu(peer->hello_out.features) & RBLK_PROTO_F_DIGEST;
+	peer->links_ok = be64_to_cpu(h->features) &
+			 be64_to_cpu(peer->hello_out.features) & RBLK_PROTO_F_LINKS;
 	spin_lock_irq(&peer->lock);
 	peer->primary = primary;
 	peer->consistent = other.consistent;
@@ -704,7 +715,9 @@ void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *s
 	peer->gen = gen;
 	peer->promised = be64_to_cpu(st->promised);
 	spin_unlock_irq(&peer->lock);
-	rblk_chain_links(peer->vol, peer->node_id, be32_to_cpu(st->links));
+	/* A peer that does not tell its links is taken to reach every node. */
+	rblk_chain_links(peer->vol, peer->node_id,
+			 peer->links_ok ? be32_to_cpu(st->links) : ~0UL);
 	rblk_repl_check_newer(peer->vol, gen, be64_to_cpu(st->promised));
 	/* The state work re-judges it (conf_mutex may be held by a call). */
 	rblk_state_kick(peer->vol);
@@ -796,7 +809,7 @@ bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
 			g->seen = old_seen;
 		}
 	}
-	rblk_repl_fill_state(vol, st);
+	rblk_repl_fill_state(peer, st);
 	if (granted) {
 		pr_info("rblk%u: promised generation %llu to node %u\n",
 			vol->minor, counter, peer->node_id);

@@ -240,7 +240,7 @@ static void rblk_req_send_chain(struct rblk_vol *vol, struct request *rq,
 	n = rblk_chain_order(vol, up, ids);
 	if (!n)
 		return;
-	heads = rblk_chain_heads(vol, ids, n);
+	heads = rblk_chain_plan(vol, ids, n);
 	epoch = rblk_chain_epoch(vol, ids, n, heads);
 	for (i = 0; i < n; i = next) {
 		next = rblk_chain_route(ids, n, heads, i, epoch, &route);
@@ -355,7 +355,7 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 {
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_wire_route route;
-	unsigned long flags, lat, after;
+	unsigned long flags, lat, after, lost;
 	struct rblk_cmd *cmd;
 
 	spin_lock_irqsave(&peer->lock, flags);
@@ -380,9 +380,10 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 	if (status == RBLK_ACK_OK || status == RBLK_ACK_STALE) {
 		held &= after;
 		atomic_long_or(held, (atomic_long_t *)&cmd->acked);
-		if ((after & ~held) &&
-		    !rblk_chain_cut(vol, peer->node_id, &route, held))
-			atomic_long_or(after & ~held, (atomic_long_t *)&cmd->broken);
+		lost = after & ~held;
+		if (lost && (status != RBLK_ACK_OK ||
+			     !rblk_chain_cut(vol, peer->node_id, &route, held)))
+			atomic_long_or(lost, (atomic_long_t *)&cmd->broken);
 	}
 	if (status == RBLK_ACK_OK) {
 		set_bit(peer->node_id, &cmd->acked);

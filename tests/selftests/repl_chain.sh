@@ -6,7 +6,8 @@
 # - 3 and 4 nodes (the 4-node chain in a configured order): fio verifies
 #   on the primary, every backing device holds the same bytes, status shows
 #   the chain, and the write data reaches each node from its predecessor
-#   (nft counters per source address), not from the primary;
+#   (nft counters per source address), not from the primary; with one link
+#   of the 4-node chain down, the chain takes another order around it;
 # - the middle node or the tail cut while fio runs: fio completes and
 #   verifies, the chain re-forms without the lost node, which is reported
 #   outdated, and the remaining nodes hold the same bytes;
@@ -95,6 +96,16 @@ four_nodes_ordered() {
 	[ "$(bytes_from 3 0)" -gt $((12 << 20)) ]
 	[ "$(bytes_from 1 3)" -gt $((12 << 20)) ]
 	[ "$(bytes_from 1 0)" -lt $((1 << 20)) ]
+	# Link 3 <-> 1 down: the chain goes around it, still in one piece.
+	cut 3 1
+	wait_for "$NET_WAIT" "the chain around the cut" eq 0,3,2,1 chain 0
+	echo "status: $("$RBLKCTL" status rblk0 | grep -o 'chain [^p]*')"
+	[ "$(chain_heads 0)" = 3 ]
+	count_from 1 2
+	FIO_SIZE=4M fio_then_compare 4 --rw=randwrite --bs=64k --iodepth=8
+	echo "node 1 received $(bytes_from 1 2) bytes from node 2"
+	[ "$(bytes_from 1 2)" -gt $((3 << 20)) ]
+	heal 3 1
 }
 
 # lose_mid_load LOST KEPT: 3-node chain under fio; node LOST is isolated
@@ -201,7 +212,7 @@ bad_order() {
 
 ktap_set_plan 8
 t "3-node chain: fio verifies, replicas equal, data flows through node 1" three_nodes
-t "4-node chain in order 0,3,1,2: fio verifies, replicas equal" four_nodes_ordered
+t "4-node chain in order 0,3,1,2, then around a cut link: fio verifies, replicas equal" four_nodes_ordered
 t "middle node cut mid-load: fio verifies, chain re-forms as 0,2" middle_cut
 t "tail cut mid-load: fio verifies, chain re-forms as 0,1" tail_cut
 t "link 1-2 cut mid-load, then healed: chain splits around it, nobody demoted" link_cut_healed
