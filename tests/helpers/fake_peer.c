@@ -287,7 +287,7 @@ static struct rblk_msg_hello good_hello(const struct peer *p)
 	struct rblk_msg_hello h = {
 		.proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN),
 		.proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX),
-		.features = cpu_to_be64(RBLK_PROTO_F_DIGEST),
+		.features = cpu_to_be64(RBLK_PROTO_F_DIGEST | RBLK_PROTO_F_LINKS),
 		.from_node = cpu_to_be32(p->node),
 		.to_node = cpu_to_be32(p->to),
 		.data_size = cpu_to_be64(p->size),
@@ -532,6 +532,7 @@ static void act_bad_links(struct peer *p, const struct mode *m)
 	struct rblk_msg_state st = { .links = cpu_to_be32(1U << 20) };
 
 	(void)m;
+	/* Its HELLO offers RBLK_PROTO_F_LINKS: only the range is wrong. */
 	printf("send STATE saying it is connected to node 20\n");
 	send_msg(p, make_hdr(RBLK_MSG_STATE, sizeof(st), 0), &st, sizeof(st));
 }
