@@ -666,6 +666,12 @@ static int rblk_recv_hello(struct rblk_vol *vol, struct rblk_peer *peer,
 	struct rblk_msg_hdr h;
 	int err;
 
+	/*
+	 * 0 means a connected peer to rblk_recv_sock(); jiffies pass 0 five
+	 * minutes after boot.
+	 */
+	if (!deadline)
+		deadline = 1;
 	err = rblk_recv_hdr(vol, peer, deadline, sock, &h);
 	if (err)
 		return err;
