@@ -28,6 +28,8 @@
 #define RBLK_PEER_RX_MAX	64
 /* Free data pages a peer's receive path keeps for its next writes: 4 MiB. */
 #define RBLK_PEER_POOL_PAGES	1024
+/* ACKs a receive thread holds back at most, to send them with one wake-up. */
+#define RBLK_PEER_ACK_BATCH	16
 
 struct rblk_vol;
 
@@ -156,6 +158,10 @@ struct rblk_ack_frame {
  * @acks:	completed replicated writes whose ACK is to be sent
  * @ack_work:	sends them
  * @ack_frames:	@ack_work's batch of ACKs, sent in one go
+ * @acks_held:	ACKs in @acks of writes that completed within @thread's own
+ *		submission (a backing device that completes at once), whose
+ *		@ack_work @thread queues when it is about to wait or after
+ *		RBLK_PEER_ACK_BATCH of them (@thread only)
  * @pool_lock:	protects @pool and @npool; taken in process context only
  *		(the receive thread takes pages, the ack work returns them)
  * @pool:	free pages for the data of the next writes (page->lru), so
@@ -208,6 +214,7 @@ struct rblk_peer {
 	struct llist_head acks;
 	struct work_struct ack_work;
 	struct rblk_ack_frame ack_frames[RBLK_PEER_RX_MAX];
+	u32 acks_held;
 	spinlock_t pool_lock;	/* see @pool_lock above */
 	struct list_head pool;
 	u32 npool;
@@ -636,6 +643,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 		     const struct rblk_msg_hdr *h);
 void rblk_apply_ack_work(struct work_struct *work);
+void rblk_apply_release_acks(struct rblk_peer *peer);
 /* Frees the pages @peer keeps for writes it may send. */
 void rblk_apply_pool_drain(struct rblk_peer *peer);
 

@@ -144,6 +144,26 @@ void rblk_rx_part_done(struct rblk_rx *rx)
 	if (!atomic_dec_and_test(&rx->parts))
 		return;
 	llist_add(&rx->node, &peer->acks);
+	/*
+	 * Completed within the receive thread's own submission: it queues
+	 * the ack work before it waits (rblk_apply_release_acks()), so that
+	 * one wake-up of the work sends the ACKs of the writes it read in a
+	 * row.
+	 */
+	if (current == peer->thread) {
+		if (++peer->acks_held < RBLK_PEER_ACK_BATCH)
+			return;
+		peer->acks_held = 0;
+	}
+	queue_work(rblk_wq, &peer->ack_work);
+}
+
+/* @peer's receive thread is about to wait: the ACKs it held back go. */
+void rblk_apply_release_acks(struct rblk_peer *peer)
+{
+	if (!peer->acks_held)
+		return;
+	peer->acks_held = 0;
 	queue_work(rblk_wq, &peer->ack_work);
 }
 
@@ -173,6 +193,9 @@ static int rblk_rx_slot(struct rblk_peer *peer)
 	unsigned long limit = msecs_to_jiffies(READ_ONCE(peer->vol->conf.ack_timeout_ms)) *
 			      RBLK_MAX_NODES;
 
+	/* The room comes back as ACKs are sent. */
+	if (atomic_read(&peer->rx_inflight) >= RBLK_PEER_RX_MAX)
+		rblk_apply_release_acks(peer);
 	if (!wait_event_timeout(peer->rx_wait,
 				atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX ||
 				kthread_should_stop(), limit)) {
@@ -414,7 +437,13 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 		rx->bio.bi_iter.bi_size = size;
 		if ((op == RBLK_WOP_DISCARD && !bdev_max_discard_sectors(bdev)) ||
 		    (op == RBLK_WOP_WRITE_ZEROES && !bdev_write_zeroes_sectors(bdev))) {
-			/* Not offloaded here: zero explicitly, skip a discard. */
+			/*
+			 * Not offloaded here: zero explicitly (which takes
+			 * long enough to send the ACKs held first), skip a
+			 * discard.
+			 */
+			if (op == RBLK_WOP_WRITE_ZEROES)
+				rblk_apply_release_acks(peer);
 			if (op == RBLK_WOP_WRITE_ZEROES &&
 			    blkdev_issue_zeroout(bdev, rx->bio.bi_iter.bi_sector,
 						 size >> SECTOR_SHIFT, GFP_NOIO, 0))

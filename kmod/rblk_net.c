@@ -468,6 +468,9 @@ static int rblk_recv_sock(struct rblk_peer *peer, unsigned long deadline,
 
 	/* sock_recvmsg() advances @msg's iterator by what it received. */
 	while (msg_data_left(msg)) {
+		/* Nothing to read: the ACKs held back go before we wait. */
+		if (!deadline && skb_queue_empty_lockless(&sock->sk->sk_receive_queue))
+			rblk_apply_release_acks(peer);
 		n = sock_recvmsg(sock, msg, MSG_NOSIGNAL);
 		if (n > 0) {
 			if (peer)
@@ -1006,6 +1009,7 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 		cond_resched();
 	}
 
+	rblk_apply_release_acks(peer);
 	kernel_sock_shutdown(sock, SHUT_RDWR);
 	mutex_lock(&peer->send_mutex);
 	spin_lock_irq(&peer->lock);
