@@ -145,12 +145,13 @@ void rblk_rx_part_done(struct rblk_rx *rx)
 		return;
 	llist_add(&rx->node, &peer->acks);
 	/*
-	 * Completed within the receive thread's own submission: it queues
-	 * the ack work before it waits (rblk_apply_release_acks()), so that
-	 * one wake-up of the work sends the ACKs of the writes it read in a
-	 * row.
+	 * Completed by the receive thread itself (in its own submission, not
+	 * in an interrupt that happened to land on it): it queues the ack
+	 * work before it waits or blocks (rblk_apply_release_acks()), so
+	 * that one wake-up of the work sends the ACKs of the writes it read
+	 * in a row.
 	 */
-	if (current == peer->thread) {
+	if (in_task() && current == READ_ONCE(peer->thread)) {
 		if (++peer->acks_held < RBLK_PEER_ACK_BATCH)
 			return;
 		peer->acks_held = 0;
@@ -158,13 +159,27 @@ void rblk_rx_part_done(struct rblk_rx *rx)
 	queue_work(rblk_wq, &peer->ack_work);
 }
 
-/* @peer's receive thread is about to wait: the ACKs it held back go. */
+/*
+ * @peer's receive thread is about to wait or may block (for more bytes,
+ * room, a lock, a send, a long write): the ACKs it held back go.
+ */
 void rblk_apply_release_acks(struct rblk_peer *peer)
 {
 	if (!peer->acks_held)
 		return;
 	peer->acks_held = 0;
 	queue_work(rblk_wq, &peer->ack_work);
+}
+
+/* @vol's apply_mutex, for @peer's receive thread: not waited for with ACKs held. */
+static void rblk_apply_lock(struct rblk_peer *peer)
+{
+	struct rblk_vol *vol = peer->vol;
+
+	if (mutex_trylock(&vol->apply_mutex))
+		return;
+	rblk_apply_release_acks(peer);
+	mutex_lock(&vol->apply_mutex);
 }
 
 static void rblk_rx_end_io(struct bio *bio)
@@ -342,6 +357,7 @@ static int rblk_apply_refuse(struct rblk_peer *peer, u64 id, u32 status)
 		pr_warn_ratelimited("rblk%u: peer %u: write from generation below the promise %llu refused\n",
 				    peer->vol->minor, peer->node_id,
 				    READ_ONCE(peer->vol->md.gen.promised));
+	rblk_apply_release_acks(peer);
 	return rblk_peer_send(peer, RBLK_MSG_ACK, 0, id, &a, sizeof(a), NULL);
 }
 
@@ -418,7 +434,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	 * Admitted, forwarded and submitted in one go: writes of two peers
 	 * (an old and a new path) land and travel on in the order admitted.
 	 */
-	mutex_lock(&vol->apply_mutex);
+	rblk_apply_lock(peer);
 	if (!rblk_chain_admit(peer, be64_to_cpu(w.gen.counter),
 			      be32_to_cpu(w.route.epoch))) {
 		mutex_unlock(&vol->apply_mutex);
@@ -430,6 +446,8 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	if (w.route.len) {
 		struct rblk_msg_write out = w;
 
+		/* The send may block. */
+		rblk_apply_release_acks(peer);
 		rblk_chain_forward(rx, RBLK_MSG_WRITE, be16_to_cpu(h->flags), &out,
 				   sizeof(out), &out.route, op == RBLK_WOP_WRITE);
 	}
@@ -487,10 +505,11 @@ int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 		atomic_dec(&peer->rx_inflight);
 		return -ENOMEM;
 	}
-	mutex_lock(&peer->vol->apply_mutex);
+	rblk_apply_lock(peer);
 	if (f.route.len) {
 		struct rblk_msg_flush out = f;
 
+		rblk_apply_release_acks(peer);
 		rblk_chain_forward(rx, RBLK_MSG_FLUSH, 0, &out, sizeof(out),
 				   &out.route, false);
 	}

@@ -434,6 +434,8 @@ static int rblk_peer_tick(struct rblk_peer *peer)
 	bool req, fwd;
 
 	WRITE_ONCE(peer->next_tick, now + max(msecs_to_jiffies(c->ping_interval_ms / 4), 1UL));
+	/* A PING may be sent below, or the connection dropped. */
+	rblk_apply_release_acks(peer);
 	if (time_after(now, READ_ONCE(peer->last_rx) +
 		       msecs_to_jiffies(c->ping_timeout_ms))) {
 		rblk_peer_error(peer, "no message for %u ms: connection lost",
@@ -926,6 +928,10 @@ static int rblk_peer_recv_one(struct rblk_peer *peer, struct socket *sock)
 	if (err)
 		return err;
 	id = be64_to_cpu(h.id);
+	/* Other messages may block the loop (a send, conf_mutex): ACKs go. */
+	if (be16_to_cpu(h.type) != RBLK_MSG_WRITE &&
+	    be16_to_cpu(h.type) != RBLK_MSG_FLUSH)
+		rblk_apply_release_acks(peer);
 	switch (be16_to_cpu(h.type)) {
 	case RBLK_MSG_PING:
 		return rblk_peer_send(peer, RBLK_MSG_PONG, 0, 0, NULL, 0, NULL);
@@ -1009,7 +1015,6 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 		cond_resched();
 	}
 
-	rblk_apply_release_acks(peer);
 	kernel_sock_shutdown(sock, SHUT_RDWR);
 	mutex_lock(&peer->send_mutex);
 	spin_lock_irq(&peer->lock);
@@ -1020,6 +1025,7 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 	rblk_chain_peer_lost(peer);
 	rblk_call_fail(peer);
 	/* Replicated writes still on our disk send no ack any more. */
+	rblk_apply_release_acks(peer);
 	wait_event(peer->rx_wait, !atomic_read(&peer->rx_inflight));
 	flush_work(&peer->ack_work);
 	/* No memory kept for a peer that is not sending. */
@@ -1061,7 +1067,8 @@ int rblk_peer_start(struct rblk_peer *peer)
 			peer->node_id);
 	if (IS_ERR(t))
 		return PTR_ERR(t);
-	peer->thread = t;
+	/* Read by bio completions (rblk_rx_part_done()). */
+	WRITE_ONCE(peer->thread, t);
 	return 0;
 }
 
@@ -1074,7 +1081,7 @@ void rblk_peer_stop(struct rblk_peer *peer)
 	rblk_peer_drop(peer, "stopped");
 	wake_up_all(&peer->wait);
 	kthread_stop(peer->thread);
-	peer->thread = NULL;
+	WRITE_ONCE(peer->thread, NULL);
 	incoming = peer->incoming;
 	peer->incoming = NULL;
 	if (incoming)
