@@ -158,9 +158,10 @@ struct rblk_ack_frame {
  * @acks:	completed replicated writes whose ACK is to be sent
  * @ack_work:	sends them
  * @ack_frames:	@ack_work's batch of ACKs, sent in one go
- * @acks_held:	ACKs in @acks of writes that completed within @thread's own
- *		submission (a backing device that completes at once), whose
- *		@ack_work @thread queues when it is about to wait or after
+ * @acks_held:	ACKs in @acks of writes @thread completed itself, in task
+ *		context (in its own submission to a backing device that
+ *		completes at once), for which @ack_work is not queued yet:
+ *		@thread queues it before it may wait or block, or after
  *		RBLK_PEER_ACK_BATCH of them (@thread only)
  * @pool_lock:	protects @pool and @npool; taken in process context only
  *		(the receive thread takes pages, the ack work returns them)

@@ -446,8 +446,6 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 	if (w.route.len) {
 		struct rblk_msg_write out = w;
 
-		/* The send may block. */
-		rblk_apply_release_acks(peer);
 		rblk_chain_forward(rx, RBLK_MSG_WRITE, be16_to_cpu(h->flags), &out,
 				   sizeof(out), &out.route, op == RBLK_WOP_WRITE);
 	}
@@ -456,16 +454,15 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 		if ((op == RBLK_WOP_DISCARD && !bdev_max_discard_sectors(bdev)) ||
 		    (op == RBLK_WOP_WRITE_ZEROES && !bdev_write_zeroes_sectors(bdev))) {
 			/*
-			 * Not offloaded here: zero explicitly (which takes
-			 * long enough to send the ACKs held first), skip a
-			 * discard.
+			 * Not offloaded here: zero explicitly (long enough to
+			 * let the ACKs held go first), skip a discard.
 			 */
-			if (op == RBLK_WOP_WRITE_ZEROES)
+			if (op == RBLK_WOP_WRITE_ZEROES) {
 				rblk_apply_release_acks(peer);
-			if (op == RBLK_WOP_WRITE_ZEROES &&
-			    blkdev_issue_zeroout(bdev, rx->bio.bi_iter.bi_sector,
-						 size >> SECTOR_SHIFT, GFP_NOIO, 0))
-				rx->status = RBLK_ACK_EIO;
+				if (blkdev_issue_zeroout(bdev, rx->bio.bi_iter.bi_sector,
+							 size >> SECTOR_SHIFT, GFP_NOIO, 0))
+					rx->status = RBLK_ACK_EIO;
+			}
 			atomic_inc(&peer->rx_local);
 			rblk_rx_end_io(&rx->bio);
 			mutex_unlock(&vol->apply_mutex);
@@ -509,7 +506,6 @@ int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 	if (f.route.len) {
 		struct rblk_msg_flush out = f;
 
-		rblk_apply_release_acks(peer);
 		rblk_chain_forward(rx, RBLK_MSG_FLUSH, 0, &out, sizeof(out),
 				   &out.route, false);
 	}

@@ -244,6 +244,8 @@ void rblk_chain_forward(struct rblk_rx *rx, u16 type, u16 flags, void *p,
 	struct rblk_peer *next;
 	bool queued = false;
 
+	/* The send below may block: the receive thread's held ACKs go. */
+	rblk_apply_release_acks(rx->peer);
 	for (i = 0; i < r->len; i++)
 		rx->route |= BIT(r->nodes[i]);
 	/* What the next node gets: the route after it. */
