@@ -28,8 +28,8 @@
 #define RBLK_PEER_RX_MAX	64
 /* Free data pages a peer's receive path keeps for its next writes: 4 MiB. */
 #define RBLK_PEER_POOL_PAGES	1024
-/* ACKs a receive thread holds back at most, to send them with one wake-up. */
-#define RBLK_PEER_ACK_BATCH	16
+/* ACKs a receive thread holds back at most while writes keep arriving. */
+#define RBLK_PEER_ACK_BATCH	8
 
 struct rblk_vol;
 
@@ -157,12 +157,14 @@ struct rblk_ack_frame {
  * @rx_wait:	@thread waits here for @rx_inflight to drop
  * @acks:	completed replicated writes whose ACK is to be sent
  * @ack_work:	sends them
- * @ack_frames:	@ack_work's batch of ACKs, sent in one go
+ * @ack_mutex:	one sender of @acks at a time, @ack_work or @thread; taken
+ *		before @send_mutex
+ * @ack_frames:	a batch of ACKs, sent in one go (under @ack_mutex)
  * @acks_held:	ACKs in @acks of writes @thread completed itself, in task
  *		context (in its own submission to a backing device that
- *		completes at once), for which @ack_work is not queued yet:
- *		@thread queues it before it may wait or block, or after
- *		RBLK_PEER_ACK_BATCH of them (@thread only)
+ *		completes at once), that nobody is sending yet: @thread sends
+ *		them itself after RBLK_PEER_ACK_BATCH of them and queues
+ *		@ack_work before it waits or may block (@thread only)
  * @pool_lock:	protects @pool and @npool; taken in process context only
  *		(the receive thread takes pages, the ack work returns them)
  * @pool:	free pages for the data of the next writes (page->lru), so
@@ -214,6 +216,7 @@ struct rblk_peer {
 	wait_queue_head_t rx_wait;
 	struct llist_head acks;
 	struct work_struct ack_work;
+	struct mutex ack_mutex;	/* see @ack_mutex above */
 	struct rblk_ack_frame ack_frames[RBLK_PEER_RX_MAX];
 	u32 acks_held;
 	spinlock_t pool_lock;	/* see @pool_lock above */
@@ -644,6 +647,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 		     const struct rblk_msg_hdr *h);
 void rblk_apply_ack_work(struct work_struct *work);
+void rblk_apply_send_held_acks(struct rblk_peer *peer);
 void rblk_apply_release_acks(struct rblk_peer *peer);
 /* Frees the pages @peer keeps for writes it may send. */
 void rblk_apply_pool_drain(struct rblk_peer *peer);

@@ -100,14 +100,15 @@ static void rblk_rx_free(struct rblk_rx *rx)
 	kfree(rx);
 }
 
-void rblk_apply_ack_work(struct work_struct *work)
+/* Sends the ACKs of @peer's completed writes, in one go per frame batch. */
+static void rblk_apply_send_acks(struct rblk_peer *peer)
 {
-	struct rblk_peer *peer = container_of(work, struct rblk_peer, ack_work);
-	struct llist_node *list = llist_reverse_order(llist_del_all(&peer->acks));
 	u64 promised = READ_ONCE(peer->vol->md.gen.promised);
+	struct llist_node *list;
 	u32 n = 0, done = 0;
 
-	/* One send per batch: acks of writes completed together. */
+	mutex_lock(&peer->ack_mutex);
+	list = llist_reverse_order(llist_del_all(&peer->acks));
 	while (list) {
 		struct rblk_rx *rx = llist_entry(list, struct rblk_rx, node);
 		struct rblk_ack_frame *f = &peer->ack_frames[n++];
@@ -132,9 +133,28 @@ void rblk_apply_ack_work(struct work_struct *work)
 			n = 0;
 		}
 	}
+	mutex_unlock(&peer->ack_mutex);
 	if (done && (atomic_sub_and_test(done, &peer->rx_inflight) ||
 		     atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX))
 		wake_up_all(&peer->rx_wait);
+}
+
+void rblk_apply_ack_work(struct work_struct *work)
+{
+	rblk_apply_send_acks(container_of(work, struct rblk_peer, ack_work));
+}
+
+/*
+ * @peer's receive thread sends a batch of ACKs it held, itself, while
+ * more writes arrive: a short send on a socket whose other end only
+ * reads, and no wake-up of the ack work.
+ */
+void rblk_apply_send_held_acks(struct rblk_peer *peer)
+{
+	if (!peer->acks_held)
+		return;
+	peer->acks_held = 0;
+	rblk_apply_send_acks(peer);
 }
 
 void rblk_rx_part_done(struct rblk_rx *rx)
@@ -146,15 +166,14 @@ void rblk_rx_part_done(struct rblk_rx *rx)
 	llist_add(&rx->node, &peer->acks);
 	/*
 	 * Completed by the receive thread itself (in its own submission, not
-	 * in an interrupt that happened to land on it): it queues the ack
-	 * work before it waits or blocks (rblk_apply_release_acks()), so
-	 * that one wake-up of the work sends the ACKs of the writes it read
-	 * in a row.
+	 * in an interrupt that happened to land on it): the thread sends the
+	 * ACK itself, with those of the writes it reads next, once a batch is
+	 * full (rblk_apply_send_held_acks()), and hands them to the ack work
+	 * before it waits or may block (rblk_apply_release_acks()).
 	 */
 	if (in_task() && current == READ_ONCE(peer->thread)) {
-		if (++peer->acks_held < RBLK_PEER_ACK_BATCH)
-			return;
-		peer->acks_held = 0;
+		peer->acks_held++;
+		return;
 	}
 	queue_work(rblk_wq, &peer->ack_work);
 }

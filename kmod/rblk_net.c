@@ -1008,6 +1008,13 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 	err = 0;
 	while (!err) {
 		err = rblk_peer_recv_one(peer, sock);
+		/*
+		 * A batch of ACKs goes while more writes arrive: the primary
+		 * completes them and submits new writes meanwhile, instead of
+		 * all its writes travelling the stages as one.
+		 */
+		if (peer->acks_held >= RBLK_PEER_ACK_BATCH)
+			rblk_apply_send_held_acks(peer);
 		/* Frames that keep coming must not starve the timeouts. */
 		if (!err && time_after(jiffies, READ_ONCE(peer->next_tick)))
 			err = rblk_peer_tick(peer);

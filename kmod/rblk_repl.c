@@ -416,6 +416,7 @@ static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
 	spin_lock_init(&peer->pool_lock);
 	INIT_LIST_HEAD(&peer->pool);
 	INIT_WORK(&peer->ack_work, rblk_apply_ack_work);
+	mutex_init(&peer->ack_mutex);
 	peer->conn = RBLK_CONN_STATE_CONNECTING;
 	peer->disk = RBLK_PEER_DISK_UNKNOWN;
 	return peer;
