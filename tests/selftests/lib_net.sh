@@ -161,8 +161,8 @@ net_down() {
 	ip link del "$NET_BRIDGE" 2>/dev/null || true
 }
 
-# node_dev I: node I's backing device: /dev/ram$I, or the loop device
-# nodes_create made for it with NODE_LOOP=1.
+# node_dev I: node I's backing device: /dev/ram$I, or the loop device or
+# null_blk device nodes_create made for it with NODE_LOOP=1 or NODE_NULLB=1.
 node_dev() {
 	if [ -f "$NET_STATE/dev$1" ]; then
 		cat "$NET_STATE/dev$1"
@@ -174,7 +174,9 @@ node_dev() {
 # nodes_create N [SIZE_MIB [SET_OPTION...]]: node I gets /dev/ram$I of
 # SIZE_MIB (default 32) (with NODE_LOOP=1 instead: a loop device over a
 # file in $NET_STATE, which has a volatile write cache and no FUA, as
-# most disks; node_dev I names it) with metadata for node id I of N,
+# most disks; with NODE_NULLB=1: a memory-backed null_blk device that
+# completes every I/O from a timer, in a hard interrupt, as real disks do
+# and brd never does; node_dev I names it) with metadata for node id I of N,
 # volume rblk$I
 # listening on its address with SET_OPTIONs, or with the words of
 # $NODE_SET_I instead when that is set (e.g. NODE_SET_0="ack-timeout
@@ -195,6 +197,8 @@ nodes_create() {
 			truncate -s "${size}M" "$NET_STATE/disk$i.img" || return 1
 			losetup -f --show "$NET_STATE/disk$i.img" >"$NET_STATE/dev$i" || return 1
 		done
+	elif [ "${NODE_NULLB:-}" = 1 ]; then
+		nullb_create "$n" "$size" || return 1
 	else
 		modprobe brd rd_nr="$n" rd_size=$((size * 1024)) max_part=0 || return 1
 	fi
@@ -226,8 +230,44 @@ nodes_create() {
 	done
 }
 
+# nullb_create N SIZE_MIB: null_blk devices /dev/nullb0..N-1 of SIZE_MIB,
+# memory-backed, completing from an hrtimer (irqmode 2) after 20 µs;
+# node_dev I names them.
+nullb_create() {
+	local i d
+	mkdir -p "$NET_STATE"
+	modprobe null_blk nr_devices=0 || return 1
+	# configfs may be a module, loaded only now, and so not mounted yet.
+	[ -d /sys/kernel/config/nullb ] ||
+		mount -t configfs configfs /sys/kernel/config || return 1
+	for i in $(seq 0 $(($1 - 1))); do
+		# The directory's name becomes the disk's.
+		d=/sys/kernel/config/nullb/nullb$i
+		mkdir "$d" || return 1
+		echo "$i" >"$d/index" &&
+			echo "$2" >"$d/size" &&
+			echo 1 >"$d/memory_backed" &&
+			echo 2 >"$d/irqmode" &&
+			echo 20000 >"$d/completion_nsec" &&
+			echo 1 >"$d/power" || return 1
+		echo "/dev/nullb$i" >"$NET_STATE/dev$i"
+	done
+}
+
+# nullb_destroy: the devices of nullb_create, and the module.
+nullb_destroy() {
+	local d
+	for d in /sys/kernel/config/nullb/nullb*; do
+		[ -d "$d" ] || continue
+		rmdir "$d" || echo "nodes_destroy: cannot remove $d"
+	done
+	if [ -e /sys/module/null_blk ]; then
+		rmmod null_blk 2>/dev/null || echo "nodes_destroy: cannot remove null_blk"
+	fi
+}
+
 # nodes_destroy: heal, stop what net_bg started, destroy every volume,
-# remove brd. Best effort; says what it could not undo. Writes frozen by
+# remove brd and null_blk devices. Best effort; says what it could not undo. Writes frozen by
 # suspend-io are failed first (on-no-quorum io-error, set from the
 # volume's namespace: node I has volume rblkI).
 nodes_destroy() {
@@ -257,10 +297,15 @@ nodes_destroy() {
 	fi
 	for d in "$NET_STATE"/dev*; do
 		[ -f "$d" ] || continue
-		losetup -d "$(cat "$d")" 2>/dev/null ||
-			echo "nodes_destroy: cannot detach $(cat "$d")"
+		case $(cat "$d") in
+		/dev/loop*)
+			losetup -d "$(cat "$d")" 2>/dev/null ||
+				echo "nodes_destroy: cannot detach $(cat "$d")"
+			;;
+		esac
 		rm -f "$d" "$NET_STATE/disk${d##*/dev}.img"
 	done
+	nullb_destroy
 	true
 }
 
