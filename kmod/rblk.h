@@ -162,11 +162,14 @@ struct rblk_ack_frame {
  * @ack_frames:	a batch of ACKs, sent in one go (under @ack_mutex)
  * @acks_held:	ACKs in @acks of writes @thread completed itself, in task
  *		context (in its own submission to a backing device that
- *		completes at once), that nobody is sending yet: @thread sends
- *		them itself after RBLK_PEER_ACK_BATCH of them and queues
- *		@ack_work before it waits or may block (@thread only)
+ *		completes at once), that @thread has not sent or handed to
+ *		@ack_work yet (at most: an @ack_work queued for another
+ *		completion may have sent them): @thread sends them itself
+ *		after RBLK_PEER_ACK_BATCH of them and queues @ack_work before
+ *		it waits or may block (@thread only)
  * @pool_lock:	protects @pool and @npool; taken in process context only
- *		(the receive thread takes pages, the ack work returns them)
+ *		(the receive thread takes pages, the sender of the ACKs, the
+ *		ack work or the receive thread, returns them)
  * @pool:	free pages for the data of the next writes (page->lru), so
  *		that receiving a write neither allocates nor (with
  *		init_on_alloc) zeroes pages
@@ -647,7 +650,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
 int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
 		     const struct rblk_msg_hdr *h);
 void rblk_apply_ack_work(struct work_struct *work);
-void rblk_apply_send_held_acks(struct rblk_peer *peer);
+void rblk_apply_send_held_acks(struct rblk_peer *peer, struct socket *sock);
 void rblk_apply_release_acks(struct rblk_peer *peer);
 /* Frees the pages @peer keeps for writes it may send. */
 void rblk_apply_pool_drain(struct rblk_peer *peer);

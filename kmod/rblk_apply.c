@@ -8,6 +8,7 @@
 #include <linux/blkdev.h>
 #include <linux/kthread.h>
 #include <linux/slab.h>
+#include <net/sock.h>
 
 #include "rblk.h"
 #include "rblk_apply.h"
@@ -100,14 +101,17 @@ static void rblk_rx_free(struct rblk_rx *rx)
 	kfree(rx);
 }
 
-/* Sends the ACKs of @peer's completed writes, in one go per frame batch. */
-static void rblk_apply_send_acks(struct rblk_peer *peer)
+/*
+ * Sends the ACKs of @peer's completed writes, in one go per frame batch
+ * (under @peer's ack_mutex).
+ */
+static void rblk_apply_send_acks_locked(struct rblk_peer *peer)
 {
 	u64 promised = READ_ONCE(peer->vol->md.gen.promised);
 	struct llist_node *list;
 	u32 n = 0, done = 0;
 
-	mutex_lock(&peer->ack_mutex);
+	lockdep_assert_held(&peer->ack_mutex);
 	list = llist_reverse_order(llist_del_all(&peer->acks));
 	while (list) {
 		struct rblk_rx *rx = llist_entry(list, struct rblk_rx, node);
@@ -133,7 +137,6 @@ static void rblk_apply_send_acks(struct rblk_peer *peer)
 			n = 0;
 		}
 	}
-	mutex_unlock(&peer->ack_mutex);
 	if (done && (atomic_sub_and_test(done, &peer->rx_inflight) ||
 		     atomic_read(&peer->rx_inflight) < RBLK_PEER_RX_MAX))
 		wake_up_all(&peer->rx_wait);
@@ -141,20 +144,34 @@ static void rblk_apply_send_acks(struct rblk_peer *peer)
 
 void rblk_apply_ack_work(struct work_struct *work)
 {
-	rblk_apply_send_acks(container_of(work, struct rblk_peer, ack_work));
+	struct rblk_peer *peer = container_of(work, struct rblk_peer, ack_work);
+
+	mutex_lock(&peer->ack_mutex);
+	rblk_apply_send_acks_locked(peer);
+	mutex_unlock(&peer->ack_mutex);
 }
 
 /*
  * @peer's receive thread sends a batch of ACKs it held, itself, while
- * more writes arrive: a short send on a socket whose other end only
- * reads, and no wake-up of the ack work.
+ * more writes arrive on @sock: a short send, and no wake-up of the ack
+ * work. It never waits for the other end: it sends only when @sock has
+ * room for every ACK it could send (one per write in flight here, at
+ * most RBLK_PEER_RX_MAX), and not while the ack work sends; else the
+ * work takes them.
  */
-void rblk_apply_send_held_acks(struct rblk_peer *peer)
+void rblk_apply_send_held_acks(struct rblk_peer *peer, struct socket *sock)
 {
 	if (!peer->acks_held)
 		return;
+	/* Twice the bytes: the socket buffers' overhead counts too. */
+	if (sk_stream_wspace(sock->sk) < 2 * (int)sizeof(peer->ack_frames) ||
+	    !mutex_trylock(&peer->ack_mutex)) {
+		rblk_apply_release_acks(peer);
+		return;
+	}
 	peer->acks_held = 0;
-	rblk_apply_send_acks(peer);
+	rblk_apply_send_acks_locked(peer);
+	mutex_unlock(&peer->ack_mutex);
 }
 
 void rblk_rx_part_done(struct rblk_rx *rx)

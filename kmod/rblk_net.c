@@ -1013,8 +1013,8 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 		 * completes them and submits new writes meanwhile, instead of
 		 * all its writes travelling the stages as one.
 		 */
-		if (peer->acks_held >= RBLK_PEER_ACK_BATCH)
-			rblk_apply_send_held_acks(peer);
+		if (!err && peer->acks_held >= RBLK_PEER_ACK_BATCH)
+			rblk_apply_send_held_acks(peer, sock);
 		/* Frames that keep coming must not starve the timeouts. */
 		if (!err && time_after(jiffies, READ_ONCE(peer->next_tick)))
 			err = rblk_peer_tick(peer);
