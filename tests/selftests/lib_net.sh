@@ -232,11 +232,15 @@ nodes_create() {
 
 # nullb_create N SIZE_MIB: null_blk devices /dev/nullb0..N-1 of SIZE_MIB,
 # memory-backed, completing from an hrtimer (irqmode 2) after 20 µs;
-# node_dev I names them.
+# node_dev I names them. What it made is listed in $NET_STATE/nullb for
+# nullb_destroy (and the module, when it loaded it).
 nullb_create() {
 	local i d
 	mkdir -p "$NET_STATE"
-	modprobe null_blk nr_devices=0 || return 1
+	if [ ! -e /sys/module/null_blk ]; then
+		modprobe null_blk nr_devices=0 || return 1
+		echo module >>"$NET_STATE/nullb"
+	fi
 	# configfs may be a module, loaded only now, and so not mounted yet.
 	[ -d /sys/kernel/config/nullb ] ||
 		mount -t configfs configfs /sys/kernel/config || return 1
@@ -244,6 +248,7 @@ nullb_create() {
 		# The directory's name becomes the disk's.
 		d=/sys/kernel/config/nullb/nullb$i
 		mkdir "$d" || return 1
+		echo "$d" >>"$NET_STATE/nullb"
 		echo "$i" >"$d/index" &&
 			echo "$2" >"$d/size" &&
 			echo 1 >"$d/memory_backed" &&
@@ -254,16 +259,17 @@ nullb_create() {
 	done
 }
 
-# nullb_destroy: the devices of nullb_create, and the module.
+# nullb_destroy: what nullb_create made.
 nullb_destroy() {
 	local d
-	for d in /sys/kernel/config/nullb/nullb*; do
-		[ -d "$d" ] || continue
-		rmdir "$d" || echo "nodes_destroy: cannot remove $d"
-	done
-	if [ -e /sys/module/null_blk ]; then
-		rmmod null_blk 2>/dev/null || echo "nodes_destroy: cannot remove null_blk"
+	[ -f "$NET_STATE/nullb" ] || return 0
+	while read -r d; do
+		[ "$d" = module ] || rmdir "$d" || echo "nodes_destroy: cannot remove $d"
+	done <"$NET_STATE/nullb"
+	if grep -qx module "$NET_STATE/nullb"; then
+		rmmod null_blk || echo "nodes_destroy: cannot remove null_blk"
 	fi
+	rm -f "$NET_STATE/nullb"
 }
 
 # nodes_destroy: heal, stop what net_bg started, destroy every volume,
