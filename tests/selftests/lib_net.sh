@@ -273,9 +273,10 @@ nullb_destroy() {
 }
 
 # nodes_destroy: heal, stop what net_bg started, destroy every volume,
-# remove brd and null_blk devices. Best effort; says what it could not undo. Writes frozen by
-# suspend-io are failed first (on-no-quorum io-error, set from the
-# volume's namespace: node I has volume rblkI).
+# remove brd, and the loop and null_blk devices it made. Best effort; says
+# what it could not undo. Writes frozen by suspend-io are failed first
+# (on-no-quorum io-error, set from the volume's namespace: node I has
+# volume rblkI).
 nodes_destroy() {
 	local d v i
 	[ ! -f "$NET_STATE/pids" ] || touch "$NET_STATE/stop"
