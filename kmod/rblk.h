@@ -174,6 +174,15 @@ struct rblk_ack_frame {
  *		that receiving a write neither allocates nor (with
  *		init_on_alloc) zeroes pages
  * @npool:	their number, at most RBLK_PEER_POOL_PAGES
+ * @ackrx_on:	@thread waits for a frame and lets the socket's data-ready
+ *		callback complete plain ACKs (rblk_ackrx.c); written by
+ *		@thread while it owns the socket lock, read with the socket
+ *		locked
+ * @ackrx_err:	the callback took an ACK for no request in flight off the
+ *		stream (-EPROTO), for @thread to report; cleared on attach
+ * @ackrx_bad_id: that ACK's id
+ * @ackrx_data_ready: the socket's own data-ready callback, which wakes
+ *		@thread
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
@@ -225,6 +234,10 @@ struct rblk_peer {
 	spinlock_t pool_lock;	/* see @pool_lock above */
 	struct list_head pool;
 	u32 npool;
+	bool ackrx_on;
+	int ackrx_err;
+	u64 ackrx_bad_id;
+	void (*ackrx_data_ready)(struct sock *sk);
 };
 
 /**
@@ -623,6 +636,20 @@ int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 		   struct rblk_call *answer);
 /* Ends the calls waiting on @peer (its connection is gone). */
 void rblk_call_fail(struct rblk_peer *peer);
+
+/*
+ * rblk_ackrx.c: a primary completes ACKs from the socket's data-ready
+ * callback while its receive thread waits for other frames.
+ */
+void rblk_ackrx_attach(struct rblk_peer *peer, struct socket *sock);
+void rblk_ackrx_detach(struct rblk_peer *peer, struct socket *sock);
+/*
+ * Waits, on a primary, until a frame that is not a plain ACK (or the end
+ * of the stream) is next on @sock. 0: read it; -EAGAIN: the socket's
+ * receive timeout passed first; -ESHUTDOWN: the thread is stopping;
+ * -EPROTO: an ACK for no request (logged).
+ */
+int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock);
 
 /* rblk_req.c: the replicated write path (primary) and its completion. */
 /* An ACK for request @id; -EPROTO when no such request is in flight. */

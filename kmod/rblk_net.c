@@ -1002,12 +1002,18 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 	peer->last_error[0] = '\0';
 	spin_unlock_irq(&peer->lock);
 	mutex_unlock(&peer->send_mutex);
+	rblk_ackrx_attach(peer, sock);
 	/* Sends this node's STATE to the peer, and its new links to all. */
 	rblk_repl_peer_connected(peer);
 
 	err = 0;
 	while (!err) {
-		err = rblk_peer_recv_one(peer, sock);
+		/* A primary's ACKs complete as they arrive: we wait for the rest. */
+		err = rblk_ackrx_wait(peer, sock);
+		if (err == -EAGAIN)
+			err = rblk_peer_tick(peer);
+		else if (!err)
+			err = rblk_peer_recv_one(peer, sock);
 		/*
 		 * A batch of ACKs goes while more writes arrive: the primary
 		 * completes them and submits new writes meanwhile, instead of
@@ -1022,6 +1028,7 @@ static void rblk_peer_run(struct rblk_peer *peer, struct socket *sock,
 		cond_resched();
 	}
 
+	rblk_ackrx_detach(peer, sock);
 	kernel_sock_shutdown(sock, SHUT_RDWR);
 	mutex_lock(&peer->send_mutex);
 	spin_lock_irq(&peer->lock);
