@@ -5,11 +5,16 @@
  * thing (the mode) and reports what the kernel did, one line a step.
  *
  *   fake_peer --connect ADDR:PORT --uuid UUID --node N --to M --size BYTES
- *             --mode MODE [--timeout-ms T] [--pattern BYTE]
+ *             --mode MODE [--timeout-ms T] [--pattern BYTE] [--follow C:O]
+ *
+ * With --follow it says it is a secondary holding generation C:O (the
+ * kernel's, on a primary): the kernel counts it in sync and replicates its
+ * writes to it, so the modes that answer them test the primary's side.
  *
  * Exit 0 when the kernel did the right thing: dropped the connection
  * within T ms (or refused the handshake with the expected reason, then
- * closed); for flood, stayed responsive; for good-write, acked the write.
+ * closed); for flood, stayed responsive; for good-write, acked the write;
+ * for split-ack, took ACKs that arrive in pieces and kept the connection.
  * Exit 1 otherwise, 2 on bad usage. While it waits it answers the
  * kernel's pings, so a drop is never just the ping timeout.
  */
@@ -32,6 +37,9 @@
 #define FLOOD_PINGS	100000
 #define QUIET_MS	500
 #define GOOD_ID		1
+/* split-ack: the writes it answers, and the pause between pieces. */
+#define SPLIT_WRITES	2
+#define SPLIT_PAUSE_MS	100
 
 /* Results of the socket helpers. */
 enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
@@ -46,6 +54,8 @@ enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
  * @size:	--size: the volume's exported bytes
  * @timeout_ms:	--timeout-ms: how long to wait for the kernel
  * @pattern:	--pattern: the data byte of good-write
+ * @follow:	--follow was given: a secondary at @gen
+ * @gen:	its generation (--follow C:O)
  * @fd:		the connection
  * @closed:	a send found it closed by the kernel (said once)
  * @shut:	this peer shut its sending side down (pings go unanswered)
@@ -64,6 +74,8 @@ struct peer {
 	u64 size;
 	int timeout_ms;
 	u8 pattern;
+	bool follow;
+	struct rblk_wire_gen gen;
 	int fd;
 	bool closed, shut, quiet, joined, digest;
 	size_t flood_left;
@@ -83,6 +95,7 @@ struct frame {
 		struct rblk_msg_ack ack;
 		struct rblk_msg_state state;
 		struct rblk_msg_promise_reply promise_reply;
+		struct rblk_msg_write write;
 		u8 raw[1024];
 	} u;
 };
@@ -295,6 +308,12 @@ static struct rblk_msg_hello good_hello(const struct peer *p)
 	};
 
 	memcpy(h.uuid, p->uuid, sizeof(h.uuid));
+	if (p->follow) {
+		/* A secondary with the primary's data. */
+		h.flags = cpu_to_be32(RBLK_HELLO_F_CONSISTENT);
+		h.current_gen = p->gen;
+		h.promised = h.seen = p->gen.counter;
+	}
 	return h;
 }
 
@@ -314,6 +333,9 @@ static enum io recv_frame(struct peer *p, struct frame *f)
 	type = be16_to_cpu(f->hdr.type);
 	len = be32_to_cpu(f->hdr.len);
 	want = rblk_msg_fixed_len(type);
+	/* A replicated write: its fixed part is kept, its data skipped. */
+	if (type == RBLK_MSG_WRITE && len >= WRITE_LEN)
+		want = (int)len;
 	if (be32_to_cpu(f->hdr.magic) != RBLK_PROTO_MAGIC || f->hdr.pad ||
 	    (f->hdr.flags && type != RBLK_MSG_WRITE) || want < 0 ||
 	    len != (u32)want) {
@@ -322,7 +344,19 @@ static enum io recv_frame(struct peer *p, struct frame *f)
 		       be32_to_cpu(f->hdr.pad));
 		exit(1);
 	}
-	r = recv_all(p, &f->u, len);
+	if (type == RBLK_MSG_WRITE) {
+		r = recv_all(p, &f->u.write, WRITE_LEN);
+		for (len -= WRITE_LEN; r == IO_OK && len; ) {
+			u8 skip[4096];
+			u32 n = len < sizeof(skip) ? len : sizeof(skip);
+
+			r = recv_all(p, skip, n);
+			len -= n;
+		}
+		len = be32_to_cpu(f->hdr.len);
+	} else {
+		r = recv_all(p, &f->u, len);
+	}
 	if (r != IO_OK || p->quiet)
 		return r;
 	printf("recv %s len %u id %llu", name_of(type_names, ARRAY_SIZE(type_names), type),
@@ -337,6 +371,10 @@ static enum io recv_frame(struct peer *p, struct frame *f)
 	case RBLK_MSG_ACK:
 		printf(": status %u promised %llu", be32_to_cpu(f->u.ack.status),
 		       (unsigned long long)be64_to_cpu(f->u.ack.promised));
+		break;
+	case RBLK_MSG_WRITE:
+		printf(": sector %llu size %u", (unsigned long long)be64_to_cpu(f->u.write.sector),
+		       be32_to_cpu(f->u.write.size));
 		break;
 	case RBLK_MSG_STATE:
 		printf(": flags %#x links %#x gen %llu:%u promised %llu",
@@ -509,12 +547,26 @@ static void act_truncated_frame(struct peer *p, const struct mode *m)
 	p->shut = true;
 }
 
+/* ACK frames as the kernel sends them: header and payload in one piece. */
+struct ack_frame {
+	struct rblk_msg_hdr h;
+	struct rblk_msg_ack a;
+} __attribute__((packed));
+
+_Static_assert(sizeof(struct ack_frame) == HDR_LEN + sizeof(struct rblk_msg_ack),
+	       "packed ACK frame");
+
+/* In one send(), so that a primary's socket callback sees it whole. */
 static void act_unknown_ack(struct peer *p, const struct mode *m)
 {
-	struct rblk_msg_ack ack = { .status = cpu_to_be32(RBLK_ACK_OK) };
+	struct ack_frame f = {
+		.h = make_hdr(RBLK_MSG_ACK, sizeof(f.a), 12345),
+		.a.status = cpu_to_be32(RBLK_ACK_OK),
+	};
 
 	(void)m;
-	send_msg(p, make_hdr(RBLK_MSG_ACK, sizeof(ack), 12345), &ack, sizeof(ack));
+	printf("send ACK len %zu id 12345, in one piece\n", sizeof(f.a));
+	send_raw(p, &f, sizeof(f));
 }
 
 static void act_bad_pad(struct peer *p, const struct mode *m)
@@ -592,6 +644,41 @@ static void act_flood(struct peer *p, const struct mode *m)
 	printf("the kernel took %zu of them\n", sent / HDR_LEN);
 }
 
+/*
+ * split-ack (with --follow): the kernel's next writes each get their ACK in
+ * three pieces, SPLIT_PAUSE_MS apart, so that no piece holds a whole ACK.
+ */
+static void act_split_ack(struct peer *p, const struct mode *m)
+{
+	struct ack_frame ack;
+	const size_t cut[] = { 7, HDR_LEN + 3, sizeof(ack) };
+	struct frame f;
+	int n = 0;
+
+	(void)m;
+	for (start_wait(p); n < SPLIT_WRITES && next_frame(p, &f) == IO_OK;) {
+		size_t from = 0;
+
+		if (be16_to_cpu(f.hdr.type) != RBLK_MSG_WRITE)
+			continue;
+		ack.h = make_hdr(RBLK_MSG_ACK, sizeof(ack.a), be64_to_cpu(f.hdr.id));
+		ack.a = (struct rblk_msg_ack){ .status = cpu_to_be32(RBLK_ACK_OK),
+					       .promised = p->gen.counter };
+		printf("send ACK id %llu in %zu pieces\n",
+		       (unsigned long long)be64_to_cpu(f.hdr.id), ARRAY_SIZE(cut));
+		for (size_t i = 0; i < ARRAY_SIZE(cut); i++) {
+			send_raw(p, (u8 *)&ack + from, cut[i] - from);
+			from = cut[i];
+			if (i + 1 < ARRAY_SIZE(cut))
+				usleep(SPLIT_PAUSE_MS * 1000);
+		}
+		n++;
+	}
+	printf("answered %d of %d writes\n", n, SPLIT_WRITES);
+	if (n < SPLIT_WRITES)
+		exit(verdict(false, "the kernel did not send the writes"));
+}
+
 /* --- what the kernel must do ---------------------------------------------- */
 
 /* Drop the connection (with a REFUSE first, before a handshake). */
@@ -640,6 +727,22 @@ static int check_ack(struct peer *p, const struct mode *m)
 		return verdict(be32_to_cpu(f.u.ack.status) == RBLK_ACK_OK, "ACK for the write");
 	}
 	return verdict(false, "no ACK for the write");
+}
+
+/* split-ack: the connection stays up (pings answered) for QUIET_MS. */
+static int check_kept(struct peer *p, const struct mode *m)
+{
+	struct frame f;
+	enum io r;
+
+	(void)m;
+	p->deadline = now_ms() + QUIET_MS;
+	do
+		r = next_frame(p, &f);
+	while (r == IO_OK);
+	if (r == IO_CLOSED)
+		return verdict(false, "the kernel dropped the connection");
+	return verdict(true, "the kernel kept the connection");
 }
 
 /*
@@ -710,12 +813,14 @@ static const struct mode modes[] = {
 	POST_MODE("second-hello", act_hello),
 	{ .name = "flood", .handshake = true, .act = act_flood, .check = check_alive },
 	{ .name = "good-write", .handshake = true, .act = act_write, .check = check_ack },
+	{ .name = "split-ack", .handshake = true, .act = act_split_ack, .check = check_kept },
 };
 
 static void usage(void)
 {
 	fprintf(stderr, "usage: fake_peer --connect ADDR:PORT --uuid UUID --node N --to M\n"
 		"                 --size BYTES --mode MODE [--timeout-ms T] [--pattern BYTE]\n"
+		"                 [--follow COUNTER:ORIGIN]\n"
 		"modes:");
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
 		fprintf(stderr, " %s", modes[i].name);
@@ -735,6 +840,21 @@ static unsigned long long number(const char *s, unsigned long long max)
 	return v;
 }
 
+/* --follow COUNTER:ORIGIN */
+static void follow(struct peer *p, const char *arg)
+{
+	char counter[32];
+	const char *colon = strchr(arg, ':');
+
+	if (!colon || (size_t)(colon - arg) >= sizeof(counter))
+		usage();
+	memcpy(counter, arg, (size_t)(colon - arg));
+	counter[colon - arg] = '\0';
+	p->follow = true;
+	p->gen.counter = cpu_to_be64(number(counter, RBLK_PROTO_GEN_MAX - 1));
+	p->gen.origin = cpu_to_be32((u32)number(colon + 1, RBLK_MAX_NODES - 1));
+}
+
 static const struct mode *parse(int argc, char **argv, struct peer *p)
 {
 	static const struct option opts[] = {
@@ -746,6 +866,7 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 		{ "mode", required_argument, NULL, 'm' },
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "pattern", required_argument, NULL, 'p' },
+		{ "follow", required_argument, NULL, 'f' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *mode = NULL, *connect_to = NULL, *uuid = NULL;
@@ -763,6 +884,7 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 		case 'm': mode = optarg; break;
 		case 'T': p->timeout_ms = (int)number(optarg, 3600 * 1000); break;
 		case 'p': p->pattern = (u8)number(optarg, 0xff); break;
+		case 'f': follow(p, optarg); break;
 		default: usage();
 		}
 	}

@@ -41,14 +41,14 @@ EARLY='rblk0: incoming connection: protocol error'
 REFUSED='rblk0: refused a connection from node'
 PROTO='rblk0: peer 0: protocol error'
 
-# fake MODE LOG [TIMEOUT_MS]: fake_peer in MODE passes; then the kernel log
-# since it started has a line matching LOG (unless empty), the kernel let
-# the connection go and status works.
+# fake MODE LOG [TIMEOUT_MS [FAKE_PEER OPTIONS]]: fake_peer in MODE
+# passes; then the kernel log since it started has a line matching LOG
+# (unless empty), the kernel let the connection go and status works.
 fake() {
 	local mark="fake_peer.sh $$: mode $1"
 	echo "$mark" >/dev/kmsg
 	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
-		--mode "$1" --timeout-ms "${3:-5000}"
+		--mode "$1" --timeout-ms "${3:-5000}" "${@:4}"
 	wait_for 5 "peer 0 gone" ne "$CONNECTED" peer_conn 0 0
 	if [ -n "$2" ]; then
 		dmesg | sed -n "\|$mark|,\$p" | grep -E "$2"
@@ -79,6 +79,14 @@ flood() {
 
 slab_under() { [ "$(slab_kib)" -lt "$1" ]; }
 
+# fake_bg MODE: fake_peer in MODE as the primary's secondary (holding its
+# generation), in the background ($!).
+fake_bg() {
+	echo "fake_peer.sh $$: mode $1" >/dev/kmsg
+	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
+		--mode "$1" --timeout-ms 20000 --follow "$(vol_field 0 generation)" &
+}
+
 # With the data digest on: a write with its right CRC32C is acked and
 # lands; one with a wrong CRC32C drops the connection and does not land.
 digest_good() {
@@ -95,13 +103,45 @@ digest_bad() {
 	rblkctl set rblk0 data-digest off
 }
 
+# rblk0 becomes primary alone (two nodes: quorum off), so the fake dials a
+# primary, as a secondary holding its generation (--follow): in sync.
+promote() {
+	rblkctl set rblk0 quorum off
+	rblkctl primary rblk0
+	echo "rblk0 primary, generation $(vol_field 0 generation)"
+}
+
+# A primary takes its peers' ACKs off the socket as they arrive
+# (rblk_ackrx.c). Two writes whose ACKs come in three pieces each, 100 ms
+# apart: each write completes (with W = 2 it waits for that ACK; a lost
+# one would leave dd frozen), the peer stays connected and in sync.
+split_ack() {
+	local pid rc=0 i
+	fake_bg split-ack
+	pid=$!
+	wait_for 10 "peer 0 in sync" eq "$UPTODATE" peer_disk 0 0 || rc=1
+	for i in 1 2; do
+		[ $rc -eq 0 ] || break
+		timeout 20 dd if=/dev/urandom of=/dev/rblk0 bs=4k count=1 seek=$i \
+			oflag=direct status=none || { echo "write $i did not complete"; rc=1; }
+	done
+	wait "$pid" || rc=1
+	[ "$(peer_disk 0 0)" = "$UPTODATE" ] || { echo "peer 0 is $(peer_disk 0 0)"; rc=1; }
+	return $rc
+}
+
+# An ACK for no write in flight, on a primary: dropped, as on a secondary.
+primary_unknown_ack() {
+	fake unknown-ack "$PROTO" 5000 --follow "$(vol_field 0 generation)"
+}
+
 unload() {
 	rblkctl destroy rblk0
 	rmmod rblk
 	rblk_load
 }
 
-ktap_set_plan 26
+ktap_set_plan 29
 t "good handshake and write: acked, on the backing device" good_write
 t "garbage instead of a HELLO: dropped"		fake bad-magic "$EARLY"
 t "HELLO with protocol 99..99: refused (PROTO)"	fake bad-version "$REFUSED"
@@ -128,5 +168,8 @@ t "second HELLO: dropped"			fake second-hello "$PROTO"
 t "100000 PINGs unread: responsive, no slab left" flood
 t "data digest: a write with its CRC32C is acked" digest_good
 t "data digest: a wrong CRC32C drops the peer, nothing written" digest_bad
+t "promoted alone (quorum off)"			promote
+t "primary: ACKs in pieces complete the writes, peer kept" split_ack
+t "primary: ACK for an unknown id: dropped"	primary_unknown_ack
 t "destroy and unload: no connection left"	unload
 ktap_finished
