@@ -67,8 +67,10 @@ good_write() {
 flood() {
 	local before after
 	before=$(slab_kib)
-	# A slow (debug) kernel may take minutes to answer them all.
-	fake flood "" $((NET_WAIT * 1000))
+	# A slow (debug) kernel may take minutes to answer them all: under
+	# emulation on a slower host the debug kernel answered 94,000 in
+	# 180 s, so the flood gets three times the wait of other steps.
+	fake flood "" $((NET_WAIT * 3000))
 	# Socket buffers and RCU-freed objects go back after the connection;
 	# a leak stays.
 	wait_for 30 "unreclaimable slab back under $((before + 4096)) KiB" \
@@ -84,7 +86,7 @@ slab_under() { [ "$(slab_kib)" -lt "$1" ]; }
 fake_bg() {
 	echo "fake_peer.sh $$: mode $1" >/dev/kmsg
 	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
-		--mode "$1" --timeout-ms 20000 --follow "$(vol_field 0 generation)" &
+		--mode "$1" --timeout-ms $((NET_WAIT * 1000)) --follow "$(vol_field 0 generation)" &
 }
 
 # With the data digest on: a write with its right CRC32C is acked and
@@ -119,10 +121,10 @@ split_ack() {
 	local pid rc=0 i
 	fake_bg split-ack
 	pid=$!
-	wait_for 10 "peer 0 in sync" eq "$UPTODATE" peer_disk 0 0 || rc=1
+	wait_for "$NET_WAIT" "peer 0 in sync" eq "$UPTODATE" peer_disk 0 0 || rc=1
 	for i in 1 2; do
 		[ $rc -eq 0 ] || break
-		timeout 20 dd if=/dev/urandom of=/dev/rblk0 bs=4k count=1 seek=$i \
+		timeout "$NET_WAIT" dd if=/dev/urandom of=/dev/rblk0 bs=4k count=1 seek=$i \
 			oflag=direct status=none || { echo "write $i did not complete"; rc=1; }
 	done
 	wait "$pid" || rc=1
