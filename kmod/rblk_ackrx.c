@@ -25,7 +25,11 @@
 
 #include "rblk.h"
 
-/* An ACK that the callback may complete; anything else goes to the thread. */
+/*
+ * An ACK that the callback may complete; anything else goes to the thread.
+ * Status OK only: rblk_req_ack() may sleep for others (a failed write
+ * drops the connection under a mutex).
+ */
 static bool rblk_ackrx_plain(const struct rblk_ack_frame *f)
 {
 	u64 id = be64_to_cpu(f->h.id);
@@ -40,8 +44,10 @@ static bool rblk_ackrx_plain(const struct rblk_ack_frame *f)
 
 /*
  * tcp_read_sock() actor: completes the whole plain ACKs at the start of
- * @skb's @len bytes from @off. Stops (desc->count = 0) at the first frame
- * that is not one, or not whole here.
+ * @skb's @len bytes from @off. At the first frame that is not one, or not
+ * whole in this skb, or after an ACK for no request, it sets desc->count
+ * to 0; tcp_read_sock() may still call it for the rest of the skb, and it
+ * takes nothing more then.
  */
 static int rblk_ackrx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 			    unsigned int off, size_t len)
@@ -51,6 +57,8 @@ static int rblk_ackrx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 	size_t used = 0;
 	u64 id;
 
+	if (!desc->count)
+		return 0;
 	while (len - used >= sizeof(f)) {
 		if (skb_copy_bits(skb, off + used, &f, sizeof(f)) ||
 		    !rblk_ackrx_plain(&f))
@@ -136,8 +144,11 @@ static bool rblk_ackrx_woken(struct rblk_peer *peer, struct sock *sk)
 
 int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock)
 {
+	/* The next tick is due then, however often we are woken meanwhile. */
+	unsigned long deadline = READ_ONCE(peer->next_tick);
 	struct sock *sk = sock->sk;
 	bool left, timed_out = false;
+	long left_j;
 	int err;
 
 	/* A secondary receives writes: every frame would be for the thread. */
@@ -146,6 +157,8 @@ int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock)
 	/* ACKs held back from writes applied before a promotion go first. */
 	rblk_apply_release_acks(peer);
 	for (;;) {
+		left_j = (long)(deadline - jiffies);
+		timed_out = left_j <= 0;
 		lock_sock(sk);
 		left = timed_out || kthread_should_stop() ||
 		       rblk_ackrx_read(peer, sk);
@@ -153,10 +166,12 @@ int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock)
 		release_sock(sk);
 		if (left)
 			break;
-		/* The callback wakes us only for what it leaves. */
-		timed_out = !wait_event_interruptible_timeout(*sk_sleep(sk),
-							      rblk_ackrx_woken(peer, sk),
-							      sk->sk_rcvtimeo);
+		/*
+		 * The callback wakes us only for what it leaves; other wakers
+		 * of the socket's queue (room to send) make us look again.
+		 */
+		wait_event_interruptible_timeout(*sk_sleep(sk),
+						 rblk_ackrx_woken(peer, sk), left_j);
 	}
 	if (kthread_should_stop())
 		return -ESHUTDOWN;
