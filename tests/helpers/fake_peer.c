@@ -21,6 +21,8 @@
 #include <errno.h>
 #include <getopt.h>
 #include <netdb.h>
+#include <netinet/in.h>
+#include <netinet/tcp.h>
 #include <poll.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -40,6 +42,8 @@
 /* split-ack: the writes it answers, and the pause between pieces. */
 #define SPLIT_WRITES	2
 #define SPLIT_PAUSE_MS	100
+/* unknown-ack with --follow: how long after the kernel's STATE it sends. */
+#define SETTLE_MS	100
 
 /* Results of the socket helpers. */
 enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
@@ -556,15 +560,28 @@ struct ack_frame {
 _Static_assert(sizeof(struct ack_frame) == HDR_LEN + sizeof(struct rblk_msg_ack),
 	       "packed ACK frame");
 
-/* In one send(), so that a primary's socket callback sees it whole. */
+/*
+ * In one send(), so that a primary's socket callback sees it whole. With
+ * --follow, only once the kernel sent its STATE and has had a moment to
+ * wait for the next frame: then the callback, not the thread, takes it.
+ */
 static void act_unknown_ack(struct peer *p, const struct mode *m)
 {
 	struct ack_frame f = {
 		.h = make_hdr(RBLK_MSG_ACK, sizeof(f.a), 12345),
 		.a.status = cpu_to_be32(RBLK_ACK_OK),
 	};
+	struct frame in;
 
 	(void)m;
+	if (p->follow) {
+		start_wait(p);
+		do {
+			if (next_frame(p, &in) != IO_OK)
+				exit(verdict(false, "no STATE from the kernel"));
+		} while (be16_to_cpu(in.hdr.type) != RBLK_MSG_STATE);
+		usleep(SETTLE_MS * 1000);
+	}
 	printf("send ACK len %zu id 12345, in one piece\n", sizeof(f.a));
 	send_raw(p, &f, sizeof(f));
 }
@@ -653,9 +670,14 @@ static void act_split_ack(struct peer *p, const struct mode *m)
 	struct ack_frame ack;
 	const size_t cut[] = { 7, HDR_LEN + 3, sizeof(ack) };
 	struct frame f;
-	int n = 0;
+	int n = 0, one = 1;
 
 	(void)m;
+	/* Each piece its own segment: no Nagle merging the last two. */
+	if (setsockopt(p->fd, IPPROTO_TCP, TCP_NODELAY, &one, sizeof(one))) {
+		perror("setsockopt TCP_NODELAY");
+		exit(1);
+	}
 	for (start_wait(p); n < SPLIT_WRITES && next_frame(p, &f) == IO_OK;) {
 		size_t from = 0;
 

@@ -129,10 +129,13 @@ split_ack() {
 	done
 	wait "$pid" || rc=1
 	[ "$(peer_disk 0 0)" = "$UPTODATE" ] || { echo "peer 0 is $(peer_disk 0 0)"; rc=1; }
+	wait_for 5 "peer 0 gone" ne "$CONNECTED" peer_conn 0 0 || rc=1
 	return $rc
 }
 
 # An ACK for no write in flight, on a primary: dropped, as on a secondary.
+# The fake sends it a while after the kernel's STATE, when the peer thread
+# waits and the socket's callback parses what arrives.
 primary_unknown_ack() {
 	fake unknown-ack "$PROTO" 5000 --follow "$(vol_field 0 generation)"
 }

@@ -56,6 +56,26 @@ events_printed() {
 	grep -q "rblk0" "$out"
 }
 
+# A primary completes its peers' ACKs in the socket's data-ready callback
+# (rblk_ackrx.c): over a run of QD1 writes, each acked on its own, its
+# peer thread (rblk0-p1) is woken for its ticks (4 per ping interval) and
+# the PONGs (1 per interval), not once per ACK. Allowed: those wake-ups
+# for the time the writes took, plus a tenth of the writes.
+acks_in_callback() {
+	local n=400 pid interval t0 t1 w0 w1 ms timer
+	pid=$(pgrep -x rblk0-p1) || fail "no thread rblk0-p1"
+	interval=$(vol_field 0 ping_interval_ms)
+	w0=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$pid/status")
+	t0=${EPOCHREALTIME/./}
+	dd if=/dev/urandom of=/dev/rblk0 bs=4k count=$n oflag=direct status=none
+	t1=${EPOCHREALTIME/./}
+	w1=$(awk '/^voluntary_ctxt_switches/ { print $2 }' "/proc/$pid/status")
+	ms=$(((t1 - t0) / 1000))
+	timer=$((ms * 5 / interval + 2))
+	echo "rblk0-p1 woken $((w1 - w0)) times in $ms ms over $n writes (timers: $timer)"
+	[ $((w1 - w0)) -le $((timer + n / 10)) ]
+}
+
 # The data digest is in use on the connection: a write is checked.
 digest_on() {
 	local mark="repl_basic.sh $$: digest"
@@ -117,11 +137,12 @@ irq_completions() {
 	fio_then_compare "$1" --rw=randwrite --bs=4k --iodepth=1 --size=4M
 }
 
-ktap_set_plan 21
+ktap_set_plan 22
 t "2 nodes: connect, node 0 primary, peer up to date" setup 2
 t "2 nodes: status on both sides"		status_both_sides
 t "2 nodes: randwrite 4k qd1, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=1
 t "2 nodes: randwrite 4k qd16, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=16
+t "2 nodes: ACKs complete without waking the primary's peer thread" acks_in_callback
 t "2 nodes: randwrite 4k-1M qd1, replicas equal" \
 	fio_then_compare 2 --rw=randwrite --bssplit=$MIXED --iodepth=1 --size=16M
 t "2 nodes: randwrite 4k-1M qd16, replicas equal" \
