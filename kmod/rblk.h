@@ -645,9 +645,9 @@ void rblk_ackrx_attach(struct rblk_peer *peer, struct socket *sock);
 void rblk_ackrx_detach(struct rblk_peer *peer, struct socket *sock);
 /*
  * Waits, on a primary, until a frame that is not a plain ACK (or the end
- * of the stream) is next on @sock. 0: read it; -EAGAIN: the socket's
- * receive timeout passed first; -ESHUTDOWN: the thread is stopping;
- * -EPROTO: an ACK for no request (logged).
+ * of the stream) is next on @sock. 0: read it; -EAGAIN: the peer's next
+ * tick is due first; -ESHUTDOWN: the thread is stopping; -EPROTO: an ACK
+ * for no request (logged).
  */
 int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock);
 

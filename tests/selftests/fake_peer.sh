@@ -6,7 +6,8 @@
 # drops the connection with a "protocol error" in the kernel log, status
 # keeps working, a ping flood leaves no memory behind, and the module
 # unloads afterwards (no connection left). good-write, first, shows that
-# the harness itself works.
+# the harness itself works. Last, the volume is promoted and the fake
+# plays its in-sync secondary, to test the primary's side of ACKs.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 need dmesg jq
