@@ -36,7 +36,7 @@
 
 #define HDR_LEN		sizeof(struct rblk_msg_hdr)
 #define WRITE_LEN	sizeof(struct rblk_msg_write)
-#define FLOOD_PINGS	100000
+#define FLOOD_PINGS_MAX	100000
 #define QUIET_MS	500
 #define GOOD_ID		1
 /* split-ack: the writes it answers, and the pause between pieces. */
@@ -67,6 +67,7 @@ enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
  * @joined:	the handshake succeeded (a REFUSE now is a failure)
  * @digest:	the kernel offered the data digest too: WRITE data is
  *		followed by its CRC32C
+ * @pings:	--pings: PINGs the flood sends (default FLOOD_PINGS_MAX)
  * @flood_left:	flood bytes the kernel did not take (it stopped reading)
  * @deadline:	when the current wait for the kernel ends (CLOCK_MONOTONIC ms)
  */
@@ -82,7 +83,7 @@ struct peer {
 	struct rblk_wire_gen gen;
 	int fd;
 	bool closed, shut, quiet, joined, digest;
-	size_t flood_left;
+	size_t pings, flood_left;
 	long long deadline;
 };
 
@@ -646,18 +647,18 @@ static void act_write(struct peer *p, const struct mode *m)
 	free(w);
 }
 
-static struct rblk_msg_hdr flood[FLOOD_PINGS];
+static struct rblk_msg_hdr flood[FLOOD_PINGS_MAX];
 
 static void act_flood(struct peer *p, const struct mode *m)
 {
 	size_t sent = 0;
 
 	(void)m;
-	for (size_t i = 0; i < ARRAY_SIZE(flood); i++)
+	for (size_t i = 0; i < p->pings; i++)
 		flood[i] = make_hdr(RBLK_MSG_PING, 0, 0);
-	printf("send %zu PINGs without reading\n", ARRAY_SIZE(flood));
-	send_all(p, flood, sizeof(flood), &sent);
-	p->flood_left = sizeof(flood) - sent;
+	printf("send %zu PINGs without reading\n", p->pings);
+	send_all(p, flood, p->pings * HDR_LEN, &sent);
+	p->flood_left = p->pings * HDR_LEN - sent;
 	printf("the kernel took %zu of them\n", sent / HDR_LEN);
 }
 
@@ -842,7 +843,7 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: fake_peer --connect ADDR:PORT --uuid UUID --node N --to M\n"
 		"                 --size BYTES --mode MODE [--timeout-ms T] [--pattern BYTE]\n"
-		"                 [--follow COUNTER:ORIGIN]\n"
+		"                 [--follow COUNTER:ORIGIN] [--pings N]\n"
 		"modes:");
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
 		fprintf(stderr, " %s", modes[i].name);
@@ -889,13 +890,15 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 		{ "timeout-ms", required_argument, NULL, 'T' },
 		{ "pattern", required_argument, NULL, 'p' },
 		{ "follow", required_argument, NULL, 'f' },
+		{ "pings", required_argument, NULL, 'P' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *mode = NULL, *connect_to = NULL, *uuid = NULL;
 	char *colon;
 	int opt;
 
-	*p = (struct peer) { .timeout_ms = 5000, .pattern = 0xa5, .fd = -1, .node = ~0U };
+	*p = (struct peer) { .timeout_ms = 5000, .pattern = 0xa5, .fd = -1, .node = ~0U,
+			     .pings = FLOOD_PINGS_MAX };
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': connect_to = optarg; break;
@@ -907,11 +910,12 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 		case 'T': p->timeout_ms = (int)number(optarg, 3600 * 1000); break;
 		case 'p': p->pattern = (u8)number(optarg, 0xff); break;
 		case 'f': follow(p, optarg); break;
+		case 'P': p->pings = number(optarg, FLOOD_PINGS_MAX); break;
 		default: usage();
 		}
 	}
 	if (optind != argc || !mode || !connect_to || !uuid || uuid_parse(uuid, p->uuid) ||
-	    p->node >= p->to || p->size < 4096 || p->size % 512 ||
+	    !p->pings || p->node >= p->to || p->size < 4096 || p->size % 512 ||
 	    strlen(connect_to) >= sizeof(p->host))
 		usage();
 	/* HOST:PORT, or [IPV6]:PORT */
