@@ -113,7 +113,7 @@ struct rblk_ack_frame {
  * @thread:	connects (or takes the accepted socket), handshakes, then
  *		receives until the connection ends; then again
  * @lock:	protects @sock, @conn, @incoming*, @inflight, @ninflight,
- *		@fwd, @nfwd, @call and the peer's state below, and the
+ *		@txq, @fwd, @nfwd, @call and the peer's state below, and the
  *		membership of requests' entries in @inflight; taken from the
  *		I/O path and from bio completion (irq-safe)
  * @conn:	enum rblk_conn_state

@@ -6,10 +6,12 @@
  *
  *   fake_peer --connect ADDR:PORT --uuid UUID --node N --to M --size BYTES
  *             --mode MODE [--timeout-ms T] [--pattern BYTE] [--follow C:O]
+ *             [--pings N]
  *
  * With --follow it says it is a secondary holding generation C:O (the
  * kernel's, on a primary): the kernel counts it in sync and replicates its
  * writes to it, so the modes that answer them test the primary's side.
+ * --pings sets how many PINGs flood sends (default and most: 100000).
  *
  * Exit 0 when the kernel did the right thing: dropped the connection
  * within T ms (or refused the handshake with the expected reason, then
