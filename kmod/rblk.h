@@ -92,16 +92,6 @@ struct rblk_call {
 #define RBLK_FWD_ID		BIT_ULL(62)
 
 /**
- * struct rblk_ack_frame - an ACK as it goes on the wire
- * @h:		its header
- * @a:		its payload
- */
-struct rblk_ack_frame {
-	struct rblk_msg_hdr h;
-	struct rblk_msg_ack a;
-};
-
-/**
  * struct rblk_peer - another node of the volume, and the connection to it
  * @vol:	the volume
  * @ref:	one reference for the volume's table, one per user outside

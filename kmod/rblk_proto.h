@@ -254,6 +254,17 @@ struct rblk_msg_ack {
 	__be64 promised;
 };
 
+/**
+ * struct rblk_ack_frame - a whole ACK message (header and payload), as
+ * senders build it and a primary's socket callback parses it
+ * @h:		its header
+ * @a:		its payload
+ */
+struct rblk_ack_frame {
+	struct rblk_msg_hdr h;
+	struct rblk_msg_ack a;
+};
+
 /* STATE and PROMISE_REPLY flags. */
 #define RBLK_STATE_F_CONSISTENT	BIT(0)
 #define RBLK_STATE_F_PRIMARY	BIT(1)
@@ -314,6 +325,7 @@ static inline void rblk_proto_check_sizes(void)
 	BUILD_BUG_ON(sizeof(struct rblk_msg_write) != 56);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_flush) != 40);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_ack) != 16);
+	BUILD_BUG_ON(sizeof(struct rblk_ack_frame) != 40);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_state) != 32);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_new_gen) != 32);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_promise) != 8);

@@ -554,15 +554,6 @@ static void act_truncated_frame(struct peer *p, const struct mode *m)
 	p->shut = true;
 }
 
-/* ACK frames as the kernel sends them: header and payload in one piece. */
-struct ack_frame {
-	struct rblk_msg_hdr h;
-	struct rblk_msg_ack a;
-} __attribute__((packed));
-
-_Static_assert(sizeof(struct ack_frame) == HDR_LEN + sizeof(struct rblk_msg_ack),
-	       "packed ACK frame");
-
 /*
  * In one send(), so that a primary's socket callback sees it whole. With
  * --follow, only once the kernel sent its STATE and has had a moment to
@@ -570,7 +561,7 @@ _Static_assert(sizeof(struct ack_frame) == HDR_LEN + sizeof(struct rblk_msg_ack)
  */
 static void act_unknown_ack(struct peer *p, const struct mode *m)
 {
-	struct ack_frame f = {
+	struct rblk_ack_frame f = {
 		.h = make_hdr(RBLK_MSG_ACK, sizeof(f.a), 12345),
 		.a.status = cpu_to_be32(RBLK_ACK_OK),
 	};
@@ -670,7 +661,7 @@ static void act_flood(struct peer *p, const struct mode *m)
  */
 static void act_split_ack(struct peer *p, const struct mode *m)
 {
-	struct ack_frame ack;
+	struct rblk_ack_frame ack;
 	const size_t cut[] = { 7, HDR_LEN + 3, sizeof(ack) };
 	struct frame f;
 	int n = 0, one = 1;

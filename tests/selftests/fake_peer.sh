@@ -44,14 +44,20 @@ EARLY='rblk0: incoming connection: protocol error'
 REFUSED='rblk0: refused a connection from node'
 PROTO='rblk0: peer 0: protocol error'
 
+# fake_run MODE [FAKE_PEER OPTIONS]: fake_peer as node 0 dialing rblk0 in
+# MODE, after a mark in the kernel log.
+fake_run() {
+	echo "fake_peer.sh $$: mode $1" >/dev/kmsg
+	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
+		--mode "$@"
+}
+
 # fake MODE LOG [TIMEOUT_MS [FAKE_PEER OPTIONS]]: fake_peer in MODE
 # passes; then the kernel log since it started has a line matching LOG
 # (unless empty), the kernel let the connection go and status works.
 fake() {
 	local mark="fake_peer.sh $$: mode $1"
-	echo "$mark" >/dev/kmsg
-	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
-		--mode "$1" --timeout-ms "${3:-5000}" "${@:4}"
+	fake_run "$1" --timeout-ms "${3:-5000}" "${@:4}"
 	wait_for 5 "peer 0 gone" ne "$CONNECTED" peer_conn 0 0
 	if [ -n "$2" ]; then
 		dmesg | sed -n "\|$mark|,\$p" | grep -E "$2"
@@ -88,9 +94,7 @@ slab_under() { [ "$(slab_kib)" -lt "$1" ]; }
 # fake_bg MODE: fake_peer in MODE as the primary's secondary (holding its
 # generation), in the background ($!).
 fake_bg() {
-	echo "fake_peer.sh $$: mode $1" >/dev/kmsg
-	"$FAKE_PEER" --connect "$LISTEN" --uuid "$UUID" --node 0 --to 1 --size "$SIZE" \
-		--mode "$1" --timeout-ms $((NET_WAIT * 1000)) --follow "$(vol_field 0 generation)" &
+	fake_run "$1" --timeout-ms $((NET_WAIT * 1000)) --follow "$(vol_field 0 generation)" &
 }
 
 # With the data digest on: a write with its right CRC32C is acked and
