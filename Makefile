@@ -24,8 +24,8 @@ SAN := -fsanitize=address,undefined -fno-sanitize-recover=all -fno-omit-frame-po
 CFLAGS_TEST := -std=gnu11 -O1 -g -Wall -Wextra -Werror -Wno-unused-parameter -Wno-sign-compare $(PKG_CFLAGS) -I$(HARNESS_DIR)
 
 # Pure C shared with the module (built unchanged in userspace).
-SHARED_SRC := kmod/rblk_gen.c kmod/rblk_md.c userspace/lib/crc32c.c
-SHARED_HDR := kmod/rblk_compat.h kmod/rblk_gen.h kmod/rblk_md.h
+SHARED_SRC := kmod/rblk_gen.c kmod/rblk_md.c kmod/rblk_commit.c userspace/lib/crc32c.c
+SHARED_HDR := kmod/rblk_compat.h kmod/rblk_gen.h kmod/rblk_md.h kmod/rblk_commit.h
 LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c userspace/lib/rblk_args.c \
 	userspace/lib/rblk_mdio.c $(SHARED_SRC)
 LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h $(SHARED_HDR)

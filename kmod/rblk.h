@@ -17,6 +17,7 @@
 #include <linux/workqueue.h>
 #include <uapi/linux/rblk.h>
 
+#include "rblk_commit.h"
 #include "rblk_md.h"
 #include "rblk_proto.h"
 
@@ -92,6 +93,30 @@ struct rblk_call {
 #define RBLK_FWD_ID		BIT_ULL(62)
 
 /**
+ * enum rblk_peer_repl - what this node knows of a peer's data: its
+ *	replication state (rblk_peer.c holds the moves it may make)
+ * @RBLK_REPL_UNKNOWN: not known (not connected since the volume came up,
+ *	or not at this node's generation as far as it said)
+ * @RBLK_REPL_PRESUMED: in sync when last known (its metadata slot has no
+ *	bitmap base) and not connected since: writes must reach it, or leave
+ *	it behind with a new generation
+ * @RBLK_REPL_UP_TO_DATE: in sync at the current generation
+ * @RBLK_REPL_OUTDATED: misses writes this node has: it needs a resync
+ * @RBLK_REPL_SYNC_SOURCE: holds data this node lacks
+ *
+ * The volume's @uptodate bit of the peer is set exactly in PRESUMED and
+ * UP_TO_DATE: the I/O path sends writes to those peers and counts them for
+ * the commit rule.
+ */
+enum rblk_peer_repl {
+	RBLK_REPL_UNKNOWN,
+	RBLK_REPL_PRESUMED,
+	RBLK_REPL_UP_TO_DATE,
+	RBLK_REPL_OUTDATED,
+	RBLK_REPL_SYNC_SOURCE,
+};
+
+/**
  * struct rblk_peer - another node of the volume, and the connection to it
  * @vol:	the volume
  * @ref:	one reference for the volume's table, one per user outside
@@ -134,7 +159,8 @@ struct rblk_call {
  * @consistent:	the peer said its data is whole
  * @gen:	the peer's generation
  * @promised:	the peer's promise
- * @disk:	enum rblk_peer_disk: what this node knows of the peer's data
+ * @repl:	enum rblk_peer_repl: what this node knows of the peer's data;
+ *		changed by rblk_peer_set_repl() only
  * @ack_lat_us:	moving average of ack latency
  * @last_error:	why the last connection or handshake ended
  * @last_rx:	jiffies of the last frame received
@@ -206,7 +232,7 @@ struct rblk_peer {
 	bool consistent;
 	struct rblk_gen gen;
 	u64 promised;
-	u32 disk;
+	enum rblk_peer_repl repl;
 	u32 ack_lat_us;
 	char last_error[RBLK_PROTO_REASON_MAX];
 	unsigned long last_rx;
@@ -258,7 +284,9 @@ struct rblk_peer {
  * @npeers:	their number
  * @role:	enum rblk_role; read locklessly by the I/O path
  * @uptodate:	bit per node id: peers in sync at the current generation
- *		(connected or not); written under @conf_mutex and @io_lock
+ *		(connected or not): those in state PRESUMED or UP_TO_DATE;
+ *		written by rblk_peer_set_repl() and rblk_peer_unpublish(),
+ *		under @conf_mutex and @io_lock
  * @connected:	bit per node id: peers whose handshake succeeded
  * @stale:	a newer promise was seen: step down
  * @io_lock:	protects @overlaps, @parked and @suspended; per volume
@@ -405,6 +433,18 @@ static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
 	return file_bdev(vol->backing);
 }
 
+/*
+ * Sets @set and clears @clear in one of @vol's node masks (@uptodate,
+ * @connected), which the I/O path reads locklessly; under conf_mutex.
+ */
+static inline void rblk_vol_set_bits(struct rblk_vol *vol, unsigned long *mask,
+				     unsigned long set, unsigned long clear)
+{
+	spin_lock_irq(&vol->io_lock);
+	WRITE_ONCE(*mask, (*mask | set) & ~clear);
+	spin_unlock_irq(&vol->io_lock);
+}
+
 /* rblk_main.c: the volume registry. */
 /*
  * Creates a volume over the block device at @path, with its metadata at
@@ -426,21 +466,23 @@ int rblk_vol_destroy(u32 minor, struct netlink_ext_ack *extack);
  */
 int rblk_vol_visit(int minor, unsigned long *pos,
 		   int (*fn)(struct rblk_vol *vol, void *arg), void *arg);
+/* The module's workqueue (rblk_main.c). */
+extern struct workqueue_struct *rblk_wq;
 
 /*
- * rblk_meta.c: reads and validates the metadata of @vol (whose backing and
- * metadata devices are open) into @vol->md. Writes nothing.
+ * rblk_md_io.c: metadata I/O. rblk_md_load() reads and validates the
+ * metadata of @vol (whose backing and metadata devices are open) into
+ * @vol->md, and writes nothing.
  */
-int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+int rblk_md_load(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+/* Persists @vol->md as the next superblock copy; under conf_mutex. */
+int rblk_md_persist(struct rblk_vol *vol);
 
 /* rblk_io.c: the blk-mq I/O path. */
 extern const struct blk_mq_ops rblk_mq_ops;
 extern const struct block_device_operations rblk_fops;
 /* Per-request driver data (blk_mq_rq_to_pdu()). */
 size_t rblk_cmd_size(void);
-
-/* Persists @vol->md as the next superblock copy; under conf_mutex. */
-int rblk_meta_write(struct rblk_vol *vol);
 
 /* rblk_nl.c: the generic netlink family. */
 int rblk_nl_init(void);
@@ -449,25 +491,45 @@ void rblk_nl_exit(void);
 void rblk_nl_notify(struct rblk_vol *vol);
 void rblk_nl_notify_work(struct work_struct *work);
 
-/* rblk_repl.c: replication settings, peers, role, generation changes. */
-extern struct workqueue_struct *rblk_wq;
-void rblk_repl_init(struct rblk_vol *vol);
-/* Stops every thread and socket of @vol and fails what is parked. */
-void rblk_repl_stop(struct rblk_vol *vol);
-void rblk_repl_free(struct rblk_vol *vol);
-int rblk_repl_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
+/* rblk_conf.c: replication settings. */
+void rblk_conf_init(struct rblk_conf *c);
+int rblk_conf_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
 		  struct netlink_ext_ack *extack);
+/*
+ * The volume's sockets live in the network namespace of its first
+ * configurer: -EXDEV (with the reason in @extack) for another one.
+ */
+int rblk_conf_net_check(struct rblk_vol *vol, struct net *net,
+			struct netlink_ext_ack *extack);
+/* Binds the volume to @net once a first configuration is accepted. */
+void rblk_conf_take_net(struct rblk_vol *vol, struct net *net);
+
+/* rblk_peer.c: peers, and their replication state. */
 int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 		  const char *addr, struct netlink_ext_ack *extack);
 int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 		  struct netlink_ext_ack *extack);
-int rblk_role_set(struct rblk_vol *vol, u32 role, bool force,
-		  struct netlink_ext_ack *extack);
-/* Write quorum in force, and whether this node has quorum. */
-u32 rblk_write_quorum(const struct rblk_vol *vol);
-bool rblk_has_quorum(const struct rblk_vol *vol);
-/* The generation state changed or a peer came or went: re-decide. */
-void rblk_state_kick(struct rblk_vol *vol);
+/* Takes @id out of the volume's table (and its bits); under conf_mutex. */
+struct rblk_peer *rblk_peer_unpublish(struct rblk_vol *vol, u32 id);
+/*
+ * Ends a peer taken out of the table, outside conf_mutex: its users, its
+ * thread and its connection go, then the peer is freed.
+ */
+void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer);
+/*
+ * Moves @peer to replication state @to, and the volume's @uptodate bit
+ * with it. A move the table of rblk_peer.c does not allow changes nothing,
+ * warns once and returns false. Under conf_mutex.
+ */
+bool rblk_peer_set_repl(struct rblk_peer *peer, enum rblk_peer_repl to);
+/* The uapi's enum rblk_peer_disk for a replication state, for status. */
+u32 rblk_peer_disk(enum rblk_peer_repl s);
+
+/* rblk_repl.c: the replication state of a volume and of its peers. */
+void rblk_repl_init(struct rblk_vol *vol);
+/* Stops every thread and socket of @vol and fails what is parked. */
+void rblk_repl_stop(struct rblk_vol *vol);
+void rblk_repl_free(struct rblk_vol *vol);
 /* Handshake outcome and peer state changes, from the peer's thread. */
 /*
  * The handshake's generation decision; 0, or an RBLK_REFUSE_* reason with
@@ -478,22 +540,51 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h);
 void rblk_repl_peer_connected(struct rblk_peer *peer);
 void rblk_repl_peer_down(struct rblk_peer *peer);
 void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *st);
-/* A voter's side of NEW_GEN and PROMISE; RBLK_ACK_* or granted. */
-u32 rblk_repl_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng);
-bool rblk_repl_promise(struct rblk_peer *peer, u64 counter,
-		       struct rblk_msg_state *st);
 /* A secondary's view of the other secondaries, from their last state. */
 void rblk_repl_judge_peers(struct rblk_vol *vol);
-/* A newer generation was promised elsewhere: become secondary. */
-void rblk_repl_step_down(struct rblk_vol *vol);
-/*
- * Starts a new generation without the peers in @demote (and any other
- * peer in sync that cannot take it), persisted here and on the peers in
- * sync before it returns. Under conf_mutex.
- */
-void rblk_repl_demote(struct rblk_vol *vol, unsigned long demote);
+/* The same for one peer that said @st; under conf_mutex. */
+void rblk_repl_judge_peer(struct rblk_vol *vol, struct rblk_peer *peer,
+			  const struct rblk_msg_state *st);
 /* Fills @st with this node's state, as told to @peer; under conf_mutex. */
 void rblk_repl_fill_state(struct rblk_peer *peer, struct rblk_msg_state *st);
+/* Tells every connected peer this node's state; under conf_mutex. */
+void rblk_repl_broadcast(struct rblk_vol *vol);
+
+/* rblk_role.c: roles and generation changes. */
+int rblk_role_set(struct rblk_vol *vol, u32 role, bool force,
+		  struct netlink_ext_ack *extack);
+/* A newer generation was promised elsewhere: become secondary. */
+void rblk_role_step_down(struct rblk_vol *vol);
+/*
+ * Starts a new generation without the peers in @without (and any other
+ * peer in sync that cannot take it), persisted here and on the peers in
+ * sync before it returns; they become outdated. Under conf_mutex.
+ */
+void rblk_bump_gen(struct rblk_vol *vol, unsigned long without);
+/* A voter's side of NEW_GEN and PROMISE; RBLK_ACK_* or granted. */
+u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng);
+bool rblk_vote_promise(struct rblk_peer *peer, u64 counter,
+		       struct rblk_msg_state *st);
+
+/* rblk_state.c: the volume's decision loop. */
+/* A snapshot of @vol for the commit rule (rblk_commit.h). */
+void rblk_vol_commit_view(const struct rblk_vol *vol, struct rblk_commit_vol *v);
+/* Write quorum in force, and whether this node has quorum. */
+u32 rblk_write_quorum(const struct rblk_vol *vol);
+bool rblk_has_quorum(const struct rblk_vol *vol);
+/*
+ * Something changed what writes can do: the state work decides again.
+ * Context: any.
+ */
+void rblk_state_kick(struct rblk_vol *vol);
+/*
+ * A newer generation exists elsewhere, or this node cannot persist one:
+ * new writes fail at once, the state work steps the primary down and
+ * fails what is parked. Logs the reason (once) and kicks the state work.
+ * Context: any.
+ */
+__printf(2, 3) void rblk_mark_stale(struct rblk_vol *vol, const char *fmt, ...);
+void rblk_state_work(struct work_struct *work);
 
 /* rblk_chain.c: the chain topology. */
 /*
@@ -659,7 +750,6 @@ bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline);
  * their number. Under @peer->lock.
  */
 u32 rblk_req_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max);
-void rblk_state_work(struct work_struct *work);
 
 /* rblk_apply.c: a secondary applying replicated writes. */
 int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,

@@ -377,7 +377,9 @@ static u32 rblk_apply_allowed(struct rblk_peer *peer,
 
 	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY)
 		return RBLK_ACK_REFUSED;
-	if (be64_to_cpu(gen->counter) < READ_ONCE(vol->md.gen.promised))
+	/* The fencing token: nothing below the highest promise lands. */
+	if (!rblk_gen_may_accept(READ_ONCE(vol->md.gen.promised),
+				 rblk_gen_from_wire(gen)))
 		return RBLK_ACK_STALE;
 	return RBLK_ACK_OK;
 }

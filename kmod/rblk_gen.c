@@ -307,7 +307,7 @@ bool rblk_gen_promise(struct rblk_gen_state *s, u64 g)
 	return true;
 }
 
-bool rblk_gen_may_accept(const struct rblk_gen_state *s, struct rblk_gen primary)
+bool rblk_gen_may_accept(u64 promised, struct rblk_gen primary)
 {
-	return primary.counter >= s->promised;
+	return primary.counter >= promised;
 }

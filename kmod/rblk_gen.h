@@ -10,8 +10,7 @@
 
 /* Generations a node remembers its data descends from. */
 #define RBLK_GEN_HISTORY	32
-/* Node ids are 0 .. RBLK_MAX_NODES - 1. */
-#define RBLK_MAX_NODES		16
+/* Node ids are 0 .. RBLK_MAX_NODES - 1 (the uapi's, via rblk_compat.h). */
 
 /**
  * struct rblk_gen - a data generation
@@ -158,10 +157,11 @@ bool rblk_gen_promise(struct rblk_gen_state *s, u64 g);
 
 /*
  * Whether a replicated write from a primary at generation @primary may be
- * applied: only when its counter is at least the highest promise, so a
- * partitioned old primary cannot complete a write once a majority promised
- * a successor.
+ * applied by a node whose highest promise is @promised: only when its
+ * counter is at least that promise, so a partitioned old primary cannot
+ * complete a write once a majority promised a successor. The module calls
+ * it for every replicated write and flush (rblk_apply.c).
  */
-bool rblk_gen_may_accept(const struct rblk_gen_state *s, struct rblk_gen primary);
+bool rblk_gen_may_accept(u64 promised, struct rblk_gen primary);
 
 #endif /* RBLK_GEN_H */

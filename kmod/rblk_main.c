@@ -15,6 +15,13 @@
 static int rblk_major;
 
 /*
+ * The module's work items: the send, ack and state work of volumes and
+ * peers (on the I/O path: WQ_MEM_RECLAIM), events, and reading the HELLO
+ * of accepted connections.
+ */
+struct workqueue_struct *rblk_wq;
+
+/*
  * rblk_vols_lock serializes volume creation, destruction and the control
  * plane's readers (rblk_vol_visit()). It is never taken in the I/O path.
  * rblk_vols maps a minor to its struct rblk_vol; it holds only fully set up
@@ -247,7 +254,7 @@ int rblk_vol_create(const char *path, const char *md_path, int minor,
 	err = rblk_vol_open_devices(vol, path, md_path, extack);
 	if (err)
 		goto out_free;
-	err = rblk_meta_load(vol, extack);
+	err = rblk_md_load(vol, extack);
 	if (err)
 		goto out_free;
 

@@ -871,7 +871,7 @@ static int rblk_recv_new_gen(struct rblk_peer *peer, struct socket *sock, u64 id
 		rblk_peer_error(peer, "protocol error: malformed generation change");
 		return -EPROTO;
 	}
-	a.status = cpu_to_be32(rblk_repl_new_gen(peer, &ng));
+	a.status = cpu_to_be32(rblk_vote_new_gen(peer, &ng));
 	a.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised));
 	return rblk_peer_send(peer, RBLK_MSG_ACK, 0, id, &a, sizeof(a), NULL);
 }
@@ -890,7 +890,7 @@ static int rblk_recv_promise(struct rblk_peer *peer, struct socket *sock, u64 id
 		rblk_peer_error(peer, "protocol error: malformed promise request");
 		return -EPROTO;
 	}
-	r.granted = cpu_to_be32(rblk_repl_promise(peer, be64_to_cpu(p.counter),
+	r.granted = cpu_to_be32(rblk_vote_promise(peer, be64_to_cpu(p.counter),
 						  &r.state));
 	return rblk_peer_send(peer, RBLK_MSG_PROMISE_REPLY, 0, id, &r, sizeof(r),
 			      NULL);

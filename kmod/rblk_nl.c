@@ -106,7 +106,7 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 		return -EMSGSIZE;
 	spin_lock_irq(&peer->lock);
 	p.conn = peer->conn;
-	p.disk = peer->disk;
+	p.disk = rblk_peer_disk(peer->repl);
 	p.primary = peer->primary;
 	p.gen = peer->gen;
 	p.ninflight = peer->ninflight;
@@ -410,7 +410,7 @@ static int rblk_nl_configure(struct rblk_vol *vol, void *arg)
 		return -ENODEV;
 	switch (r->cmd) {
 	case RBLK_CMD_VOL_SET:
-		return rblk_repl_set(vol, genl_info_net(info), info->attrs,
+		return rblk_conf_set(vol, genl_info_net(info), info->attrs,
 				     info->extack);
 	case RBLK_CMD_VOL_ROLE:
 		return rblk_role_set(vol, nla_get_u32(info->attrs[RBLK_A_VOL_ROLE]),

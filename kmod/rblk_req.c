@@ -10,7 +10,6 @@
  */
 #include <linux/bio.h>
 #include <linux/blk-mq.h>
-#include <linux/list_sort.h>
 
 #include "rblk.h"
 #include "rblk_req.h"
@@ -283,31 +282,32 @@ void rblk_req_replicate(struct rblk_vol *vol, struct request *rq)
 	}
 }
 
-/* Nodes holding @cmd: this one (when the local write succeeded) and acks. */
-static u32 rblk_req_holders(struct rblk_vol *vol, struct rblk_cmd *cmd)
+/* A snapshot of @cmd for the commit rule. */
+static void rblk_req_commit_view(struct rblk_cmd *cmd, struct rblk_commit_req *r)
 {
-	/*
-	 * Only peers still in sync count: a demoted peer that holds the
-	 * write is on the old generation and could be outvoted by nodes
-	 * that lack it.
-	 */
-	return (cmd->status == BLK_STS_OK) +
-	       hweight_long(READ_ONCE(cmd->acked) & READ_ONCE(vol->uptodate));
+	r->local_ok = READ_ONCE(cmd->status) == BLK_STS_OK;
+	r->stale = READ_ONCE(cmd->stale);
+	r->sent = READ_ONCE(cmd->sent);
+	r->acked = READ_ONCE(cmd->acked);
+	r->missing = READ_ONCE(cmd->missing);
+	r->broken = READ_ONCE(cmd->broken);
 }
 
-/* Peers in sync that do not hold @cmd. */
-static unsigned long rblk_req_lacking(struct rblk_vol *vol, struct rblk_cmd *cmd)
+enum rblk_commit_verdict rblk_req_commit(struct rblk_vol *vol,
+					 struct rblk_cmd *cmd,
+					 unsigned long *reachable,
+					 unsigned long *demote)
 {
-	return (cmd->missing | cmd->broken | (cmd->sent & ~cmd->acked)) &
-	       READ_ONCE(vol->uptodate);
-}
+	struct rblk_commit_vol v;
+	struct rblk_commit_req r;
 
-/* Peers that lack @cmd and can get it: connected, not behind a break. */
-static unsigned long rblk_req_reachable(struct rblk_vol *vol,
-					struct rblk_cmd *cmd)
-{
-	return rblk_req_lacking(vol, cmd) & READ_ONCE(vol->connected) &
-	       ~cmd->broken;
+	rblk_vol_commit_view(vol, &v);
+	rblk_req_commit_view(cmd, &r);
+	if (reachable)
+		*reachable = rblk_commit_reachable(&v, &r);
+	if (demote)
+		*demote = rblk_commit_to_demote(&v, &r);
+	return rblk_commit_decide(&v, &r);
 }
 
 void rblk_req_decide(struct request *rq)
@@ -316,13 +316,11 @@ void rblk_req_decide(struct request *rq)
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	unsigned long flags;
 
-	if (!rblk_req_lacking(vol, cmd) && !cmd->stale && !READ_ONCE(vol->stale) &&
-	    cmd->status == BLK_STS_OK &&
-	    rblk_req_holders(vol, cmd) >= rblk_write_quorum(vol) &&
-	    rblk_has_quorum(vol)) {
+	if (rblk_req_commit(vol, cmd, NULL, NULL) == RBLK_COMMIT_DONE) {
 		rblk_req_end(rq, BLK_STS_OK);
 		return;
 	}
+	/* The state work decides the rest, in dispatch order. */
 	spin_lock_irqsave(&vol->io_lock, flags);
 	list_add_tail(&cmd->park_node, &vol->parked);
 	vol->suspended++;
@@ -393,10 +391,9 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		/* The peer could not apply it: it is no mirror any more. */
 		rblk_peer_drop(peer, "the peer failed a write");
 	} else {
-		pr_warn("rblk%u: peer %u promised generation %llu: stepping down\n",
-			vol->minor, peer->node_id, promised);
-		cmd->stale = true;
-		WRITE_ONCE(vol->stale, true);
+		WRITE_ONCE(cmd->stale, true);
+		rblk_mark_stale(vol, "peer %u promised generation %llu",
+				peer->node_id, promised);
 	}
 	rblk_cmd_put(blk_mq_rq_from_pdu(cmd));
 	return 0;
@@ -495,18 +492,14 @@ u32 rblk_req_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max)
 	return n;
 }
 
-/*
- * Resends a parked request to the peers in sync that lack it and are
- * connected again. True when it went out (it comes back when answered).
- */
-static bool rblk_req_resend(struct rblk_vol *vol, struct request *rq)
+bool rblk_req_resend(struct rblk_vol *vol, struct rblk_cmd *cmd)
 {
-	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	unsigned long want = rblk_req_reachable(vol, cmd);
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
 	struct rblk_wire_route route;
+	unsigned long want;
 	int id;
 
-	if (!want || cmd->status != BLK_STS_OK)
+	if (rblk_req_commit(vol, cmd, &want, NULL) == RBLK_COMMIT_FAIL || !want)
 		return false;
 	atomic_set(&cmd->pending, 1);
 	cmd->sent &= ~want;
@@ -522,123 +515,18 @@ static bool rblk_req_resend(struct rblk_vol *vol, struct request *rq)
 	return true;
 }
 
-/* Decides one parked request; false when it stays parked. */
-static bool rblk_req_settle(struct rblk_vol *vol, struct request *rq)
+bool rblk_req_settle(struct rblk_vol *vol, struct rblk_cmd *cmd)
 {
-	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	unsigned long lacking;
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
 
-	if (READ_ONCE(vol->role) != RBLK_ROLE_PRIMARY || vol->stale ||
-	    vol->dying || cmd->stale || cmd->status != BLK_STS_OK) {
-		rblk_req_end(rq, cmd->status ?: BLK_STS_IOERR);
-		return true;
-	}
-	lacking = rblk_req_lacking(vol, cmd);
-	if (!lacking && rblk_req_holders(vol, cmd) >= rblk_write_quorum(vol) &&
-	    rblk_has_quorum(vol)) {
+	switch (rblk_req_commit(vol, cmd, NULL, NULL)) {
+	case RBLK_COMMIT_DONE:
 		rblk_req_end(rq, BLK_STS_OK);
 		return true;
-	}
-	/*
-	 * Cannot commit (peers that lack it and are connected get it
-	 * again first; the others were demoted by rblk_req_to_demote()).
-	 */
-	if (vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR &&
-	    !rblk_req_reachable(vol, cmd)) {
-		rblk_req_end(rq, BLK_STS_IOERR);
+	case RBLK_COMMIT_FAIL:
+		rblk_req_end(rq, READ_ONCE(cmd->status) ?: BLK_STS_IOERR);
 		return true;
+	default:
+		return false;
 	}
-	return false;
-}
-
-/*
- * The peers to demote (a new generation without them) so that parked
- * requests can complete: only when each such request is then held by W
- * nodes of the new generation, with quorum, or fails (io-error). Under
- * suspend-io, a new generation nobody follows would only make a split
- * brain out of a partition.
- */
-static unsigned long rblk_req_to_demote(struct rblk_vol *vol,
-					struct list_head *parked)
-{
-	unsigned long demote = 0;
-	struct rblk_cmd *cmd;
-
-	list_for_each_entry(cmd, parked, park_node) {
-		unsigned long lacking = rblk_req_lacking(vol, cmd);
-		unsigned long stay = READ_ONCE(vol->uptodate) & READ_ONCE(vol->connected);
-		u32 holders = 1 + hweight_long(READ_ONCE(cmd->acked) & stay);
-
-		if (!lacking || cmd->status != BLK_STS_OK)
-			continue;
-		/*
-		 * io-error fails it: it is on this disk, so the peers that
-		 * lack it are out of sync whatever happens to it.
-		 */
-		if ((holders >= rblk_write_quorum(vol) && rblk_has_quorum(vol)) ||
-		    vol->conf.on_no_quorum == RBLK_ON_NO_QUORUM_IO_ERROR)
-			demote |= lacking & ~rblk_req_reachable(vol, cmd);
-	}
-	return demote;
-}
-
-/* Dispatch order of parked requests (sequence numbers wrap at 2^30). */
-static int rblk_req_seq_cmp(void *priv, const struct list_head *a,
-			    const struct list_head *b)
-{
-	u32 sa = list_entry(a, struct rblk_cmd, park_node)->seq;
-	u32 sb = list_entry(b, struct rblk_cmd, park_node)->seq;
-
-	return (s32)((sa - sb) << 2) < 0 ? -1 : sa != sb;
-}
-
-void rblk_state_work(struct work_struct *work)
-{
-	struct rblk_vol *vol = container_of(work, struct rblk_vol, state_work);
-	struct rblk_cmd *cmd, *next;
-	unsigned long demote;
-	LIST_HEAD(parked);
-	LIST_HEAD(keep);
-	u32 n = 0;
-
-	mutex_lock(&vol->conf_mutex);
-	if (READ_ONCE(vol->stale) && vol->role == RBLK_ROLE_PRIMARY)
-		rblk_repl_step_down(vol);
-	rblk_repl_judge_peers(vol);
-
-	spin_lock_irq(&vol->io_lock);
-	list_splice_init(&vol->parked, &parked);
-	vol->suspended = 0;
-	spin_unlock_irq(&vol->io_lock);
-
-	/*
-	 * Peers back in sync get what they lack, in the writes' order, along
-	 * a new chain; the rest waits for them.
-	 */
-	list_sort(NULL, &parked, rblk_req_seq_cmp);
-	rblk_chain_reform(vol);
-	list_for_each_entry_safe(cmd, next, &parked, park_node) {
-		if (vol->role == RBLK_ROLE_PRIMARY && !vol->dying &&
-		    !vol->stale && rblk_req_reachable(vol, cmd)) {
-			list_del_init(&cmd->park_node);
-			rblk_req_resend(vol, blk_mq_rq_from_pdu(cmd));
-		}
-	}
-	demote = rblk_req_to_demote(vol, &parked);
-	if (demote && vol->role == RBLK_ROLE_PRIMARY && !vol->dying)
-		rblk_repl_demote(vol, demote);
-
-	list_for_each_entry_safe(cmd, next, &parked, park_node) {
-		list_del_init(&cmd->park_node);
-		if (!rblk_req_settle(vol, blk_mq_rq_from_pdu(cmd))) {
-			list_add_tail(&cmd->park_node, &keep);
-			n++;
-		}
-	}
-	spin_lock_irq(&vol->io_lock);
-	list_splice(&keep, &vol->parked);
-	vol->suspended += n;
-	spin_unlock_irq(&vol->io_lock);
-	mutex_unlock(&vol->conf_mutex);
-	rblk_nl_notify(vol);
 }

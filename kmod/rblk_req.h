@@ -93,13 +93,42 @@ static inline u64 rblk_cmd_id(struct request *rq)
 }
 
 /* rblk_io.c */
+/*
+ * Drops a count of @rq's @pending; the last one decides it.
+ * Context: any.
+ */
 void rblk_cmd_put(struct request *rq);
 /* rblk_req.c */
 /* Sets up a replicated request; false when it must fail (not primary). */
 bool rblk_req_start(struct rblk_vol *vol, struct request *rq);
 /* Sends it to the peers in sync (or to the first of their chain). */
 void rblk_req_replicate(struct rblk_vol *vol, struct request *rq);
-/* All parts answered: complete it, or park it for the state work. */
+/*
+ * All parts answered: complete it, or park it for the state work.
+ * Context: any (the last part may be a completion in interrupt context,
+ * or an ACK taken by the socket's callback in softirq).
+ */
 void rblk_req_decide(struct request *rq);
+/*
+ * The commit rule (rblk_commit_decide()) for @cmd now; with @reachable,
+ * the peers in sync that lack it and can get it; with @demote, the peers
+ * to leave behind so that it can be decided (rblk_commit_to_demote()).
+ * Context: any.
+ */
+enum rblk_commit_verdict rblk_req_commit(struct rblk_vol *vol,
+					 struct rblk_cmd *cmd,
+					 unsigned long *reachable,
+					 unsigned long *demote);
+/*
+ * Sends a parked request again to the peers in sync that lack it and are
+ * connected again. True when it went out (it comes back when answered);
+ * false when it stays parked. Under conf_mutex (the state work).
+ */
+bool rblk_req_resend(struct rblk_vol *vol, struct rblk_cmd *cmd);
+/*
+ * Decides a parked request by the commit rule: completes or fails it
+ * (true), or leaves it parked (false). Under conf_mutex (the state work).
+ */
+bool rblk_req_settle(struct rblk_vol *vol, struct rblk_cmd *cmd);
 
 #endif /* RBLK_REQ_H */

@@ -321,19 +321,19 @@ TEST(promises_fence_old_primary)
 {
 	struct rblk_gen_state voter = S(G(5, 0), 0);
 
-	EXPECT_TRUE(rblk_gen_may_accept(&voter, G(5, 0)));
+	EXPECT_TRUE(rblk_gen_may_accept(voter.promised, G(5, 0)));
 	/* A candidate asks for 6: accepted once, persisted. */
 	EXPECT_TRUE(rblk_gen_promise(&voter, 6));
 	EXPECT_EQ(6, voter.promised);
 	EXPECT_FALSE(rblk_gen_promise(&voter, 6));
 	EXPECT_FALSE(rblk_gen_promise(&voter, 5));
 	/* The old primary at 5 is fenced; the new one at 6 is not. */
-	EXPECT_FALSE(rblk_gen_may_accept(&voter, G(5, 0)));
-	EXPECT_TRUE(rblk_gen_may_accept(&voter, G(6, 1)));
-	EXPECT_TRUE(rblk_gen_may_accept(&voter, G(7, 2)));
+	EXPECT_FALSE(rblk_gen_may_accept(voter.promised, G(5, 0)));
+	EXPECT_TRUE(rblk_gen_may_accept(voter.promised, G(6, 1)));
+	EXPECT_TRUE(rblk_gen_may_accept(voter.promised, G(7, 2)));
 	/* A later candidate still gets a higher promise. */
 	EXPECT_TRUE(rblk_gen_promise(&voter, 9));
-	EXPECT_FALSE(rblk_gen_may_accept(&voter, G(6, 1)));
+	EXPECT_FALSE(rblk_gen_may_accept(voter.promised, G(6, 1)));
 }
 
 TEST(verdict_names)

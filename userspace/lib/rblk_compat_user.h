@@ -1,7 +1,7 @@
 /* SPDX-License-Identifier: GPL-2.0 */
 /*
- * The kernel names the shared pure C files (kmod/rblk_gen.c, kmod/rblk_md.c)
- * use, defined over libc for their userspace builds.
+ * The kernel names the shared pure C files (kmod/rblk_gen.c, kmod/rblk_md.c,
+ * kmod/rblk_commit.c) use, defined over libc for their userspace builds.
  */
 #ifndef RBLK_COMPAT_USER_H
 #define RBLK_COMPAT_USER_H
@@ -44,6 +44,7 @@ typedef uint64_t u64;
 #define BIT(n) (1UL << (n))
 #define BIT_ULL(n) (1ULL << (n))
 #define U64_MAX UINT64_MAX
+#define hweight_long(x) __builtin_popcountl(x)
 
 /* Castagnoli CRC, the kernel's crc32c() convention (no inversion). */
 u32 crc32c(u32 crc, const void *data, size_t len);

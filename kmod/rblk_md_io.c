@@ -1,7 +1,8 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
- * rblk - reading a volume's metadata from its device. The format and its
- * validation are in rblk_md.c; this file does the I/O and the reporting.
+ * rblk - metadata I/O: reading a volume's metadata from its device and
+ * persisting it. The format and its validation are in rblk_md.c (pure C,
+ * shared with userspace); this file does the I/O and the reporting.
  */
 #include <linux/bio.h>
 #include <linux/blkdev.h>
@@ -10,9 +11,9 @@
 #include "rblk.h"
 
 /* Both superblock copies, read in one go. */
-#define RBLK_META_SB_BYTES	(2 * RBLK_MD_BLOCK)
+#define RBLK_MD_IO_SB_BYTES	(2 * RBLK_MD_BLOCK)
 
-static int rblk_meta_read_sb(struct block_device *bdev, u64 offset,
+static int rblk_md_io_read_sb(struct block_device *bdev, u64 offset,
 			     struct page *page)
 {
 	struct bio_vec bvec;
@@ -20,11 +21,11 @@ static int rblk_meta_read_sb(struct block_device *bdev, u64 offset,
 
 	bio_init(&bio, bdev, &bvec, 1, REQ_OP_READ | REQ_SYNC | REQ_META);
 	bio.bi_iter.bi_sector = offset >> SECTOR_SHIFT;
-	__bio_add_page(&bio, page, RBLK_META_SB_BYTES, 0);
+	__bio_add_page(&bio, page, RBLK_MD_IO_SB_BYTES, 0);
 	return submit_bio_wait(&bio);
 }
 
-static int rblk_meta_errno(enum rblk_md_status st)
+static int rblk_md_io_errno(enum rblk_md_status st)
 {
 	switch (st) {
 	case RBLK_MD_NO_MAGIC:
@@ -36,7 +37,7 @@ static int rblk_meta_errno(enum rblk_md_status st)
 	}
 }
 
-int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack)
+int rblk_md_load(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 {
 	struct block_device *data = rblk_backing_bdev(vol);
 	struct block_device *mdev = vol->md_file ? file_bdev(vol->md_file) : data;
@@ -49,17 +50,17 @@ int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 	u64 offset;
 	int copy, err;
 
-	if (md_size < RBLK_META_SB_BYTES) {
+	if (md_size < RBLK_MD_IO_SB_BYTES) {
 		NL_SET_ERR_MSG_FMT(extack, "%s is too small to hold rblk metadata", path);
 		return -EMEDIUMTYPE;
 	}
 	offset = vol->md_file ? 0 :
-		 round_down(md_size, RBLK_MD_BLOCK) - RBLK_META_SB_BYTES;
+		 round_down(md_size, RBLK_MD_BLOCK) - RBLK_MD_IO_SB_BYTES;
 
-	page = alloc_pages(GFP_KERNEL, get_order(RBLK_META_SB_BYTES));
+	page = alloc_pages(GFP_KERNEL, get_order(RBLK_MD_IO_SB_BYTES));
 	if (!page)
 		return -ENOMEM;
-	err = rblk_meta_read_sb(mdev, offset, page);
+	err = rblk_md_io_read_sb(mdev, offset, page);
 	if (err) {
 		NL_SET_ERR_MSG_FMT(extack, "cannot read the metadata of %s: error %d",
 				   path, err);
@@ -69,7 +70,7 @@ int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 	copy = rblk_md_pick(buf, buf + RBLK_MD_BLOCK, RBLK_MD_BLOCK, md_size,
 			    data_size, &vol->md, &st, &why);
 	if (copy < 0) {
-		err = rblk_meta_errno(st);
+		err = rblk_md_io_errno(st);
 		if (st == RBLK_MD_NO_MAGIC)
 			NL_SET_ERR_MSG_FMT(extack,
 					   "%s holds no rblk metadata (magic not found); run rblkctl create-md",
@@ -89,11 +90,11 @@ int rblk_meta_load(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 	vol->md_copy = copy;
 	err = 0;
 out:
-	__free_pages(page, get_order(RBLK_META_SB_BYTES));
+	__free_pages(page, get_order(RBLK_MD_IO_SB_BYTES));
 	return err;
 }
 
-int rblk_meta_write(struct rblk_vol *vol)
+int rblk_md_persist(struct rblk_vol *vol)
 {
 	struct block_device *mdev = vol->md_file ? file_bdev(vol->md_file) :
 						   rblk_backing_bdev(vol);

@@ -1,0 +1,368 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - roles and generation changes: promotion by a promise round,
+ * demotion, stepping down, a primary's new generation without some peers
+ * (rblk_bump_gen()), and a voter's side of PROMISE and NEW_GEN. Under the
+ * volume's conf_mutex; every generation change is persisted before it is
+ * acted on or told to a peer.
+ */
+#include <linux/blk-mq.h>
+
+#include "rblk.h"
+
+/*
+ * This node followed @from to a new generation: the other peers are in
+ * sync with it only once they say they are at it too (STATE).
+ */
+static void rblk_follow_gen(struct rblk_vol *vol, struct rblk_peer *from)
+{
+	unsigned long others = vol->uptodate & ~BIT(from->node_id);
+	int id;
+
+	for_each_set_bit(id, &others, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+		struct rblk_gen gen;
+
+		if (!peer)
+			continue;
+		spin_lock_irq(&peer->lock);
+		gen = peer->gen;
+		spin_unlock_irq(&peer->lock);
+		if (!rblk_gen_eq(gen, vol->md.gen.current_gen))
+			rblk_peer_set_repl(peer, RBLK_REPL_UNKNOWN);
+	}
+	rblk_repl_broadcast(vol);
+}
+
+u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_gen gen = rblk_gen_from_wire(&ng->gen);
+	struct rblk_gen prev = rblk_gen_from_wire(&ng->prev);
+	struct rblk_gen_state *g = &vol->md.gen;
+	struct rblk_gen_state old;
+	u32 status = RBLK_ACK_OK;
+
+	mutex_lock(&vol->conf_mutex);
+	/* From the primary, or from the candidate this node promised to. */
+	if (vol->role == RBLK_ROLE_PRIMARY ||
+	    !(READ_ONCE(peer->primary) ||
+	      (vol->promised_to == peer->node_id && gen.counter >= g->promised)) ||
+	    !rblk_gen_eq(g->current_gen, prev)) {
+		status = RBLK_ACK_REFUSED;
+	} else if (gen.counter < g->promised ||
+		   (g->promised > g->current_gen.counter &&
+		    vol->promised_to != peer->node_id)) {
+		/* Below a promise, or another node holds an open promise. */
+		status = RBLK_ACK_STALE;
+	} else {
+		old = *g;
+		rblk_gen_set(g, gen);
+		if (rblk_md_persist(vol)) {
+			*g = old;
+			status = RBLK_ACK_EIO;
+		} else {
+			rblk_follow_gen(vol, peer);
+		}
+	}
+	mutex_unlock(&vol->conf_mutex);
+	if (status == RBLK_ACK_OK)
+		pr_info("rblk%u: following node %u to generation %llu:%u\n",
+			vol->minor, peer->node_id, gen.counter, gen.origin);
+	rblk_nl_notify(vol);
+	return status;
+}
+
+bool rblk_vote_promise(struct rblk_peer *peer, u64 counter,
+		       struct rblk_msg_state *st)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_gen_state *g = &vol->md.gen;
+	u64 old_promised, old_seen;
+	bool granted = false;
+
+	mutex_lock(&vol->conf_mutex);
+	old_promised = g->promised;
+	old_seen = g->seen;
+	if (vol->role != RBLK_ROLE_PRIMARY && rblk_gen_promise(g, counter)) {
+		granted = !rblk_md_persist(vol);
+		if (granted) {
+			vol->promised_to = peer->node_id;
+		} else {
+			g->promised = old_promised;
+			g->seen = old_seen;
+		}
+	}
+	rblk_repl_fill_state(peer, st);
+	if (granted) {
+		pr_info("rblk%u: promised generation %llu to node %u\n",
+			vol->minor, counter, peer->node_id);
+		/* An old primary reachable from here learns it now. */
+		rblk_repl_broadcast(vol);
+	}
+	mutex_unlock(&vol->conf_mutex);
+	rblk_nl_notify(vol);
+	return granted;
+}
+
+/*
+ * Sends the new generation to the connected peers in sync; returns those
+ * that did not take it. A peer that says a newer one was promised makes
+ * this node step down.
+ */
+static unsigned long rblk_push_gen(struct rblk_vol *vol, struct rblk_gen prev,
+					unsigned long skip)
+{
+	unsigned long peers = vol->uptodate & vol->connected & ~skip, failed = 0;
+	struct rblk_msg_new_gen ng = {};
+	int id;
+
+	rblk_gen_to_wire(&ng.gen, vol->md.gen.current_gen);
+	rblk_gen_to_wire(&ng.prev, prev);
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+		struct rblk_call ans;
+		int err;
+
+		if (!peer)
+			continue;
+		err = rblk_peer_call(peer, RBLK_MSG_NEW_GEN, &ng, sizeof(ng), &ans);
+		if (!err && ans.status == RBLK_ACK_OK) {
+			spin_lock_irq(&peer->lock);
+			peer->gen = vol->md.gen.current_gen;
+			spin_unlock_irq(&peer->lock);
+			continue;
+		}
+		if (!err && ans.status == RBLK_ACK_STALE)
+			rblk_mark_stale(vol, "peer %u promised a newer generation",
+					id);
+		failed |= BIT(id);
+	}
+	return failed;
+}
+
+void rblk_bump_gen(struct rblk_vol *vol, unsigned long demote)
+{
+	struct rblk_md *md = &vol->md;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	/*
+	 * The demoted peers stay "in sync" for the I/O path until the new
+	 * generation is on this node and on the peers that follow: no write
+	 * completes without them before that.
+	 */
+	while (demote && !vol->stale) {
+		unsigned long failed;
+		struct rblk_gen old;
+		int id;
+
+		demote |= vol->uptodate & ~vol->connected;
+		old = rblk_gen_new(&md->gen, md->node_id);
+		for_each_set_bit(id, &demote, RBLK_MAX_NODES) {
+			struct rblk_peer *peer = vol->peers[id];
+
+			if (peer && rblk_gen_is_none(md->slot_base[peer->slot]))
+				md->slot_base[peer->slot] = old;
+		}
+		if (rblk_md_persist(vol)) {
+			rblk_mark_stale(vol, "cannot persist a new generation");
+			return;
+		}
+		failed = rblk_push_gen(vol, old, demote);
+		for_each_set_bit(id, &demote, RBLK_MAX_NODES)
+			if (vol->peers[id])
+				rblk_peer_set_repl(vol->peers[id], RBLK_REPL_OUTDATED);
+		pr_info("rblk%u: new generation %llu:%u without node(s) %*pbl\n",
+			vol->minor, md->gen.current_gen.counter,
+			md->gen.current_gen.origin, RBLK_MAX_NODES, &demote);
+		demote = failed;
+	}
+}
+
+void rblk_role_step_down(struct rblk_vol *vol)
+{
+	lockdep_assert_held(&vol->conf_mutex);
+	WRITE_ONCE(vol->role, RBLK_ROLE_SECONDARY);
+	set_disk_ro(vol->disk, true);
+	pr_warn("rblk%u: stepped down to secondary: a newer generation was promised\n",
+		vol->minor);
+	rblk_repl_broadcast(vol);
+}
+
+/* Why promotion is refused by what a peer answered, or NULL. */
+static const char *rblk_role_promote_check(struct rblk_vol *vol, u32 id,
+				      const struct rblk_msg_state *st,
+				      struct netlink_ext_ack *extack)
+{
+	struct rblk_gen gen = rblk_gen_from_wire(&st->current_gen);
+
+	if (be32_to_cpu(st->flags) & RBLK_STATE_F_PRIMARY) {
+		NL_SET_ERR_MSG_FMT(extack, "node %u is primary", id);
+		return "primary";
+	}
+	if (!rblk_gen_is_none(gen) && !rblk_gen_known(&vol->md.gen, gen)) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "node %u has newer data (generation %llu:%u)",
+				   id, gen.counter, gen.origin);
+		return "newer";
+	}
+	return NULL;
+}
+
+/* The promise round; the number of nodes that promised @g, or -errno. */
+static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *granted,
+			      struct netlink_ext_ack *extack)
+{
+	unsigned long peers = vol->connected;
+	struct rblk_msg_promise p = { .counter = cpu_to_be64(g) };
+	u64 old_promised = vol->md.gen.promised;
+	int id, n = 1;
+
+	if (!rblk_gen_promise(&vol->md.gen, g) || rblk_md_persist(vol)) {
+		vol->md.gen.promised = old_promised;
+		NL_SET_ERR_MSG(extack, "cannot persist this node's own promise");
+		return -EIO;
+	}
+	vol->promised_to = vol->md.node_id;
+	*granted = 0;
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_call ans;
+
+		if (rblk_peer_call(vol->peers[id], RBLK_MSG_PROMISE, &p, sizeof(p),
+				   &ans))
+			continue;
+		if (rblk_role_promote_check(vol, id, &ans.state, extack))
+			return -EBUSY;
+		if (ans.status) {
+			*granted |= BIT(id);
+			n++;
+		}
+		/* Its answer says where its data is now. */
+		rblk_repl_judge_peer(vol, vol->peers[id], &ans.state);
+	}
+	return n;
+}
+
+static int rblk_role_promote(struct rblk_vol *vol, bool force,
+			struct netlink_ext_ack *extack)
+{
+	struct rblk_md *md = &vol->md;
+	unsigned long granted = 0, peers = vol->connected;
+	struct rblk_commit_vol v;
+	u32 nodes, need, visible;
+	bool quorum;
+	struct rblk_gen old, gen;
+	int id, n;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
+		if (READ_ONCE(vol->peers[id]->primary)) {
+			NL_SET_ERR_MSG_FMT(extack, "node %u is primary", id);
+			return -EBUSY;
+		}
+	rblk_vol_commit_view(vol, &v);
+	nodes = v.nodes;
+	need = rblk_commit_majority(nodes);
+	visible = rblk_commit_visible(&v);
+	quorum = rblk_commit_quorum_on(&v) && !force;
+	if (quorum && visible < need) {
+		NL_SET_ERR_MSG_FMT(extack, "%u of %u nodes visible, need %u",
+				   visible, nodes, need);
+		return -EHOSTUNREACH;
+	}
+	if (!md->gen.consistent && !force) {
+		NL_SET_ERR_MSG(extack,
+			       "this node's data is inconsistent (a resync into it did not finish)");
+		return -EUCLEAN;
+	}
+	gen.counter = max3(md->gen.seen, md->gen.promised,
+			   md->gen.current_gen.counter) + 1;
+	gen.origin = md->node_id;
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->promised) + 1);
+		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->gen.counter) + 1);
+	}
+	n = rblk_role_promise_round(vol, gen.counter, &granted, extack);
+	if (n < 0)
+		return n;
+	if (quorum && n < need) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "%d of %u nodes promised generation %llu, need %u",
+				   n, nodes, gen.counter, need);
+		return -EHOSTUNREACH;
+	}
+
+	old = md->gen.current_gen;
+	rblk_gen_set(&md->gen, gen);
+	/* Peers that do not follow now keep a bitmap from the old generation. */
+	for (id = 0; id < RBLK_MAX_NODES; id++) {
+		struct rblk_peer *peer = vol->peers[id];
+
+		if (!peer || (granted & vol->uptodate & BIT(id)))
+			continue;
+		if (rblk_gen_is_none(md->slot_base[peer->slot]))
+			md->slot_base[peer->slot] = old;
+		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
+	}
+	md->flags |= RBLK_MD_F_WAS_PRIMARY;
+	if (rblk_md_persist(vol)) {
+		NL_SET_ERR_MSG(extack, "cannot write the metadata");
+		return -EIO;
+	}
+	/* The followers hold the new generation before any write is taken. */
+	WRITE_ONCE(vol->stale, false);
+	rblk_bump_gen(vol, rblk_push_gen(vol, old, 0));
+	if (vol->stale) {
+		NL_SET_ERR_MSG(extack, "a node promised a newer generation meanwhile");
+		return -EBUSY;
+	}
+	WRITE_ONCE(vol->role, RBLK_ROLE_PRIMARY);
+	set_disk_ro(vol->disk, false);
+	rblk_repl_broadcast(vol);
+	pr_info("rblk%u: primary at generation %llu:%u (%d of %u nodes promised)\n",
+		vol->minor, gen.counter, gen.origin, n, nodes);
+	return 0;
+}
+
+static int rblk_role_demote(struct rblk_vol *vol, struct netlink_ext_ack *extack)
+{
+	unsigned int openers;
+
+	/* A closer may hold it while it syncs writes that wait for us. */
+	if (!mutex_trylock(&vol->disk->open_mutex)) {
+		NL_SET_ERR_MSG_FMT(extack, "rblk%u is being opened or closed",
+				   vol->minor);
+		return -EBUSY;
+	}
+	openers = disk_openers(vol->disk);
+	if (!openers)
+		WRITE_ONCE(vol->role, RBLK_ROLE_SECONDARY);
+	mutex_unlock(&vol->disk->open_mutex);
+	if (openers) {
+		NL_SET_ERR_MSG_FMT(extack, "rblk%u is open (%u openers)",
+				   vol->minor, openers);
+		return -EBUSY;
+	}
+	set_disk_ro(vol->disk, true);
+	vol->md.flags &= ~RBLK_MD_F_WAS_PRIMARY;
+	rblk_md_persist(vol);
+	rblk_repl_broadcast(vol);
+	rblk_state_kick(vol);
+	return 0;
+}
+
+int rblk_role_set(struct rblk_vol *vol, u32 role, bool force,
+		  struct netlink_ext_ack *extack)
+{
+	int err = 0;
+
+	mutex_lock(&vol->conf_mutex);
+	if (role == vol->role)
+		err = 0;
+	else if (role == RBLK_ROLE_PRIMARY)
+		err = rblk_role_promote(vol, force, extack);
+	else
+		err = rblk_role_demote(vol, extack);
+	mutex_unlock(&vol->conf_mutex);
+	rblk_nl_notify(vol);
+	return err;
+}
