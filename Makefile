@@ -36,7 +36,7 @@ UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
 SELF_SRC := $(wildcard tests/selftests/*.c)
 SELF_BIN := $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(SELF_SRC))
 
-KMOD_SRC := $(wildcard kmod/*.c kmod/*.h) kmod/Kbuild include/uapi/linux/rblk.h
+KMOD_SRC := $(wildcard kmod/*.c kmod/*.h) Kbuild kmod/Kbuild include/uapi/linux/rblk.h
 
 .PHONY: fuzz-seeds all module userspace tests deps check check-unit check-guest check-debug \
 	demo bench checkpatch sparse nl-gen nl-check lint clean help
@@ -85,7 +85,7 @@ module: kmod/rblk.ko
 
 kmod/rblk.ko: $(KMOD_SRC)
 	@test -d "$(KDIR)" || { echo "no kernel headers in KDIR='$(KDIR)': run make deps" >&2; exit 1; }
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 modules
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 modules
 
 # --- userspace ---------------------------------------------------------------
 userspace: $(B)/rblkctl
@@ -167,11 +167,11 @@ checkpatch: $(KSRC)/.stamp
 		-f $(NL_GEN_SRC)
 
 sparse:
-	$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod W=1 C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
+	$(MAKE) -C $(KDIR) M=$(CURDIR) W=1 C=2 CF="-D__CHECK_ENDIAN__" modules 2>&1 | \
 		tee $(B)/sparse.log; ! grep -E "warning|error" $(B)/sparse.log
 
 lint: checkpatch sparse nl-check
 
 clean:
-	-$(MAKE) -C $(KDIR) M=$(CURDIR)/kmod clean 2>/dev/null
+	-$(MAKE) -C $(KDIR) M=$(CURDIR) clean 2>/dev/null
 	rm -rf $(B) netlink/genetlink.yaml
