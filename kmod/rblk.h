@@ -33,6 +33,7 @@
 #define RBLK_PEER_ACK_BATCH	8
 
 struct rblk_vol;
+struct rblk_peer;
 
 /**
  * struct rblk_conf - a volume's replication settings (rblkctl set)
@@ -93,6 +94,95 @@ struct rblk_call {
 #define RBLK_FWD_ID		BIT_ULL(62)
 
 /**
+ * union rblk_msg_fixed - the fixed payload of a message from a connected
+ *	peer (HELLO, which the handshake reads, is not one)
+ * @refuse:	REFUSE
+ * @write:	WRITE
+ * @flush:	FLUSH
+ * @ack:	ACK
+ * @state:	STATE
+ * @new_gen:	NEW_GEN
+ * @promise:	PROMISE
+ * @promise_reply: PROMISE_REPLY
+ */
+union rblk_msg_fixed {
+	struct rblk_msg_refuse refuse;
+	struct rblk_msg_write write;
+	struct rblk_msg_flush flush;
+	struct rblk_msg_ack ack;
+	struct rblk_msg_state state;
+	struct rblk_msg_new_gen new_gen;
+	struct rblk_msg_promise promise;
+	struct rblk_msg_promise_reply promise_reply;
+};
+
+/**
+ * struct rblk_frame - a message being received from a connected peer
+ * @hdr:	its header as received, checked against the frame table
+ * @type:	its type
+ * @flags:	its header flags
+ * @id:		its id
+ * @data_len:	bytes that follow the fixed payload (a WRITE's data and,
+ *		with the data digest, its CRC32C)
+ * @p:		its fixed payload
+ * @sink:	set by a handler that takes the data: where it goes, @sink_nr
+ *		pieces of @sink_len bytes in all; NULL: the data is skipped
+ * @sink_nr:	see @sink
+ * @sink_len:	see @sink
+ * @digest:	the CRC32C that followed the data
+ * @done:	called once the data is in @sink and its digest matched; an
+ *		error ends the connection
+ * @abort:	called instead when the connection ended before that
+ * @ctx:	the handler's, for @done and @abort
+ */
+struct rblk_frame {
+	struct rblk_msg_hdr hdr;
+	u16 type;
+	u16 flags;
+	u64 id;
+	u32 data_len;
+	union rblk_msg_fixed p;
+	struct bio_vec *sink;
+	u32 sink_nr;
+	u32 sink_len;
+	__be32 digest;
+	int (*done)(struct rblk_peer *peer, struct rblk_frame *f);
+	void (*abort)(struct rblk_peer *peer, struct rblk_frame *f);
+	void *ctx;
+};
+
+/**
+ * enum rblk_recv_stage - what the receiver reads next of a frame
+ * @RBLK_RECV_HDR:	its header
+ * @RBLK_RECV_FIXED:	its fixed payload
+ * @RBLK_RECV_DATA:	its data (into the handler's pages, or skipped)
+ * @RBLK_RECV_DIGEST:	the data's CRC32C
+ */
+enum rblk_recv_stage {
+	RBLK_RECV_HDR,
+	RBLK_RECV_FIXED,
+	RBLK_RECV_DATA,
+	RBLK_RECV_DIGEST,
+};
+
+struct rblk_msg_ops;
+
+/**
+ * struct rblk_recv - the receive side of a peer's connection, used by the
+ *	peer's thread only (rblk_recv.c)
+ * @stage:	what is being read
+ * @off:	bytes of it received so far
+ * @ops:	the frame table's row of the message being read
+ * @f:		the message
+ */
+struct rblk_recv {
+	enum rblk_recv_stage stage;
+	u32 off;
+	const struct rblk_msg_ops *ops;
+	struct rblk_frame f;
+};
+
+/**
  * enum rblk_peer_repl - what this node knows of a peer's data: its
  *	replication state (rblk_peer.c holds the moves it may make)
  * @RBLK_REPL_UNKNOWN: not known (not connected since the volume came up,
@@ -142,6 +232,7 @@ enum rblk_peer_repl {
  * @hello_out:	this node's HELLO being sent (@thread only)
  * @digest:	the connection checksums write data (both offered it)
  * @links_ok:	the connection's STATEs carry links (both offered it)
+ * @recv:	the receiver's state (@thread only)
  * @wait:	@thread waits here for @incoming
  * @send_mutex:	one message at a time on @sock; held across a message;
  *		keeps @sock and @hs_sock alive while held
@@ -219,6 +310,7 @@ struct rblk_peer {
 	struct rblk_msg_hello hello_out;
 	bool digest;
 	bool links_ok;
+	struct rblk_recv recv;
 	wait_queue_head_t wait;
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;
@@ -636,10 +728,17 @@ const char *rblk_chain_route_check(struct rblk_peer *peer,
  * changes. Under @peer->vol->apply_mutex.
  */
 bool rblk_chain_admit(struct rblk_peer *peer, u64 counter, u32 epoch);
-/* The ack of a forwarded write; -EPROTO when unknown. */
+/*
+ * The ack of a forwarded write; -EPROTO when unknown.
+ * Context: the peer thread (an ACK with a forward id never completes in
+ * the socket callback); the write's ACK upstream may follow at once.
+ */
 int rblk_chain_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		   u64 promised);
-/* The connection to @peer ended: its forwarded writes miss it. */
+/*
+ * The connection to @peer ended: its forwarded writes miss it.
+ * Context: process (the peer thread, after the connection ended).
+ */
 void rblk_chain_peer_lost(struct rblk_peer *peer);
 /* Deadline of the oldest write forwarded to @peer; false when none. */
 bool rblk_chain_deadline(struct rblk_peer *peer, unsigned long *deadline);
@@ -666,17 +765,33 @@ struct rblk_write_info {
  */
 u32 rblk_chain_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max);
 
-/* rblk_net.c: sockets, handshake, receiving. */
-int rblk_net_parse_addr(struct net *net, const char *s,
-			struct sockaddr_storage *ss);
-int rblk_net_listen(struct rblk_vol *vol, struct netlink_ext_ack *extack);
-void rblk_net_unlisten(struct rblk_vol *vol);
-int rblk_peer_start(struct rblk_peer *peer);
-void rblk_peer_stop(struct rblk_peer *peer);
+/* rblk_sock.c: the socket layer. */
+/* Options of every replication socket (created or accepted). */
+void rblk_sock_setup(struct socket *sock);
+/* A TCP socket in @net, set up. */
+int rblk_sock_create(struct net *net, int family, struct socket **res);
+void rblk_sock_timeouts(struct socket *sock, u32 rcv_ms, u32 snd_ms);
+/* "IPv4:port" or "[IPv6]:port" into @ss. */
+int rblk_sock_parse_addr(struct net *net, const char *s,
+			 struct sockaddr_storage *ss);
+int rblk_sock_addr_len(const struct sockaddr_storage *ss);
+/* Header and fixed payload on a socket not yet given to a peer. */
+int rblk_sock_send_msg(struct socket *sock, u16 type, const void *p, u32 len);
+void rblk_sock_send_refuse(struct socket *sock, u32 reason, const char *text);
+/*
+ * One receive call into what @msg's iterator has room for: the bytes
+ * received, -EAGAIN when the socket's receive timeout passed with nothing,
+ * -ECONNRESET at the end of the stream, -ESHUTDOWN when the calling thread
+ * is asked to stop, or another error.
+ */
+int rblk_sock_recv(struct socket *sock, struct msghdr *msg);
+/* Exactly @len bytes into @buf by @deadline (jiffies), else -ETIMEDOUT. */
+int rblk_sock_recv_until(struct socket *sock, void *buf, size_t len,
+			 unsigned long deadline);
 /*
  * Sends one message (header, fixed payload @p of @len bytes, then the
  * data of @bio and the bios chained to it by bi_next, when given) to
- * @peer; -ENOTCONN when not connected.
+ * @peer; -ENOTCONN when not connected. A failed send drops the connection.
  */
 int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 		   const void *p, u32 len, struct bio *bio);
@@ -688,13 +803,11 @@ int rblk_peer_send_more(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
  * -ENOTCONN when not connected.
  */
 int rblk_peer_send_acks(struct rblk_peer *peer, struct rblk_ack_frame *f, u32 n);
-/* Receive exactly @len bytes (or skip them) of a connected peer. */
-int rblk_recv_full(struct rblk_peer *peer, struct socket *sock, void *buf,
-		   size_t len);
-int rblk_recv_skip(struct rblk_peer *peer, struct socket *sock, size_t len);
-/* Receive exactly @len bytes into the @nr pieces of @bv. */
-int rblk_recv_bvec(struct rblk_peer *peer, struct socket *sock,
-		   struct bio_vec *bv, u32 nr, size_t len);
+/*
+ * Bytes the connection's socket takes without waiting (0 when not
+ * connected); from the peer's thread.
+ */
+int rblk_peer_send_room(struct rblk_peer *peer);
 /*
  * Logs a connection's problem and keeps it as the peer's last error; with
  * no @peer (not identified yet) only logs, rate-limited.
@@ -715,8 +828,42 @@ void rblk_peer_drop(struct rblk_peer *peer, const char *why);
 /* Sends a call and waits for its answer; 0, or -ETIMEDOUT/-ENOTCONN. */
 int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 		   struct rblk_call *answer);
+/*
+ * An answer (ACK or PROMISE_REPLY, @st with it) to the call @id; false
+ * when no call of @peer waits for it.
+ */
+bool rblk_call_answer(struct rblk_peer *peer, u64 id, u16 type, u32 status,
+		      const struct rblk_msg_state *st);
 /* Ends the calls waiting on @peer (its connection is gone). */
 void rblk_call_fail(struct rblk_peer *peer);
+
+/* rblk_recv.c: the receiver and its frame table. */
+/*
+ * Reads a peer's first message on a socket not yet connected, within
+ * connect-timeout: its HELLO into @hello, or its REFUSE (logged,
+ * -ECONNREFUSED). @peer is NULL on the accepting side.
+ */
+int rblk_recv_handshake(struct rblk_vol *vol, struct rblk_peer *peer,
+			struct socket *sock, struct rblk_msg_hello *hello);
+/* A connection starts, and ends (a frame half read is given up). */
+void rblk_recv_start(struct rblk_peer *peer);
+void rblk_recv_stop(struct rblk_peer *peer);
+/* Between two frames. */
+bool rblk_recv_idle(const struct rblk_peer *peer);
+/*
+ * Reads on from where the current frame stands and hands it to its
+ * handler once whole: 0 after a frame, -EAGAIN when the socket ran dry
+ * for a while (call again after the tick), or an error that ends the
+ * connection.
+ */
+int rblk_recv_step(struct rblk_peer *peer, struct socket *sock);
+
+/* rblk_conn.c: the life of connections. */
+int rblk_conn_listen(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+void rblk_conn_unlisten(struct rblk_vol *vol);
+/* Starts and stops @peer's thread (and with it its connection). */
+int rblk_conn_start(struct rblk_peer *peer);
+void rblk_conn_stop(struct rblk_peer *peer);
 
 /*
  * rblk_ackrx.c: a primary completes ACKs from the socket's data-ready
@@ -733,7 +880,12 @@ void rblk_ackrx_detach(struct rblk_peer *peer, struct socket *sock);
 int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock);
 
 /* rblk_req.c: the replicated write path (primary) and its completion. */
-/* An ACK for request @id; -EPROTO when no such request is in flight. */
+/*
+ * An ACK for request @id; -EPROTO when no such request is in flight.
+ * Context: the peer thread; for a plain OK ACK also the socket's
+ * data-ready callback (softirq, or whoever releases the socket lock):
+ * spinlocks only then, and the request may complete there.
+ */
 int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		 u64 promised);
 /* Fails the requests in flight to @peer (connection lost). */
@@ -752,12 +904,16 @@ bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline);
 u32 rblk_req_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max);
 
 /* rblk_apply.c: a secondary applying replicated writes. */
-int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
-		     const struct rblk_msg_hdr *h);
-int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
-		     const struct rblk_msg_hdr *h);
+/* Handlers of WRITE and FLUSH (rblk_recv.c's frame table). */
+int rblk_apply_write(struct rblk_peer *peer, struct rblk_frame *f);
+int rblk_apply_flush(struct rblk_peer *peer, struct rblk_frame *f);
 void rblk_apply_ack_work(struct work_struct *work);
-void rblk_apply_send_held_acks(struct rblk_peer *peer, struct socket *sock);
+/* @peer's thread sends the ACKs it held, when its socket has room. */
+void rblk_apply_send_held_acks(struct rblk_peer *peer);
+/*
+ * @peer's thread is about to wait or may block: the ACKs it held go to
+ * the ack work.
+ */
 void rblk_apply_release_acks(struct rblk_peer *peer);
 /* Frees the pages @peer keeps for writes it may send. */
 void rblk_apply_pool_drain(struct rblk_peer *peer);

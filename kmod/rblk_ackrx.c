@@ -48,6 +48,7 @@ static bool rblk_ackrx_plain(const struct rblk_ack_frame *f)
  * whole in this skb, or after an ACK for no request, it sets desc->count
  * to 0; tcp_read_sock() may still call it for the rest of the skb, and it
  * takes nothing more then.
+ * Context: softirq, or whoever holds the socket lock (see the top).
  */
 static int rblk_ackrx_actor(read_descriptor_t *desc, struct sk_buff *skb,
 			    unsigned int off, size_t len)
@@ -86,6 +87,7 @@ static int rblk_ackrx_actor(read_descriptor_t *desc, struct sk_buff *skb,
  * Completes the plain ACKs at the head of @sk's receive queue; the socket is
  * locked. True when something is left for the thread: a frame, the end of
  * the stream or an error.
+ * Context: softirq, or whoever holds the socket lock.
  */
 static bool rblk_ackrx_read(struct rblk_peer *peer, struct sock *sk)
 {
@@ -98,6 +100,7 @@ static bool rblk_ackrx_read(struct rblk_peer *peer, struct sock *sk)
 	       (sk->sk_shutdown & RCV_SHUTDOWN);
 }
 
+/* Context: softirq, or whoever releases the socket lock. */
 static void rblk_ackrx_data_ready(struct sock *sk)
 {
 	struct rblk_peer *peer;

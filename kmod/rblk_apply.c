@@ -8,7 +8,6 @@
 #include <linux/blkdev.h>
 #include <linux/kthread.h>
 #include <linux/slab.h>
-#include <net/sock.h>
 
 #include "rblk.h"
 #include "rblk_apply.h"
@@ -153,18 +152,18 @@ void rblk_apply_ack_work(struct work_struct *work)
 
 /*
  * @peer's receive thread sends a batch of ACKs it held, itself, while
- * more writes arrive on @sock: a short send, and no wake-up of the ack
- * work. It never waits for the other end: it sends only when @sock has
+ * more writes arrive: a short send, and no wake-up of the ack
+ * work. It never waits for the other end: it sends only when its socket has
  * room for every ACK it could send (one per write in flight here, at
  * most RBLK_PEER_RX_MAX), and not while the ack work sends; else the
  * work takes them.
  */
-void rblk_apply_send_held_acks(struct rblk_peer *peer, struct socket *sock)
+void rblk_apply_send_held_acks(struct rblk_peer *peer)
 {
 	if (!peer->acks_held)
 		return;
 	/* Twice the bytes: the socket buffers' overhead counts too. */
-	if (sk_stream_wspace(sock->sk) < 2 * (int)sizeof(peer->ack_frames) ||
+	if (rblk_peer_send_room(peer) < 2 * (int)sizeof(peer->ack_frames) ||
 	    !mutex_trylock(&peer->ack_mutex)) {
 		rblk_apply_release_acks(peer);
 		return;
@@ -218,6 +217,7 @@ static void rblk_apply_lock(struct rblk_peer *peer)
 	mutex_lock(&vol->apply_mutex);
 }
 
+/* Context: bio completion (interrupt, or the submitter for brd). */
 static void rblk_rx_end_io(struct bio *bio)
 {
 	struct rblk_rx *rx = container_of(bio, struct rblk_rx, bio);
@@ -260,13 +260,6 @@ static int rblk_rx_slot(struct rblk_peer *peer)
 	return 0;
 }
 
-/* Writes @rx locally (@rx_local counts it until it completed). */
-static void rblk_rx_submit(struct rblk_rx *rx)
-{
-	atomic_inc(&rx->peer->rx_local);
-	submit_bio(&rx->bio);
-}
-
 /* A bio with pages for @data bytes (none for a flush or a range op). */
 static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
 				     u32 data, blk_opf_t opf)
@@ -291,44 +284,57 @@ static struct rblk_rx *rblk_rx_alloc(struct rblk_peer *peer, u64 id,
 	return rx;
 }
 
-/* Reads the write's data into @rx's pages, and checks its digest. */
-static int rblk_rx_recv_data(struct rblk_rx *rx, struct socket *sock)
+/* Gives up @rx before it was started: its room goes back. */
+static void rblk_rx_abort(struct rblk_rx *rx)
 {
 	struct rblk_peer *peer = rx->peer;
-	struct bio_vec *bv;
-	struct bvec_iter_all it;
-	u32 crc = ~0U;
-	__be32 sent;
-	int err;
 
-	/* All pages in one go: few receive calls for a large write. */
-	err = rblk_recv_bvec(peer, sock, rx->bio.bi_io_vec, rx->bio.bi_vcnt,
-			     rx->bio.bi_iter.bi_size);
-	if (err || !peer->digest)
-		return err;
-	bio_for_each_segment_all(bv, &rx->bio, it)
-		crc = crc32c(crc, page_address(bv->bv_page), bv->bv_len);
-	err = rblk_recv_full(peer, sock, &sent, sizeof(sent));
-	if (err)
-		return err;
-	if (be32_to_cpu(sent) != ~crc) {
-		rblk_peer_error(peer,
-				"data digest mismatch at sector %llu: dropping the connection",
-				(unsigned long long)rx->bio.bi_iter.bi_sector);
-		return -EBADMSG;
+	rblk_rx_free(rx);
+	atomic_dec(&peer->rx_inflight);
+}
+
+/*
+ * Writes @rx locally (@rx_local counts it until it completed). A discard
+ * or write-zeroes the backing device does not offload is skipped (a
+ * discard is advisory) or zeroed explicitly, long enough to let the ACKs
+ * held go first.
+ */
+static void rblk_rx_submit(struct rblk_rx *rx)
+{
+	struct block_device *bdev = rx->bio.bi_bdev;
+	struct rblk_peer *peer = rx->peer;
+
+	atomic_inc(&peer->rx_local);
+	switch (bio_op(&rx->bio)) {
+	case REQ_OP_DISCARD:
+		if (bdev_max_discard_sectors(bdev))
+			break;
+		rblk_rx_end_io(&rx->bio);
+		return;
+	case REQ_OP_WRITE_ZEROES:
+		if (bdev_write_zeroes_sectors(bdev))
+			break;
+		rblk_apply_release_acks(peer);
+		if (blkdev_issue_zeroout(bdev, rx->sector,
+					 rx->bytes >> SECTOR_SHIFT, GFP_NOIO, 0))
+			rx->status = RBLK_ACK_EIO;
+		rblk_rx_end_io(&rx->bio);
+		return;
+	default:
+		break;
 	}
-	return 0;
+	submit_bio(&rx->bio);
 }
 
 /* Why a WRITE must be refused as malformed, or NULL. */
 static const char *rblk_write_check(struct rblk_peer *peer,
-				    const struct rblk_msg_hdr *h,
-				    const struct rblk_msg_write *w)
+				    const struct rblk_frame *f)
 {
+	const struct rblk_msg_write *w = &f->p.write;
 	struct rblk_vol *vol = peer->vol;
 	u32 digest = peer->digest ? sizeof(__be32) : 0;
 	u32 op = be32_to_cpu(w->op), size = be32_to_cpu(w->size);
-	u16 flags = be16_to_cpu(h->flags);
+	u16 flags = f->flags;
 	u64 sector = be64_to_cpu(w->sector);
 	u64 nr = get_capacity(vol->disk);
 
@@ -340,12 +346,12 @@ static const char *rblk_write_check(struct rblk_peer *peer,
 		return "write size not a multiple of 512";
 	if (op == RBLK_WOP_WRITE) {
 		if (size > RBLK_PROTO_MAX_DATA ||
-		    be32_to_cpu(h->len) != sizeof(*w) + size + digest)
+		    f->data_len != size + digest)
 			return "write length does not match its size";
 		if (flags & RBLK_MSG_F_NOUNMAP)
 			return "unmap flag on a data write";
 	} else if (op == RBLK_WOP_DISCARD || op == RBLK_WOP_WRITE_ZEROES) {
-		if (be32_to_cpu(h->len) != sizeof(*w))
+		if (f->data_len)
 			return "data with a discard or write-zeroes";
 		if (size > RBLK_PROTO_MAX_RANGE)
 			return "range too large";
@@ -413,141 +419,143 @@ static blk_opf_t rblk_wop_opf(u32 op, u16 flags)
 	}
 }
 
-int rblk_apply_write(struct rblk_peer *peer, struct socket *sock,
-		     const struct rblk_msg_hdr *h)
+/*
+ * A replicated write or flush passed its checks: the ACK status when it
+ * is refused (sent at once; the data is skipped), or room among the
+ * writes in flight and an rblk_rx with pages for @data bytes. NULL when
+ * refused, an ERR_PTR() when the connection must end.
+ */
+static struct rblk_rx *rblk_apply_prepare(struct rblk_peer *peer,
+					  struct rblk_frame *f,
+					  const struct rblk_wire_gen *gen,
+					  u32 data, blk_opf_t opf)
 {
-	struct rblk_vol *vol = peer->vol;
-	u64 id = be64_to_cpu(h->id);
-	struct rblk_msg_write w;
-	struct block_device *bdev;
-	const char *bad;
+	u32 status = rblk_apply_allowed(peer, gen);
 	struct rblk_rx *rx;
-	u32 size, op, status;
 	int err;
 
-	err = rblk_recv_full(peer, sock, &w, sizeof(w));
+	if (status != RBLK_ACK_OK) {
+		err = rblk_apply_refuse(peer, f->id, status);
+		return err ? ERR_PTR(err) : NULL;
+	}
+	err = rblk_rx_slot(peer);
 	if (err)
-		return err;
-	bad = rblk_write_check(peer, h, &w);
-	if (!bad && !rblk_apply_from_ok(peer, id))
+		return ERR_PTR(err);
+	rx = rblk_rx_alloc(peer, f->id, data, opf);
+	if (!rx) {
+		err = -ENOMEM;
+		goto out_slot;
+	}
+	return rx;
+
+out_slot:
+	atomic_dec(&peer->rx_inflight);
+	return ERR_PTR(err);
+}
+
+/*
+ * Admits @rx, the write or flush of message @f (a flush is never
+ * obsolete), forwards it along the route of @f when there is one and
+ * submits it locally, all under apply_mutex: writes of two peers (an old
+ * and a new path) land and travel on in the order admitted. Its ACK
+ * follows once every part is done.
+ */
+static int rblk_apply_start(struct rblk_peer *peer, struct rblk_rx *rx,
+			    struct rblk_frame *f)
+{
+	bool write = f->type == RBLK_MSG_WRITE;
+	const struct rblk_wire_gen *gen = write ? &f->p.write.gen : &f->p.flush.gen;
+	const struct rblk_wire_route *route = write ? &f->p.write.route :
+						      &f->p.flush.route;
+	struct rblk_vol *vol = peer->vol;
+	union rblk_msg_fixed out;
+
+	rblk_apply_lock(peer);
+	if (write && !rblk_chain_admit(peer, be64_to_cpu(gen->counter),
+				       be32_to_cpu(route->epoch))) {
+		rx->status = RBLK_ACK_OBSOLETE;
+		goto out_unlock;
+	}
+	/* Forwarded first: the local write may change the bio's iterator. */
+	if (route->len) {
+		out = f->p;
+		rblk_chain_forward(rx, f->type, f->flags, &out,
+				   write ? sizeof(out.write) : sizeof(out.flush),
+				   write ? &out.write.route : &out.flush.route,
+				   write && bio_op(&rx->bio) == REQ_OP_WRITE);
+	}
+	rblk_rx_submit(rx);
+	mutex_unlock(&vol->apply_mutex);
+	return 0;
+
+out_unlock:
+	mutex_unlock(&vol->apply_mutex);
+	rblk_rx_part_done(rx);
+	return 0;
+}
+
+/* The data of a WRITE is in @rx's pages (rblk_recv.c): start it. */
+static int rblk_apply_write_data(struct rblk_peer *peer, struct rblk_frame *f)
+{
+	return rblk_apply_start(peer, f->ctx, f);
+}
+
+static void rblk_apply_write_abort(struct rblk_peer *peer, struct rblk_frame *f)
+{
+	rblk_rx_abort(f->ctx);
+}
+
+int rblk_apply_write(struct rblk_peer *peer, struct rblk_frame *f)
+{
+	const struct rblk_msg_write *w = &f->p.write;
+	u32 size = be32_to_cpu(w->size), op = be32_to_cpu(w->op);
+	struct rblk_rx *rx;
+	const char *bad;
+
+	bad = rblk_write_check(peer, f);
+	if (!bad && !rblk_apply_from_ok(peer, f->id))
 		bad = "write from a node that is not primary";
-	if (!bad && (id & RBLK_CALL_ID))
+	if (!bad && (f->id & RBLK_CALL_ID))
 		bad = "write with a call id";
 	if (bad) {
 		rblk_peer_error(peer, "protocol error: %s", bad);
 		return -EPROTO;
 	}
-	size = be32_to_cpu(w.size);
-	op = be32_to_cpu(w.op);
-	status = rblk_apply_allowed(peer, &w.gen);
-	if (status != RBLK_ACK_OK) {
-		if (op == RBLK_WOP_WRITE)
-			err = rblk_recv_skip(peer, sock, size +
-					     (peer->digest ? sizeof(__be32) : 0));
-		return err ?: rblk_apply_refuse(peer, id, status);
-	}
-
-	bdev = rblk_backing_bdev(vol);
-	err = rblk_rx_slot(peer);
-	if (err)
-		return err;
-	rx = rblk_rx_alloc(peer, id, op == RBLK_WOP_WRITE ? size : 0,
-			   rblk_wop_opf(op, be16_to_cpu(h->flags)));
-	if (!rx) {
-		atomic_dec(&peer->rx_inflight);
-		return -ENOMEM;
-	}
-	rx->bio.bi_iter.bi_sector = be64_to_cpu(w.sector);
+	rx = rblk_apply_prepare(peer, f, &w->gen, op == RBLK_WOP_WRITE ? size : 0,
+				rblk_wop_opf(op, f->flags));
+	if (IS_ERR_OR_NULL(rx))
+		return PTR_ERR_OR_ZERO(rx);
+	rx->bio.bi_iter.bi_sector = be64_to_cpu(w->sector);
 	rx->sector = rx->bio.bi_iter.bi_sector;
 	rx->bytes = size;
-	if (op == RBLK_WOP_WRITE) {
-		err = rblk_rx_recv_data(rx, sock);
-		if (err) {
-			rblk_rx_free(rx);
-			atomic_dec(&peer->rx_inflight);
-			return err;
-		}
-	}
-	/*
-	 * Admitted, forwarded and submitted in one go: writes of two peers
-	 * (an old and a new path) land and travel on in the order admitted.
-	 */
-	rblk_apply_lock(peer);
-	if (!rblk_chain_admit(peer, be64_to_cpu(w.gen.counter),
-			      be32_to_cpu(w.route.epoch))) {
-		mutex_unlock(&vol->apply_mutex);
-		rx->status = RBLK_ACK_OBSOLETE;
-		rblk_rx_part_done(rx);
-		return 0;
-	}
-	/* Forwarded first: the local write may change the bio's iterator. */
-	if (w.route.len) {
-		struct rblk_msg_write out = w;
-
-		rblk_chain_forward(rx, RBLK_MSG_WRITE, be16_to_cpu(h->flags), &out,
-				   sizeof(out), &out.route, op == RBLK_WOP_WRITE);
-	}
 	if (op != RBLK_WOP_WRITE) {
 		rx->bio.bi_iter.bi_size = size;
-		if ((op == RBLK_WOP_DISCARD && !bdev_max_discard_sectors(bdev)) ||
-		    (op == RBLK_WOP_WRITE_ZEROES && !bdev_write_zeroes_sectors(bdev))) {
-			/*
-			 * Not offloaded here: zero explicitly (long enough to
-			 * let the ACKs held go first), skip a discard.
-			 */
-			if (op == RBLK_WOP_WRITE_ZEROES) {
-				rblk_apply_release_acks(peer);
-				if (blkdev_issue_zeroout(bdev, rx->bio.bi_iter.bi_sector,
-							 size >> SECTOR_SHIFT, GFP_NOIO, 0))
-					rx->status = RBLK_ACK_EIO;
-			}
-			atomic_inc(&peer->rx_local);
-			rblk_rx_end_io(&rx->bio);
-			mutex_unlock(&vol->apply_mutex);
-			return 0;
-		}
+		return rblk_apply_start(peer, rx, f);
 	}
-	rblk_rx_submit(rx);
-	mutex_unlock(&vol->apply_mutex);
+	/* The receiver reads the data into the pages, then starts it. */
+	f->sink = rx->bio.bi_io_vec;
+	f->sink_nr = rx->bio.bi_vcnt;
+	f->sink_len = size;
+	f->ctx = rx;
+	f->done = rblk_apply_write_data;
+	f->abort = rblk_apply_write_abort;
 	return 0;
 }
 
-int rblk_apply_flush(struct rblk_peer *peer, struct socket *sock,
-		     const struct rblk_msg_hdr *h)
+int rblk_apply_flush(struct rblk_peer *peer, struct rblk_frame *f)
 {
-	struct rblk_msg_flush f;
-	u64 id = be64_to_cpu(h->id);
+	const struct rblk_msg_flush *fl = &f->p.flush;
 	struct rblk_rx *rx;
-	u32 status;
-	int err;
 
-	err = rblk_recv_full(peer, sock, &f, sizeof(f));
-	if (err)
-		return err;
-	if (f.gen.pad || (id & RBLK_CALL_ID) || !rblk_apply_from_ok(peer, id) ||
-	    rblk_chain_route_check(peer, &f.route)) {
+	if (fl->gen.pad || (f->id & RBLK_CALL_ID) ||
+	    !rblk_apply_from_ok(peer, f->id) ||
+	    rblk_chain_route_check(peer, &fl->route)) {
 		rblk_peer_error(peer, "protocol error: malformed flush");
 		return -EPROTO;
 	}
-	status = rblk_apply_allowed(peer, &f.gen);
-	if (status != RBLK_ACK_OK)
-		return rblk_apply_refuse(peer, id, status);
-	err = rblk_rx_slot(peer);
-	if (err)
-		return err;
-	rx = rblk_rx_alloc(peer, id, 0, REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC);
-	if (!rx) {
-		atomic_dec(&peer->rx_inflight);
-		return -ENOMEM;
-	}
-	rblk_apply_lock(peer);
-	if (f.route.len) {
-		struct rblk_msg_flush out = f;
-
-		rblk_chain_forward(rx, RBLK_MSG_FLUSH, 0, &out, sizeof(out),
-				   &out.route, false);
-	}
-	rblk_rx_submit(rx);
-	mutex_unlock(&peer->vol->apply_mutex);
-	return 0;
+	rx = rblk_apply_prepare(peer, f, &fl->gen, 0,
+				REQ_OP_WRITE | REQ_PREFLUSH | REQ_SYNC);
+	if (IS_ERR_OR_NULL(rx))
+		return PTR_ERR_OR_ZERO(rx);
+	return rblk_apply_start(peer, rx, f);
 }

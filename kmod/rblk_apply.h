@@ -56,7 +56,11 @@ struct rblk_rx {
 	struct bio bio;
 };
 
-/* A part of @rx is done; the last one queues its ACK. */
+/*
+ * A part of @rx is done; the last one queues its ACK.
+ * Context: any (a local write's completion in interrupt context, the next
+ * node's ACK in the peer thread).
+ */
 void rblk_rx_part_done(struct rblk_rx *rx);
 /*
  * Forwards @rx to the first node of @r, a route inside the fixed payload

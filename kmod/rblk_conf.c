@@ -32,7 +32,7 @@ void rblk_conf_init(struct rblk_conf *c)
  * requests from another one are refused.
  */
 int rblk_conf_net_check(struct rblk_vol *vol, struct net *net,
-			       struct netlink_ext_ack *extack)
+			struct netlink_ext_ack *extack)
 {
 	if (!vol->net || vol->net == net)
 		return 0;
@@ -56,7 +56,7 @@ static int rblk_conf_set_listen(struct rblk_vol *vol, const char *addr,
 	struct rblk_conf old = vol->conf;
 	int err;
 
-	err = rblk_net_parse_addr(vol->net, addr, &ss);
+	err = rblk_sock_parse_addr(vol->net, addr, &ss);
 	if (err) {
 		NL_SET_ERR_MSG_FMT(extack,
 				   "bad listen address '%s' (want IPv4:port or [IPv6]:port)",
@@ -68,14 +68,14 @@ static int rblk_conf_set_listen(struct rblk_vol *vol, const char *addr,
 				   "the listen address cannot change while peers are connected");
 		return -EBUSY;
 	}
-	rblk_net_unlisten(vol);
+	rblk_conn_unlisten(vol);
 	vol->conf.listen = ss;
 	strscpy(vol->conf.listen_str, addr, sizeof(vol->conf.listen_str));
 	vol->conf.has_listen = true;
-	err = rblk_net_listen(vol, extack);
+	err = rblk_conn_listen(vol, extack);
 	if (err) {
 		vol->conf = old;
-		if (old.has_listen && rblk_net_listen(vol, NULL))
+		if (old.has_listen && rblk_conn_listen(vol, NULL))
 			vol->conf.has_listen = false;
 	}
 	return err;

@@ -32,6 +32,7 @@ static void rblk_cmd_fail(struct rblk_cmd *cmd, blk_status_t status)
 	cmpxchg(&cmd->status, BLK_STS_OK, status);
 }
 
+/* Context: bio completion (interrupt, or the submitter). */
 static void rblk_clone_end_io(struct bio *clone)
 {
 	struct request *rq = clone->bi_private;

@@ -14,7 +14,7 @@
 #define RBLK_MD_IO_SB_BYTES	(2 * RBLK_MD_BLOCK)
 
 static int rblk_md_io_read_sb(struct block_device *bdev, u64 offset,
-			     struct page *page)
+			      struct page *page)
 {
 	struct bio_vec bvec;
 	struct bio bio;

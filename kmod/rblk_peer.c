@@ -204,7 +204,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 	peer = rblk_peer_alloc(vol, node_id);
 	if (!peer)
 		goto out_unlock;
-	err = rblk_net_parse_addr(net, addr, &peer->addr);
+	err = rblk_sock_parse_addr(net, addr, &peer->addr);
 	if (err) {
 		NL_SET_ERR_MSG_FMT(extack,
 				   "bad peer address '%s' (want IPv4:port or [IPv6]:port)",
@@ -231,7 +231,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 		}
 	}
 	rblk_conf_take_net(vol, net);
-	err = rblk_peer_start(peer);
+	err = rblk_conn_start(peer);
 	if (err)
 		goto out_free;
 	WRITE_ONCE(vol->peers[node_id], peer);
@@ -264,7 +264,7 @@ void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer)
 	/* Writes forwarded to it end with the connection. */
 	rblk_peer_drop(peer, "removed");
 	wait_event(vol->peer_wait, !refcount_read(&peer->ref));
-	rblk_peer_stop(peer);
+	rblk_conn_stop(peer);
 	cancel_work_sync(&peer->ack_work);
 	cancel_work_sync(&peer->tx_work);
 	rblk_apply_pool_drain(peer);

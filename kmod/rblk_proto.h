@@ -349,36 +349,4 @@ static inline void rblk_gen_to_wire(struct rblk_wire_gen *w, struct rblk_gen g)
 	w->pad = 0;
 }
 
-/*
- * The payload length a message of @type must have, or -1 when it varies
- * (WRITE: header struct plus data; REFUSE: fixed). Receivers check the
- * header's length against it before reading the payload.
- */
-static inline int rblk_msg_fixed_len(u16 type)
-{
-	switch (type) {
-	case RBLK_MSG_HELLO:
-		return sizeof(struct rblk_msg_hello);
-	case RBLK_MSG_REFUSE:
-		return sizeof(struct rblk_msg_refuse);
-	case RBLK_MSG_PING:
-	case RBLK_MSG_PONG:
-		return 0;
-	case RBLK_MSG_FLUSH:
-		return sizeof(struct rblk_msg_flush);
-	case RBLK_MSG_ACK:
-		return sizeof(struct rblk_msg_ack);
-	case RBLK_MSG_STATE:
-		return sizeof(struct rblk_msg_state);
-	case RBLK_MSG_NEW_GEN:
-		return sizeof(struct rblk_msg_new_gen);
-	case RBLK_MSG_PROMISE:
-		return sizeof(struct rblk_msg_promise);
-	case RBLK_MSG_PROMISE_REPLY:
-		return sizeof(struct rblk_msg_promise_reply);
-	default:
-		return -1;
-	}
-}
-
 #endif /* RBLK_PROTO_H */

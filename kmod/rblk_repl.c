@@ -49,7 +49,7 @@ void rblk_repl_stop(struct rblk_vol *vol)
 		if (vol->peers[id])
 			gone[id] = rblk_peer_unpublish(vol, id);
 	mutex_unlock(&vol->conf_mutex);
-	rblk_net_unlisten(vol);
+	rblk_conn_unlisten(vol);
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (gone[id])
 			rblk_peer_retire(vol, gone[id]);
@@ -125,7 +125,8 @@ static void rblk_repl_check_newer(struct rblk_vol *vol, struct rblk_gen gen,
 
 	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY &&
 	    (promised > mine || gen.counter > mine) && !READ_ONCE(vol->stale))
-		rblk_mark_stale(vol, "a peer is at generation %llu or promised %llu, above ours (%llu)",
+		rblk_mark_stale(vol,
+				"a peer is at generation %llu or promised %llu, above ours (%llu)",
 				gen.counter, promised, mine);
 }
 
@@ -164,9 +165,8 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	switch (d.verdict) {
 	case RBLK_GEN_IN_SYNC:
 	case RBLK_GEN_BOTH_FRESH:
-		if (!reason) {
+		if (!reason)
 			rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);
-		}
 		break;
 	case RBLK_GEN_SOURCE_BITMAP:
 	case RBLK_GEN_SOURCE_FULL:
@@ -278,7 +278,7 @@ void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *s
  * through the handshake and generation bumps. Under conf_mutex.
  */
 void rblk_repl_judge_peer(struct rblk_vol *vol, struct rblk_peer *peer,
-				 const struct rblk_msg_state *st)
+			  const struct rblk_msg_state *st)
 {
 	struct rblk_gen gen = rblk_gen_from_wire(&st->current_gen);
 	bool whole = be32_to_cpu(st->flags) & RBLK_STATE_F_CONSISTENT;
@@ -286,11 +286,10 @@ void rblk_repl_judge_peer(struct rblk_vol *vol, struct rblk_peer *peer,
 
 	if (vol->role == RBLK_ROLE_PRIMARY || !(vol->connected & bit))
 		return;
-	if (whole && rblk_gen_eq(gen, vol->md.gen.current_gen)) {
+	if (whole && rblk_gen_eq(gen, vol->md.gen.current_gen))
 		rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);
-	} else if (vol->uptodate & bit) {
+	else if (vol->uptodate & bit)
 		rblk_peer_set_repl(peer, RBLK_REPL_UNKNOWN);
-	}
 }
 
 void rblk_repl_judge_peers(struct rblk_vol *vol)

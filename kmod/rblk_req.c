@@ -49,7 +49,10 @@ static void rblk_overlap_enter(struct rblk_vol *vol, struct rblk_cmd *cmd)
 	}
 }
 
-/* Node @id lacks sectors [@sector, @sector + @nr): mark their blocks. */
+/*
+ * Node @id lacks sectors [@sector, @sector + @nr): mark their blocks.
+ * Context: any (atomic bitops).
+ */
 static void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u32 nr)
 {
 	unsigned long *bm = READ_ONCE(vol->oos_bm[id]);
@@ -64,6 +67,7 @@ static void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u32 nr)
 			atomic64_inc(&vol->oos_bits[id]);
 }
 
+/* Ends @rq. Context: any (see rblk_req_decide()). */
 static void rblk_req_end(struct request *rq, blk_status_t status)
 {
 	struct rblk_vol *vol = rq->q->queuedata;

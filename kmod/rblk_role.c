@@ -111,7 +111,7 @@ bool rblk_vote_promise(struct rblk_peer *peer, u64 counter,
  * this node step down.
  */
 static unsigned long rblk_push_gen(struct rblk_vol *vol, struct rblk_gen prev,
-					unsigned long skip)
+				   unsigned long skip)
 {
 	unsigned long peers = vol->uptodate & vol->connected & ~skip, failed = 0;
 	struct rblk_msg_new_gen ng = {};
@@ -191,8 +191,8 @@ void rblk_role_step_down(struct rblk_vol *vol)
 
 /* Why promotion is refused by what a peer answered, or NULL. */
 static const char *rblk_role_promote_check(struct rblk_vol *vol, u32 id,
-				      const struct rblk_msg_state *st,
-				      struct netlink_ext_ack *extack)
+					   const struct rblk_msg_state *st,
+					   struct netlink_ext_ack *extack)
 {
 	struct rblk_gen gen = rblk_gen_from_wire(&st->current_gen);
 
@@ -211,7 +211,7 @@ static const char *rblk_role_promote_check(struct rblk_vol *vol, u32 id,
 
 /* The promise round; the number of nodes that promised @g, or -errno. */
 static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *granted,
-			      struct netlink_ext_ack *extack)
+				   struct netlink_ext_ack *extack)
 {
 	unsigned long peers = vol->connected;
 	struct rblk_msg_promise p = { .counter = cpu_to_be64(g) };
@@ -244,7 +244,7 @@ static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *g
 }
 
 static int rblk_role_promote(struct rblk_vol *vol, bool force,
-			struct netlink_ext_ack *extack)
+			     struct netlink_ext_ack *extack)
 {
 	struct rblk_md *md = &vol->md;
 	unsigned long granted = 0, peers = vol->connected;

@@ -146,6 +146,39 @@ struct mode {
 	u8 route0;
 };
 
+/*
+ * The payload length a message of @type must have, or -1 when it varies
+ * (WRITE: header struct plus data). The fake's own reading of
+ * docs/protocol.md, independent of the module's frame table
+ * (kmod/rblk_recv.c).
+ */
+static int rblk_msg_fixed_len(u16 type)
+{
+	switch (type) {
+	case RBLK_MSG_HELLO:
+		return sizeof(struct rblk_msg_hello);
+	case RBLK_MSG_REFUSE:
+		return sizeof(struct rblk_msg_refuse);
+	case RBLK_MSG_PING:
+	case RBLK_MSG_PONG:
+		return 0;
+	case RBLK_MSG_FLUSH:
+		return sizeof(struct rblk_msg_flush);
+	case RBLK_MSG_ACK:
+		return sizeof(struct rblk_msg_ack);
+	case RBLK_MSG_STATE:
+		return sizeof(struct rblk_msg_state);
+	case RBLK_MSG_NEW_GEN:
+		return sizeof(struct rblk_msg_new_gen);
+	case RBLK_MSG_PROMISE:
+		return sizeof(struct rblk_msg_promise);
+	case RBLK_MSG_PROMISE_REPLY:
+		return sizeof(struct rblk_msg_promise_reply);
+	default:
+		return -1;
+	}
+}
+
 static const char *const type_names[] = {
 	[RBLK_MSG_HELLO] = "HELLO", [RBLK_MSG_REFUSE] = "REFUSE",
 	[RBLK_MSG_PING] = "PING", [RBLK_MSG_PONG] = "PONG",
