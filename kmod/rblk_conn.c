@@ -241,24 +241,11 @@ static int rblk_conn_tick(struct rblk_peer *peer)
 	return 0;
 }
 
-/* The connection is up: publish it, then receive until it ends. */
-static void rblk_conn_run(struct rblk_peer *peer, struct socket *sock,
-			  const struct rblk_msg_hello *hello)
+/* The handshake succeeded: the connection is @peer's, writes may flow. */
+static void rblk_conn_publish(struct rblk_peer *peer, struct socket *sock)
 {
 	struct rblk_conf *c = &peer->vol->conf;
-	char why[RBLK_PROTO_REASON_MAX];
-	int err;
 
-	err = rblk_repl_peer_up(peer, hello);
-	if (err) {
-		/* Not published: nobody else sends on it. */
-		spin_lock_irq(&peer->lock);
-		memcpy(why, peer->last_error, sizeof(why));
-		spin_unlock_irq(&peer->lock);
-		rblk_sock_send_refuse(sock, err, why);
-		rblk_conn_set_hs_sock(peer, NULL);
-		return;
-	}
 	rblk_sock_timeouts(sock, max(c->ping_interval_ms / 4, 10U),
 			   c->ping_timeout_ms);
 	WRITE_ONCE(peer->last_rx, jiffies);
@@ -272,11 +259,57 @@ static void rblk_conn_run(struct rblk_peer *peer, struct socket *sock,
 	spin_unlock_irq(&peer->lock);
 	mutex_unlock(&peer->send_mutex);
 	rblk_ackrx_attach(peer, sock);
+	rblk_recv_start(peer);
 	/* Sends this node's STATE to the peer, and its new links to all. */
 	rblk_repl_peer_connected(peer);
+}
 
-	rblk_recv_start(peer);
-	err = 0;
+/*
+ * The connection ended: nothing more is sent or received on it, what was
+ * in flight to the peer misses it, and the peer is down once the writes
+ * it sent are no longer being applied here.
+ */
+static void rblk_conn_unpublish(struct rblk_peer *peer, struct socket *sock)
+{
+	rblk_ackrx_detach(peer, sock);
+	/* A write whose data was half received is given up. */
+	rblk_recv_stop(peer);
+	kernel_sock_shutdown(sock, SHUT_RDWR);
+	mutex_lock(&peer->send_mutex);
+	spin_lock_irq(&peer->lock);
+	peer->sock = NULL;
+	spin_unlock_irq(&peer->lock);
+	mutex_unlock(&peer->send_mutex);
+	rblk_req_peer_lost(peer);
+	rblk_chain_peer_lost(peer);
+	rblk_call_fail(peer);
+	/* Replicated writes still on our disk send no ack any more. */
+	rblk_apply_release_acks(peer);
+	wait_event(peer->rx_wait, !atomic_read(&peer->rx_inflight));
+	flush_work(&peer->ack_work);
+	/* No memory kept for a peer that is not sending. */
+	rblk_apply_pool_drain(peer);
+	rblk_repl_peer_down(peer);
+}
+
+/* The connection is up: publish it, then receive until it ends. */
+static void rblk_conn_run(struct rblk_peer *peer, struct socket *sock,
+			  const struct rblk_msg_hello *hello)
+{
+	char why[RBLK_PROTO_REASON_MAX];
+	int err;
+
+	err = rblk_repl_peer_up(peer, hello);
+	if (err) {
+		/* Not published: nobody else sends on it. */
+		spin_lock_irq(&peer->lock);
+		memcpy(why, peer->last_error, sizeof(why));
+		spin_unlock_irq(&peer->lock);
+		rblk_sock_send_refuse(sock, err, why);
+		rblk_conn_set_hs_sock(peer, NULL);
+		return;
+	}
+	rblk_conn_publish(peer, sock);
 	while (!err) {
 		/*
 		 * Between frames, a primary's ACKs complete as they arrive
@@ -301,26 +334,7 @@ static void rblk_conn_run(struct rblk_peer *peer, struct socket *sock,
 		/* Nor the CPU: a peer that never pauses never lets us sleep. */
 		cond_resched();
 	}
-
-	rblk_ackrx_detach(peer, sock);
-	/* A write whose data was half received is given up. */
-	rblk_recv_stop(peer);
-	kernel_sock_shutdown(sock, SHUT_RDWR);
-	mutex_lock(&peer->send_mutex);
-	spin_lock_irq(&peer->lock);
-	peer->sock = NULL;
-	spin_unlock_irq(&peer->lock);
-	mutex_unlock(&peer->send_mutex);
-	rblk_req_peer_lost(peer);
-	rblk_chain_peer_lost(peer);
-	rblk_call_fail(peer);
-	/* Replicated writes still on our disk send no ack any more. */
-	rblk_apply_release_acks(peer);
-	wait_event(peer->rx_wait, !atomic_read(&peer->rx_inflight));
-	flush_work(&peer->ack_work);
-	/* No memory kept for a peer that is not sending. */
-	rblk_apply_pool_drain(peer);
-	rblk_repl_peer_down(peer);
+	rblk_conn_unpublish(peer, sock);
 }
 
 static int rblk_conn_thread(void *data)

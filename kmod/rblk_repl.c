@@ -130,6 +130,44 @@ static void rblk_repl_check_newer(struct rblk_vol *vol, struct rblk_gen gen,
 				gen.counter, promised, mine);
 }
 
+/*
+ * Acts on the handshake's verdict @d for @peer, whose state is @other:
+ * the peer's replication state, or a refusal. Returns the RBLK_REFUSE_*
+ * reason (@reason, when the handshake was already refused for another
+ * one), with the text in @peer->last_error. Under conf_mutex.
+ */
+static int rblk_repl_verdict(struct rblk_peer *peer,
+			     const struct rblk_gen_decision *d,
+			     const struct rblk_gen_state *other, int reason)
+{
+	const struct rblk_gen *mine = &peer->vol->md.gen.current_gen;
+
+	switch (d->verdict) {
+	case RBLK_GEN_IN_SYNC:
+	case RBLK_GEN_BOTH_FRESH:
+		if (!reason)
+			rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);
+		return reason;
+	case RBLK_GEN_SOURCE_BITMAP:
+	case RBLK_GEN_SOURCE_FULL:
+		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
+		return reason;
+	case RBLK_GEN_TARGET_BITMAP:
+	case RBLK_GEN_TARGET_FULL:
+		rblk_peer_set_repl(peer, RBLK_REPL_SYNC_SOURCE);
+		return reason;
+	default:
+		spin_lock_irq(&peer->lock);
+		snprintf(peer->last_error, sizeof(peer->last_error),
+			 "%s (rule %s): generation %llu:%u here, %llu:%u there",
+			 rblk_gen_verdict_name(d->verdict), d->rule,
+			 mine->counter, mine->origin,
+			 other->current_gen.counter, other->current_gen.origin);
+		spin_unlock_irq(&peer->lock);
+		return RBLK_REFUSE_GEN;
+	}
+}
+
 int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 {
 	struct rblk_vol *vol = peer->vol;
@@ -162,32 +200,7 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 			 "both nodes are primary");
 	}
 	spin_unlock_irq(&peer->lock);
-	switch (d.verdict) {
-	case RBLK_GEN_IN_SYNC:
-	case RBLK_GEN_BOTH_FRESH:
-		if (!reason)
-			rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);
-		break;
-	case RBLK_GEN_SOURCE_BITMAP:
-	case RBLK_GEN_SOURCE_FULL:
-		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
-		break;
-	case RBLK_GEN_TARGET_BITMAP:
-	case RBLK_GEN_TARGET_FULL:
-		rblk_peer_set_repl(peer, RBLK_REPL_SYNC_SOURCE);
-		break;
-	default:
-		reason = RBLK_REFUSE_GEN;
-		spin_lock_irq(&peer->lock);
-		snprintf(peer->last_error, sizeof(peer->last_error),
-			 "%s (rule %s): generation %llu:%u here, %llu:%u there",
-			 rblk_gen_verdict_name(d.verdict), d.rule,
-			 vol->md.gen.current_gen.counter,
-			 vol->md.gen.current_gen.origin,
-			 other.current_gen.counter, other.current_gen.origin);
-		spin_unlock_irq(&peer->lock);
-		break;
-	}
+	reason = rblk_repl_verdict(peer, &d, &other, reason);
 	/*
 	 * A related node may depose a primary; a split-brained one may not,
 	 * unless this primary lost its quorum and the other is primary: it

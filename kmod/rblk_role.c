@@ -243,16 +243,75 @@ static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *g
 	return n;
 }
 
+/*
+ * The generation a promotion creates: above everything this node has
+ * seen, promised or holds, and above its connected peers' generations and
+ * promises.
+ */
+static struct rblk_gen rblk_role_next_gen(struct rblk_vol *vol)
+{
+	const struct rblk_gen_state *g = &vol->md.gen;
+	unsigned long peers = vol->connected;
+	struct rblk_gen gen = {
+		.counter = max3(g->seen, g->promised, g->current_gen.counter) + 1,
+		.origin = vol->md.node_id,
+	};
+	int id;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->promised) + 1);
+		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->gen.counter) + 1);
+	}
+	return gen;
+}
+
+/*
+ * Makes @gen, promised by the peers in @granted, this node's generation:
+ * the peers that did not promise (or were not in sync) are left behind
+ * with a bitmap from the old one; persisted here, then on the followers,
+ * before any write is taken.
+ */
+static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
+			      unsigned long granted,
+			      struct netlink_ext_ack *extack)
+{
+	struct rblk_md *md = &vol->md;
+	struct rblk_gen old = md->gen.current_gen;
+	int id;
+
+	rblk_gen_set(&md->gen, gen);
+	for (id = 0; id < RBLK_MAX_NODES; id++) {
+		struct rblk_peer *peer = vol->peers[id];
+
+		if (!peer || (granted & vol->uptodate & BIT(id)))
+			continue;
+		if (rblk_gen_is_none(md->slot_base[peer->slot]))
+			md->slot_base[peer->slot] = old;
+		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
+	}
+	md->flags |= RBLK_MD_F_WAS_PRIMARY;
+	if (rblk_md_persist(vol)) {
+		NL_SET_ERR_MSG(extack, "cannot write the metadata");
+		return -EIO;
+	}
+	WRITE_ONCE(vol->stale, false);
+	rblk_bump_gen(vol, rblk_push_gen(vol, old, 0));
+	if (vol->stale) {
+		NL_SET_ERR_MSG(extack, "a node promised a newer generation meanwhile");
+		return -EBUSY;
+	}
+	return 0;
+}
+
 static int rblk_role_promote(struct rblk_vol *vol, bool force,
 			     struct netlink_ext_ack *extack)
 {
-	struct rblk_md *md = &vol->md;
 	unsigned long granted = 0, peers = vol->connected;
 	struct rblk_commit_vol v;
 	u32 nodes, need, visible;
+	struct rblk_gen gen;
 	bool quorum;
-	struct rblk_gen old, gen;
-	int id, n;
+	int id, n, err;
 
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
 		if (READ_ONCE(vol->peers[id]->primary)) {
@@ -269,18 +328,12 @@ static int rblk_role_promote(struct rblk_vol *vol, bool force,
 				   visible, nodes, need);
 		return -EHOSTUNREACH;
 	}
-	if (!md->gen.consistent && !force) {
+	if (!vol->md.gen.consistent && !force) {
 		NL_SET_ERR_MSG(extack,
 			       "this node's data is inconsistent (a resync into it did not finish)");
 		return -EUCLEAN;
 	}
-	gen.counter = max3(md->gen.seen, md->gen.promised,
-			   md->gen.current_gen.counter) + 1;
-	gen.origin = md->node_id;
-	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
-		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->promised) + 1);
-		gen.counter = max(gen.counter, READ_ONCE(vol->peers[id]->gen.counter) + 1);
-	}
+	gen = rblk_role_next_gen(vol);
 	n = rblk_role_promise_round(vol, gen.counter, &granted, extack);
 	if (n < 0)
 		return n;
@@ -290,31 +343,9 @@ static int rblk_role_promote(struct rblk_vol *vol, bool force,
 				   n, nodes, gen.counter, need);
 		return -EHOSTUNREACH;
 	}
-
-	old = md->gen.current_gen;
-	rblk_gen_set(&md->gen, gen);
-	/* Peers that do not follow now keep a bitmap from the old generation. */
-	for (id = 0; id < RBLK_MAX_NODES; id++) {
-		struct rblk_peer *peer = vol->peers[id];
-
-		if (!peer || (granted & vol->uptodate & BIT(id)))
-			continue;
-		if (rblk_gen_is_none(md->slot_base[peer->slot]))
-			md->slot_base[peer->slot] = old;
-		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
-	}
-	md->flags |= RBLK_MD_F_WAS_PRIMARY;
-	if (rblk_md_persist(vol)) {
-		NL_SET_ERR_MSG(extack, "cannot write the metadata");
-		return -EIO;
-	}
-	/* The followers hold the new generation before any write is taken. */
-	WRITE_ONCE(vol->stale, false);
-	rblk_bump_gen(vol, rblk_push_gen(vol, old, 0));
-	if (vol->stale) {
-		NL_SET_ERR_MSG(extack, "a node promised a newer generation meanwhile");
-		return -EBUSY;
-	}
+	err = rblk_role_take_gen(vol, gen, granted, extack);
+	if (err)
+		return err;
 	WRITE_ONCE(vol->role, RBLK_ROLE_PRIMARY);
 	set_disk_ro(vol->disk, false);
 	rblk_repl_broadcast(vol);
