@@ -88,8 +88,16 @@ unsigned long rblk_commit_to_demote(const struct rblk_commit_vol *v,
 		return 0;
 	/* Who holds it once the peers that cannot get it are left behind. */
 	after.uptodate = v->uptodate & v->connected;
-	if ((rblk_commit_holders(&after, r) >= rblk_commit_write_quorum(v) &&
-	     rblk_commit_has_quorum(v)) || v->io_error)
+	if (rblk_commit_holders(&after, r) >= rblk_commit_write_quorum(v) &&
+	    rblk_commit_has_quorum(v))
 		return lacking & ~rblk_commit_reachable(v, r);
 	return 0;
+}
+
+unsigned long rblk_commit_diverged(const struct rblk_commit_vol *v,
+				   const struct rblk_commit_req *r)
+{
+	if (!r->local_ok || rblk_commit_decide(v, r) != RBLK_COMMIT_FAIL)
+		return 0;
+	return rblk_commit_lacking(v, r);
 }

@@ -105,14 +105,22 @@ enum rblk_commit_verdict rblk_commit_decide(const struct rblk_commit_vol *v,
 
 /*
  * The peers to leave behind with a new generation so that @r, which they
- * lack and cannot get, can be decided: only when @r is then held by W
- * nodes of the new generation (this one and the connected peers in sync
- * that acked it) with quorum, or when it will fail anyway (io-error: it is
- * on this disk, so the peers that lack it are out of sync whatever happens
- * to it). Under suspend-io, a new generation nobody follows would only
- * make a split brain out of a partition. 0 when none.
+ * lack and cannot get, can complete: only when @r is then held by W nodes
+ * of the new generation (this one and the connected peers in sync that
+ * acked it) with quorum. Never without: a generation under which no write
+ * can complete would only make a partition look like a split brain. 0
+ * when none.
  */
 unsigned long rblk_commit_to_demote(const struct rblk_commit_vol *v,
 				    const struct rblk_commit_req *r);
+
+/*
+ * The peers in sync that lack @r when it fails although it is on this
+ * node's disk (io-error without quorum, a peer's newer promise, stepping
+ * down): they are out of sync with this node whatever happens to @r, and
+ * must be recorded so, with no new generation. 0 when none.
+ */
+unsigned long rblk_commit_diverged(const struct rblk_commit_vol *v,
+				   const struct rblk_commit_req *r);
 
 #endif /* RBLK_COMMIT_H */

@@ -165,9 +165,15 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_sid
  *
  * In 6-7 and 10-13 an inconsistent would-be source turns the verdict into
  * RBLK_GEN_NO_SOURCE.
+ *
+ * Before the table, a side whose current generation is uncommitted (no
+ * write completed under it) counts as being at its parent, the newest
+ * generation of its history, with a bitmap from there for any side it
+ * kept one for: the writes it made under it are local changes the others
+ * lack, never independent committed writes (rblk_gen_effective()).
  */
-struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
-					 const struct rblk_gen_side *peer)
+static struct rblk_gen_decision rblk_gen_decide_sides(const struct rblk_gen_side *me,
+						      const struct rblk_gen_side *peer)
 {
 	const struct rblk_gen_state *m = me->state, *p = peer->state;
 	bool m_fresh = rblk_gen_is_none(m->current_gen);
@@ -243,15 +249,101 @@ struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
 	return rblk_gen_verdict(RBLK_GEN_UNRELATED, "unrelated");
 }
 
+static u64 rblk_gen_highest(const struct rblk_gen_state *s)
+{
+	return max(max(s->seen, s->promised), s->current_gen.counter);
+}
+
+/* A generation as the metadata holds it: none, or a counter and a node. */
+static bool rblk_gen_wellformed(struct rblk_gen g)
+{
+	if (!g.counter)
+		return !g.origin;
+	return g.counter < RBLK_GEN_COUNTER_MAX && g.origin < RBLK_MAX_NODES;
+}
+
+static bool rblk_gen_bad(const char **why, const char *text)
+{
+	*why = text;
+	return false;
+}
+
+bool rblk_gen_state_valid(const struct rblk_gen_state *s, const char **why)
+{
+	u64 prev = s->current_gen.counter;
+	u32 i;
+
+	if (!rblk_gen_wellformed(s->current_gen))
+		return rblk_gen_bad(why, "current generation malformed");
+	if (s->history_len > RBLK_GEN_HISTORY)
+		return rblk_gen_bad(why, "history too long");
+	if (!s->current_gen.counter && (s->history_len || s->uncommitted))
+		return rblk_gen_bad(why, "history or mark without a current generation");
+	for (i = 0; i < s->history_len; i++) {
+		if (!s->history[i].counter || !rblk_gen_wellformed(s->history[i]))
+			return rblk_gen_bad(why, "history entry malformed");
+		if (s->history[i].counter >= prev)
+			return rblk_gen_bad(why, "history not in decreasing order");
+		prev = s->history[i].counter;
+	}
+	if (s->seen >= RBLK_GEN_COUNTER_MAX)
+		return rblk_gen_bad(why, "generation counter exhausted");
+	if (s->seen < s->promised || s->seen < s->current_gen.counter)
+		return rblk_gen_bad(why, "highest seen counter below a known one");
+	if (!rblk_gen_wellformed(s->sync_from) ||
+	    (s->consistent && s->sync_from.counter))
+		return rblk_gen_bad(why, "resync source generation malformed");
+	return true;
+}
+
+bool rblk_gen_counter_ok(const struct rblk_gen_state *s, u64 counter)
+{
+	return counter < RBLK_GEN_COUNTER_MAX &&
+	       counter <= rblk_gen_highest(s) + RBLK_GEN_JUMP_MAX;
+}
+
+/*
+ * The side the rules see for @in: itself, or, when its current generation
+ * is uncommitted, the same at its parent, in @st.
+ */
+static void rblk_gen_effective(const struct rblk_gen_side *in,
+			       struct rblk_gen_state *st,
+			       struct rblk_gen_side *out)
+{
+	const struct rblk_gen_state *s = in->state;
+	struct rblk_gen parent = { 0, 0 };
+	u32 n = min_t(u32, s->history_len, RBLK_GEN_HISTORY);
+
+	*out = *in;
+	if (!s->uncommitted)
+		return;
+	*st = *s;
+	if (n)
+		parent = s->history[0];
+	if (rblk_gen_eq(out->slot_base, s->current_gen))
+		out->slot_base = parent;
+	st->current_gen = parent;
+	st->history_len = n ? n - 1 : 0;
+	memmove(st->history, s->history + 1, st->history_len * sizeof(st->history[0]));
+	st->uncommitted = false;
+	out->state = st;
+}
+
+struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
+					 const struct rblk_gen_side *peer)
+{
+	struct rblk_gen_state ms, ps;
+	struct rblk_gen_side m, p;
+
+	rblk_gen_effective(me, &ms, &m);
+	rblk_gen_effective(peer, &ps, &p);
+	return rblk_gen_decide_sides(&m, &p);
+}
+
 void rblk_gen_see(struct rblk_gen_state *s, u64 counter)
 {
 	if (counter > s->seen)
 		s->seen = counter;
-}
-
-static u64 rblk_gen_highest(const struct rblk_gen_state *s)
-{
-	return max(max(s->seen, s->promised), s->current_gen.counter);
 }
 
 void rblk_gen_set(struct rblk_gen_state *s, struct rblk_gen g)
@@ -264,7 +356,13 @@ void rblk_gen_set(struct rblk_gen_state *s, struct rblk_gen g)
 		s->history_len = n + 1;
 	}
 	s->current_gen = g;
+	s->uncommitted = false;
 	rblk_gen_see(s, g.counter);
+}
+
+void rblk_gen_mark_uncommitted(struct rblk_gen_state *s)
+{
+	s->uncommitted = !rblk_gen_is_none(s->current_gen);
 }
 
 struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self)
@@ -292,6 +390,12 @@ void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src)
 	s->sync_from.counter = 0;
 	s->sync_from.origin = 0;
 	s->current_gen = src->current_gen;
+	/*
+	 * Taken by a resync, the generation is no longer nobody's: counted
+	 * as its own, not as its parent, its data (the source's local writes
+	 * included) cannot look like the parent's.
+	 */
+	s->uncommitted = false;
 	s->history_len = min_t(u32, src->history_len, RBLK_GEN_HISTORY);
 	memcpy(s->history, src->history, s->history_len * sizeof(s->history[0]));
 	s->seen = max(rblk_gen_highest(s), rblk_gen_highest(src));

@@ -11,6 +11,19 @@
 /* Generations a node remembers its data descends from. */
 #define RBLK_GEN_HISTORY	32
 /* Node ids are 0 .. RBLK_MAX_NODES - 1 (the uapi's, via rblk_compat.h). */
+/*
+ * Generation counters stay below this, on disk and on the wire: each
+ * promotion or bump adds one, so they never run out.
+ */
+#define RBLK_GEN_COUNTER_MAX	BIT_ULL(62)
+/*
+ * How far above the highest counter a node knows (seen, promised or
+ * held) a peer may make it go at once. A node that was away misses one
+ * counter per promotion or bump elsewhere: never this many. More is a
+ * broken or hostile peer, refused, so that no one message can use up the
+ * counters.
+ */
+#define RBLK_GEN_JUMP_MAX	BIT_ULL(24)
 
 /**
  * struct rblk_gen - a data generation
@@ -37,6 +50,11 @@ struct rblk_gen {
  * @sync_from:	while inconsistent, the generation of the source the
  *		running resync copies from (counter 0: unknown, or blocks of
  *		unrelated sources mixed: only a full resync repairs it)
+ * @uncommitted: no write completed under @current_gen: its creator made it
+ *		without the nodes that could commit a write under it (a
+ *		primary that lost them at the moment it left a peer behind),
+ *		and nobody else has it. The rules count such a generation as
+ *		its parent, so that it never looks like independent writes.
  */
 struct rblk_gen_state {
 	struct rblk_gen current_gen;
@@ -46,6 +64,7 @@ struct rblk_gen_state {
 	u64 promised;
 	u64 seen;
 	bool consistent;
+	bool uncommitted;
 };
 
 /**
@@ -115,6 +134,20 @@ struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
 enum rblk_gen_verdict rblk_gen_mirror(enum rblk_gen_verdict v);
 const char *rblk_gen_verdict_name(enum rblk_gen_verdict v);
 
+/*
+ * Whether the generation state @s could be persisted: what the metadata
+ * loader accepts (rblk_md.c), checked before a node persists a state a
+ * peer made it take. @why says what is wrong.
+ */
+bool rblk_gen_state_valid(const struct rblk_gen_state *s, const char **why);
+
+/*
+ * Whether a counter @counter that a peer sent may be believed by a node
+ * whose state is @s: below RBLK_GEN_COUNTER_MAX and at most
+ * RBLK_GEN_JUMP_MAX above the highest counter @s knows.
+ */
+bool rblk_gen_counter_ok(const struct rblk_gen_state *s, u64 counter);
+
 /* True when @g is @s's current generation or in its history. */
 bool rblk_gen_known(const struct rblk_gen_state *s, struct rblk_gen g);
 
@@ -135,6 +168,12 @@ void rblk_gen_set(struct rblk_gen_state *s, struct rblk_gen g);
 struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self);
 
 /*
+ * Marks @s's current generation uncommitted: no write completed under it
+ * (see struct rblk_gen_state).
+ */
+void rblk_gen_mark_uncommitted(struct rblk_gen_state *s);
+
+/*
  * A resync from @src starts: the data is inconsistent until it ends. When
  * an earlier interrupted resync from a source @src does not descend from
  * left blocks behind, the data is a mix that only a full resync repairs.
@@ -144,7 +183,8 @@ void rblk_gen_start_sync(struct rblk_gen_state *s, const struct rblk_gen_state *
 /*
  * Takes over the lineage of @src (current generation and history) when a
  * resync from it finished, or when an in-sync peer follows its primary to
- * a new generation. The data is consistent afterwards.
+ * a new generation. The data is consistent afterwards, and the generation
+ * counts as committed (someone took it) even when @src's is uncommitted.
  */
 void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src);
 

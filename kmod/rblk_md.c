@@ -148,7 +148,7 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 {
 	const struct rblk_md_layout *l = &md->layout;
 	u32 i, n = min_t(u32, md->gen.history_len, RBLK_GEN_HISTORY);
-	u32 flags = md->flags & ~RBLK_MD_F_CONSISTENT;
+	u32 flags = md->flags & ~(RBLK_MD_F_CONSISTENT | RBLK_MD_F_UNCOMMITTED);
 
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) > RBLK_MD_BLOCK);
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) % 8);
@@ -157,6 +157,8 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 
 	if (md->gen.consistent)
 		flags |= RBLK_MD_F_CONSISTENT;
+	if (md->gen.uncommitted)
+		flags |= RBLK_MD_F_UNCOMMITTED;
 	memset(sb, 0, sizeof(*sb));
 	sb->magic = cpu_to_le64(RBLK_MD_MAGIC);
 	sb->version = cpu_to_le32(RBLK_MD_VERSION);
@@ -245,18 +247,15 @@ static enum rblk_md_status rblk_md_check_gens(const struct rblk_md_sb *sb,
 					      const char **why)
 {
 	struct rblk_gen_state *g = &md->gen;
-	u64 prev;
 	u32 i;
 
+	/* The encoding: no stray bits; then the rules of any state. */
 	if (!rblk_md_gen_ok(&sb->current_gen))
 		return rblk_md_bad(why, "current generation malformed");
 	g->current_gen = rblk_md_get_gen(&sb->current_gen);
 	g->history_len = le32_to_cpu(sb->history_len);
 	if (g->history_len > RBLK_GEN_HISTORY)
 		return rblk_md_bad(why, "history too long");
-	if (!g->current_gen.counter && g->history_len)
-		return rblk_md_bad(why, "history without a current generation");
-	prev = g->current_gen.counter;
 	for (i = 0; i < RBLK_GEN_HISTORY; i++) {
 		if (i >= g->history_len) {
 			if (!(!sb->history[i].counter &&
@@ -265,27 +264,18 @@ static enum rblk_md_status rblk_md_check_gens(const struct rblk_md_sb *sb,
 				return rblk_md_bad(why, "unused history entry not zero");
 			continue;
 		}
-		if (!(rblk_md_gen_ok(&sb->history[i]) &&
-		      sb->history[i].counter))
+		if (!rblk_md_gen_ok(&sb->history[i]))
 			return rblk_md_bad(why, "history entry malformed");
 		g->history[i] = rblk_md_get_gen(&sb->history[i]);
-		if (g->history[i].counter >= prev)
-			return rblk_md_bad(why, "history not in decreasing order");
-		prev = g->history[i].counter;
 	}
 	g->promised = le64_to_cpu(sb->promised);
 	g->seen = le64_to_cpu(sb->seen);
-	/* A new generation takes seen + 1: the counter must not run out. */
-	if (g->seen == U64_MAX)
-		return rblk_md_bad(why, "generation counter exhausted");
-	if (g->seen < g->promised || g->seen < g->current_gen.counter)
-		return rblk_md_bad(why, "highest seen counter below a known one");
 	g->consistent = md->flags & RBLK_MD_F_CONSISTENT;
-	if (!(rblk_md_gen_ok(&sb->sync_from) &&
-	      (!g->consistent || !sb->sync_from.counter)))
+	g->uncommitted = md->flags & RBLK_MD_F_UNCOMMITTED;
+	if (!rblk_md_gen_ok(&sb->sync_from))
 		return rblk_md_bad(why, "resync source generation malformed");
 	g->sync_from = rblk_md_get_gen(&sb->sync_from);
-	return RBLK_MD_OK;
+	return rblk_gen_state_valid(g, why) ? RBLK_MD_OK : RBLK_MD_BAD_FIELD;
 }
 
 static enum rblk_md_status rblk_md_check_slots(const struct rblk_md_sb *sb,

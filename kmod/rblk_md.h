@@ -27,7 +27,9 @@
 #define RBLK_MD_F_WAS_PRIMARY	BIT(2)	/* last role was primary */
 #define RBLK_MD_F_CLEAN		BIT(3)	/* shut down cleanly */
 #define RBLK_MD_F_EXTERNAL	BIT(4)	/* metadata on its own device */
-#define RBLK_MD_F_ALL		0x1f
+/* no write completed under the current generation (struct rblk_gen_state) */
+#define RBLK_MD_F_UNCOMMITTED	BIT(5)
+#define RBLK_MD_F_ALL		0x3f
 
 /* Peer slot flags. */
 #define RBLK_MD_SLOT_USED	BIT(0)

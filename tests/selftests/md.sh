@@ -163,6 +163,9 @@ offline_changes() {
 	rblkctl set-gen /dev/ram0 4:1 --force
 	rblkctl set-gen /dev/ram0 6:2 --force
 	expect_err 7 "must be above" rblkctl set-gen /dev/ram0 5:0 --force
+	# 2^62: what the loader refuses is never written.
+	expect_err 7 "invalid metadata: current generation malformed" \
+		rblkctl set-gen /dev/ram0 4611686018427387904:0 --force
 	rblkctl create /dev/ram0 >/dev/null
 	[ "$(field generation)" = 6:2 ]
 	rblkctl destroy rblk0

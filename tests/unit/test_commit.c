@@ -76,6 +76,7 @@ TEST(quorum)
  * @r:		the write
  * @verdict:	expected
  * @demote:	expected peers to leave behind with a new generation
+ * @diverged:	expected peers recorded out of sync, without one
  */
 struct row {
 	const char *name;
@@ -83,6 +84,7 @@ struct row {
 	struct rblk_commit_req r;
 	enum rblk_commit_verdict verdict;
 	unsigned long demote;
+	unsigned long diverged;
 };
 
 /* A writable primary of @n nodes, all peers in sync and connected. */
@@ -124,86 +126,90 @@ TEST(commit_table)
 	const struct row rows[] = {
 		/* Everyone in sync. */
 		{ "2 nodes, W 2: acked by the peer", two, REQ(B(1), B(1)),
-		  RBLK_COMMIT_DONE, 0 },
+		  RBLK_COMMIT_DONE, 0, 0 },
 		{ "2 nodes, W 2: ack pending", two, REQ(B(1), 0),
-		  RBLK_COMMIT_WAIT, 0 },
+		  RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes, W 2: acked by all", three, REQ(B(1) | B(2), B(1) | B(2)),
-		  RBLK_COMMIT_DONE, 0 },
+		  RBLK_COMMIT_DONE, 0, 0 },
 		{ "3 nodes, W 2: one ack pending, every in-sync peer must ack",
-		  three, REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0 },
+		  three, REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes, W 3: acked by all", three_w3,
-		  REQ(B(1) | B(2), B(1) | B(2)), RBLK_COMMIT_DONE, 0 },
+		  REQ(B(1) | B(2), B(1) | B(2)), RBLK_COMMIT_DONE, 0, 0 },
 		{ "5 nodes, W 3: acked by all", five,
-		  REQ(0x1e, 0x1e), RBLK_COMMIT_DONE, 0 },
+		  REQ(0x1e, 0x1e), RBLK_COMMIT_DONE, 0, 0 },
 
 		/* A peer in sync missing (not connected when dispatched). */
 		{ "2 nodes, W 2: the peer missing (suspend-io)",
 		  vol_with(two, B(1), 0), { .local_ok = true, .missing = B(1) },
-		  RBLK_COMMIT_WAIT, 0 },
+		  RBLK_COMMIT_WAIT, 0, 0 },
 		{ "2 nodes, W 1, quorum off: the peer missing, demoted",
 		  vol_with(two_w1, B(1), 0), { .local_ok = true, .missing = B(1) },
-		  RBLK_COMMIT_WAIT, B(1) },
+		  RBLK_COMMIT_WAIT, B(1), 0 },
 		{ "2 nodes, W 1, quorum off: the peer demoted, done",
 		  vol_with(two_w1, 0, 0), { .local_ok = true, .missing = B(1) },
-		  RBLK_COMMIT_DONE, 0 },
+		  RBLK_COMMIT_DONE, 0, 0 },
 		{ "3 nodes: peer 2 lost, peer 1 acked: peer 2 demoted",
 		  vol_with(three, B(1) | B(2), B(1)),
-		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, B(2) },
+		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, B(2), 0 },
 		{ "3 nodes: peer 2 lost and demoted: done with W 2",
 		  vol_with(three, B(1), B(1)),
-		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_DONE, 0 },
+		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_DONE, 0, 0 },
 		{ "3 nodes: peer 2 missing, connected again: resent, not demoted",
 		  three, { .local_ok = true, .sent = B(1), .acked = B(1),
-			   .missing = B(2) }, RBLK_COMMIT_WAIT, 0 },
+			   .missing = B(2) }, RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes: peer 2 lost before the ack of peer 1: nobody demoted yet",
 		  vol_with(three, B(1) | B(2), B(1)),
-		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0 },
+		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0, 0 },
 
 		/* Both peers lost: no quorum. */
 		{ "3 nodes: both peers lost (suspend-io): waits, nobody demoted",
 		  vol_with(three, B(1) | B(2), 0),
-		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0 },
-		{ "3 nodes: both peers lost (io-error): fails",
+		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0, 0 },
+		{ "3 nodes: both peers lost (io-error): fails, no new generation, both recorded",
 		  vol_with(three_io, B(1) | B(2), 0),
-		  REQ(B(1) | B(2), 0), RBLK_COMMIT_FAIL, B(1) | B(2) },
+		  REQ(B(1) | B(2), 0), RBLK_COMMIT_FAIL, 0, B(1) | B(2) },
+		{ "3 nodes: peer 2 lost, peer 1 pending (io-error): waits for peer 1",
+		  vol_with(three_io, B(1) | B(2), B(1)),
+		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes: both demoted, no quorum: waits",
-		  vol_with(three, 0, 0), REQ(0, 0), RBLK_COMMIT_WAIT, 0 },
+		  vol_with(three, 0, 0), REQ(0, 0), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes: both demoted, no quorum (io-error): fails",
-		  vol_with(three_io, 0, 0), REQ(0, 0), RBLK_COMMIT_FAIL, 0 },
+		  vol_with(three_io, 0, 0), REQ(0, 0), RBLK_COMMIT_FAIL, 0, 0 },
 		{ "3 nodes, W 1: both peers lost (suspend-io): no quorum, nobody demoted",
 		  vol_with((struct rblk_commit_vol)VOL(3, 1, AUTO, false), B(1) | B(2), 0),
-		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0 },
+		  REQ(B(1) | B(2), 0), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes, W 1: both demoted, held by W but no quorum: waits",
 		  vol_with((struct rblk_commit_vol)VOL(3, 1, AUTO, false), 0, 0),
-		  REQ(0, 0), RBLK_COMMIT_WAIT, 0 },
+		  REQ(0, 0), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes, quorum off, W 1: both demoted, done",
 		  vol_with((struct rblk_commit_vol)VOL(3, 1, OFF, false), 0, 0),
-		  REQ(0, 0), RBLK_COMMIT_DONE, 0 },
+		  REQ(0, 0), RBLK_COMMIT_DONE, 0, 0 },
 
 		/* W above what is left. */
 		{ "3 nodes, W 3: peer 2 lost, peer 1 acked: kept waiting",
 		  vol_with(three_w3, B(1) | B(2), B(1)),
-		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0 },
+		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "3 nodes, W 3: peer 2 demoted: 2 holders < W",
 		  vol_with(three_w3, B(1), B(1)),
-		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0 },
+		  REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0, 0 },
 		{ "an ack of a demoted peer does not count toward W",
 		  vol_with(three_w3, B(1), B(1) | B(2)),
-		  REQ(B(1) | B(2), B(1) | B(2)), RBLK_COMMIT_WAIT, 0 },
+		  REQ(B(1) | B(2), B(1) | B(2)), RBLK_COMMIT_WAIT, 0, 0 },
 
 		/* Chain: broken nodes are not sent to again. */
 		{ "chain: node 2 broken, connected: demoted",
 		  three, { .local_ok = true, .sent = B(1) | B(2), .acked = B(1),
-			   .broken = B(2) }, RBLK_COMMIT_WAIT, B(2) },
+			   .broken = B(2) }, RBLK_COMMIT_WAIT, B(2), 0 },
 		{ "chain: node 2 behind a cut: resent, not demoted",
-		  three, REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0 },
+		  three, REQ(B(1) | B(2), B(1)), RBLK_COMMIT_WAIT, 0, 0 },
 
 		/* Refusals. */
 		{ "stale: a peer promised a newer generation", three, stale,
-		  RBLK_COMMIT_FAIL, 0 },
+		  RBLK_COMMIT_FAIL, 0, B(2) },
 		{ "not writable (stepped down, tearing down)", unwritable,
-		  REQ(B(1) | B(2), B(1) | B(2)), RBLK_COMMIT_FAIL, 0 },
-		{ "the local write failed", three, failed, RBLK_COMMIT_FAIL, 0 },
+		  REQ(B(1) | B(2), B(1) | B(2)), RBLK_COMMIT_FAIL, 0, 0 },
+		{ "the local write failed: nothing diverged", three, failed,
+		  RBLK_COMMIT_FAIL, 0, 0 },
 	};
 
 	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++) {
@@ -214,6 +220,9 @@ TEST(commit_table)
 			TH_LOG("%s", r->name);
 		}
 		EXPECT_EQ(r->demote, rblk_commit_to_demote(&r->v, &r->r)) {
+			TH_LOG("%s", r->name);
+		}
+		EXPECT_EQ(r->diverged, rblk_commit_diverged(&r->v, &r->r)) {
 			TH_LOG("%s", r->name);
 		}
 	}
@@ -263,6 +272,12 @@ TEST(commit_exhaustive)
 			ASSERT_NE(RBLK_COMMIT_DONE, d);
 		ASSERT_EQ(0, demote & ~rblk_commit_lacking(&v, &r));
 		ASSERT_EQ(0, demote & rblk_commit_reachable(&v, &r));
+		/* No new generation without the quorum to commit under it. */
+		if (demote)
+			ASSERT_TRUE(rblk_commit_has_quorum(&v));
+		/* A failing write recorded, never left behind by a new generation. */
+		if (d == RBLK_COMMIT_FAIL)
+			ASSERT_EQ(0, demote & ~rblk_commit_diverged(&v, &r));
 		n++;
 	}
 	TH_LOG("%lu writes checked", n);

@@ -43,6 +43,13 @@ static struct rblk_gen_state inconsistent(struct rblk_gen_state s)
 	return s;
 }
 
+/* @s with its current generation uncommitted: nobody took it. */
+static struct rblk_gen_state uncommitted(struct rblk_gen_state s)
+{
+	rblk_gen_mark_uncommitted(&s);
+	return s;
+}
+
 static struct rblk_gen_state syncing(struct rblk_gen_state s, struct rblk_gen from)
 {
 	struct rblk_gen_state src = S(from, 0);
@@ -184,6 +191,30 @@ TEST(rule_table)
 		  "conflicting-lineage" },
 		{ "unrelated", S(G(2, 0), 1, G(1, 0)), NONE,
 		  S(G(2, 1), 1, G(1, 1)), NONE, RBLK_GEN_UNRELATED, "unrelated" },
+		/* An isolated primary's generation that nobody took. */
+		{ "uncommitted: a survivor promoted past my parent",
+		  uncommitted(S(G(2, 0), 1, G(1, 0))), G(1, 0),
+		  S(G(2, 1), 1, G(1, 0)), G(1, 0),
+		  RBLK_GEN_TARGET_BITMAP, "me-at-peer-bitmap-base" },
+		{ "uncommitted: a survivor promoted, without a bitmap for me",
+		  uncommitted(S(G(3, 0), 2, G(2, 0), G(1, 0))), G(2, 0),
+		  S(G(4, 1), 2, G(2, 0), G(1, 0)), NONE,
+		  RBLK_GEN_TARGET_FULL, "me-in-peer-history" },
+		{ "uncommitted: nobody promoted, my local writes are changes",
+		  uncommitted(S(G(2, 0), 1, G(1, 0))), G(1, 0),
+		  S(G(1, 0), 0), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-my-changes" },
+		{ "uncommitted: my bitmap from the uncommitted generation itself",
+		  uncommitted(S(G(2, 0), 1, G(1, 0))), G(2, 0),
+		  S(G(1, 0), 0), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-my-changes" },
+		{ "uncommitted first generation: as fresh",
+		  uncommitted(S(G(1, 0), 0)), G(1, 0), S(NONE, 0), NONE,
+		  RBLK_GEN_BOTH_FRESH, "both-fresh" },
+		{ "committed, the same shape: split brain",
+		  S(G(2, 0), 1, G(1, 0)), G(1, 0),
+		  S(G(2, 1), 1, G(1, 0)), G(1, 0),
+		  RBLK_GEN_SPLIT_BRAIN, "common-ancestor" },
 		{ "unrelated and inconsistent", inconsistent(S(G(2, 0), 0)), NONE,
 		  S(G(9, 3), 0), NONE, RBLK_GEN_UNRELATED, "unrelated" },
 	};
@@ -334,6 +365,42 @@ TEST(promises_fence_old_primary)
 	/* A later candidate still gets a higher promise. */
 	EXPECT_TRUE(rblk_gen_promise(&voter, 9));
 	EXPECT_FALSE(rblk_gen_may_accept(voter.promised, G(6, 1)));
+}
+
+/*
+ * A plain failover with quorum: three nodes at 1:0; primary 0 is cut off
+ * from both mid-write and leaves them behind with 2:0, which nobody takes
+ * (uncommitted); node 1 is promoted with node 2's promise to 2:1 and
+ * writes. After the heal, node 0 is a sync target of both, never in split
+ * brain with them.
+ */
+TEST(failover_after_isolated_bump)
+{
+	struct rblk_gen_state n0 = S(G(1, 0), 0), n1 = n0, n2 = n0;
+	struct rblk_gen n0_base = G(1, 0);	/* node 0's bitmaps for 1 and 2 */
+	struct rblk_gen n1_base = G(1, 0);	/* node 1's for node 0 */
+	struct rblk_gen_side s0, s1, s2;
+	struct rblk_gen_decision d;
+
+	rblk_gen_new(&n0, 0);
+	rblk_gen_mark_uncommitted(&n0);
+	EXPECT_TRUE(rblk_gen_promise(&n1, 2));
+	EXPECT_TRUE(rblk_gen_promise(&n2, 2));
+	rblk_gen_set(&n1, G(2, 1));
+	rblk_gen_adopt(&n2, &n1);
+
+	s0 = (struct rblk_gen_side){ &n0, n0_base };
+	s1 = (struct rblk_gen_side){ &n1, n1_base };
+	d = rblk_gen_decide(&s0, &s1);
+	EXPECT_STREQ("target-bitmap", rblk_gen_verdict_name(d.verdict));
+	s1.slot_base = G(0, 0);
+	s2 = (struct rblk_gen_side){ &n2, G(0, 0) };
+	d = rblk_gen_decide(&s0, &s2);
+	EXPECT_STREQ("target-full", rblk_gen_verdict_name(d.verdict));
+	/* Without the mark, the same history is a split brain. */
+	n0.uncommitted = false;
+	d = rblk_gen_decide(&s0, &s2);
+	EXPECT_STREQ("split-brain", rblk_gen_verdict_name(d.verdict));
 }
 
 TEST(verdict_names)

@@ -4,8 +4,11 @@
  *
  * Each history runs 2-4 nodes through random promotions (normal and
  * forced), writes, link cuts and heals, handshakes with resync (bitmap or
- * full, sometimes interrupted), demotions and split-brain resolutions by
- * an administrator. The simulator keeps the truth as the set of writes each
+ * full, sometimes interrupted), demotions, split-brain resolutions by an
+ * administrator, and isolated primaries: a primary cut off from every
+ * peer leaves them behind with a new generation nobody takes (marked
+ * uncommitted), its write lands on its own disk only and fails, and it
+ * steps down. The simulator keeps the truth as the set of writes each
  * node holds, and each node's out-of-sync bitmaps as the set of writes it
  * recorded for each peer. At every handshake the verdict of
  * rblk_gen_decide() must agree with the truth:
@@ -15,6 +18,9 @@
  *    bitmap resync only when its bitmap covers everything the target lacks;
  *  - a pair that wrote independently is always refused (split brain,
  *    unrelated or no source), never judged in sync or ahead/behind;
+ *  - an isolated primary's failed writes are data like any other: never
+ *    silently different, though nobody relies on them (they may be
+ *    discarded or copied);
  *  - both sides reach mirrored verdicts.
  *
  * RBLK_SEED=N reproduces a run; RBLK_SIM_HISTORIES sets the count.
@@ -40,6 +46,7 @@
  * @owned:	the writes it held when its data was last whole; an
  *		interrupted resync leaves the rest of @data a partial copy
  *		nobody relies on
+
  * @primary:	role
  * @expect:	as primary, the peers it counts as in sync (bit per node)
  */
@@ -60,6 +67,8 @@ struct node {
  * @link:	connected pairs
  * @synced:	pairs that handshook in sync and stayed so
  * @writes:	writes issued so far
+ * @failed:	those that never completed anywhere (an isolated primary's):
+ *		data nobody relies on
  * @rng:	xorshift state
  * @seed:	the history's seed, to replay it
  */
@@ -70,6 +79,7 @@ struct world {
 	bool link[MAXN][MAXN];
 	bool synced[MAXN][MAXN];
 	int writes;
+	uint64_t failed;
 	uint64_t rng;
 };
 
@@ -80,6 +90,8 @@ struct world {
  * @rule_names:	the names seen
  * @nrules:	how many distinct rules
  * @false_alarms: refusals of pairs that had not diverged (allowed)
+ * @isolated:	isolated primaries that left everyone behind
+ * @uncommitted_met: handshakes with a side at an uncommitted generation
  * @diverged:	handshakes of pairs that had diverged
  * @errors:	verdicts that contradict the truth
  * @first_error: description of the first
@@ -90,6 +102,8 @@ struct stats {
 	const char *rule_names[32];
 	int nrules;
 	long false_alarms;
+	long isolated;
+	long uncommitted_met;
 	long diverged;
 	long errors;
 	char first_error[512];
@@ -201,6 +215,29 @@ static void bump(struct world *w, int p)
 	w->nd[p].expect = set & ~(1U << p);
 }
 
+/*
+ * Primary @p, in sync with no peer, has a write that peers in sync lacked
+ * (they are gone): with quorum on it cannot complete it, yet it leaves
+ * them behind with a new generation, which nobody takes. The generation
+ * is uncommitted; the write is on its disk only, fails, and it steps down.
+ */
+static void isolated_bump(struct world *w, int p)
+{
+	struct node *np = &w->nd[p];
+	uint64_t bit;
+
+	if (!np->primary || w->writes >= MAXW || participants(w, p) != 1U << p)
+		return;
+	bump(w, p);
+	rblk_gen_mark_uncommitted(&np->g);
+	bit = 1ULL << w->writes++;
+	change(w, p, bit, 1U << p);
+	w->failed |= bit;
+	np->primary = false;
+	T("isolated %d -> uncommitted gen %" PRIu64 ":%u, failed write %#" PRIx64 "\n", p,
+	  np->g.current_gen.counter, np->g.current_gen.origin, bit);
+}
+
 static void promote(struct world *w, int n, bool forced)
 {
 	struct node *x = &w->nd[n];
@@ -283,9 +320,12 @@ static void check(struct stats *st, struct world *w, int a, int b,
 		  struct rblk_gen_decision d)
 {
 	uint64_t da = w->nd[a].data, db = w->nd[b].data;
-	/* What each side holds as a replica that others may rely on. */
-	uint64_t oa = w->nd[a].g.consistent ? da : w->nd[a].owned;
-	uint64_t ob = w->nd[b].g.consistent ? db : w->nd[b].owned;
+	/*
+	 * What each side holds as a replica that others may rely on: not the
+	 * writes that never completed.
+	 */
+	uint64_t oa = (w->nd[a].g.consistent ? da : w->nd[a].owned) & ~w->failed;
+	uint64_t ob = (w->nd[b].g.consistent ? db : w->nd[b].owned) & ~w->failed;
 	bool diverged = (oa & ~ob) && (ob & ~oa);
 
 	if (diverged)
@@ -296,9 +336,14 @@ static void check(struct stats *st, struct world *w, int a, int b,
 			error(st, w, a, b, d, diverged ? "silent divergence" : "in sync with different data");
 		break;
 	case RBLK_GEN_SOURCE_BITMAP:
-		/* Every block that differs must be copied. */
-		if ((da ^ db) & ~w->nd[a].bm[b])
-			error(st, w, a, b, d, "bitmap misses blocks");
+		/*
+		 * Every block that differs must be copied: a bitmap resync
+		 * takes the blocks either side changed without the other,
+		 * the union of both bitmaps (the target's covers its own
+		 * local writes, such as an isolated primary's failed ones).
+		 */
+		if ((da ^ db) & ~(w->nd[a].bm[b] | w->nd[b].bm[a]))
+			error(st, w, a, b, d, "bitmaps miss blocks");
 		/* fall through */
 	case RBLK_GEN_SOURCE_FULL:
 		if (ob & ~da)
@@ -390,6 +435,8 @@ static void handshake(struct stats *st, struct world *w, int a, int b)
 	bool discard = false;
 
 	record(st, da);
+	if (w->nd[a].g.uncommitted || w->nd[b].g.uncommitted)
+		st->uncommitted_met++;
 	T("handshake %d-%d: %s (%s); data %#" PRIx64 " %#" PRIx64 " gens %" PRIu64 ":%u/%s %" PRIu64 ":%u/%s bases %" PRIu64 ":%u %" PRIu64 ":%u\n",
 	  a, b, rblk_gen_verdict_name(da.verdict), da.rule, w->nd[a].data, w->nd[b].data,
 	  w->nd[a].g.current_gen.counter, w->nd[a].g.current_gen.origin, w->nd[a].g.consistent ? "c" : "i",
@@ -498,10 +545,14 @@ static void run_history(struct stats *st, uint64_t seed)
 			} else if (a != b && !w.synced[a][b]) {
 				handshake(st, &w, a, b);
 			}
-		} else if (ev < 85) {
+		} else if (ev < 80) {
 			if (w.nd[a].primary)
 				T("demote %d\n", a);
 			w.nd[a].primary = false;
+		} else if (ev < 85) {
+			if (w.nd[a].primary && participants(&w, a) == 1U << a)
+				st->isolated++;
+			isolated_bump(&w, a);
 		} else if (ev < 95) {
 			promote(&w, a, false);
 		} else {
@@ -534,6 +585,8 @@ TEST(simulation_agrees_with_truth)
 		TH_LOG("rule %-24s %ld", st.rule_names[i], st.rules[i]);
 	TH_LOG("diverged pairs met %ld, refusals of pairs that had not diverged %ld",
 	       st.diverged, st.false_alarms);
+	TH_LOG("isolated primaries %ld, handshakes with an uncommitted generation %ld",
+	       st.isolated, st.uncommitted_met);
 	EXPECT_EQ(0, st.errors) {
 		TH_LOG("first error (history seed below): %s", st.first_error);
 	}
@@ -543,6 +596,7 @@ TEST(simulation_agrees_with_truth)
 	EXPECT_LT(0, st.verdicts[RBLK_GEN_SPLIT_BRAIN]);
 	EXPECT_LT(0, st.verdicts[RBLK_GEN_IN_SYNC]);
 	EXPECT_LT(0, st.diverged);
+	EXPECT_LT(0, st.uncommitted_met);
 }
 
 TEST_HARNESS_MAIN

@@ -83,6 +83,12 @@ int rblk_mdio_open(struct rblk_mdio *io, const char *data, const char *external,
 			    external ? external : data);
 
 	off = rblk_mdio_sb_offset(io);
+	/*
+	 * The module writes the metadata of a live volume around the page
+	 * cache: drop what an earlier read left there, so that this one sees
+	 * the disk (dump-md on a running node).
+	 */
+	posix_fadvise(io->md_fd, (off_t)off, sizeof(copies), POSIX_FADV_DONTNEED);
 	n = pread(io->md_fd, copies, sizeof(copies), (off_t)off);
 	if (n != (ssize_t)sizeof(copies))
 		return fail(err, errlen, "cannot read the metadata of %s: %s",

@@ -235,7 +235,8 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 static void flags_text(u32 flags, char *buf, size_t len)
 {
 	static const char *const names[] = { "consistent", "outdated",
-					     "was-primary", "clean", "external" };
+					     "was-primary", "clean", "external",
+					     "uncommitted" };
 
 	buf[0] = 0;
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
@@ -419,6 +420,7 @@ static int change_md(const char *cmd, int argc, char **argv, bool want_gen,
 	struct rblk_mdio io;
 	struct rblk_md md;
 	struct md_args a;
+	const char *why;
 	char err[512];
 	int ret;
 
@@ -440,6 +442,12 @@ static int change_md(const char *cmd, int argc, char **argv, bool want_gen,
 	ret = change(&a, &md);
 	if (ret)
 		goto out;
+	/* Never a copy the module's loader would refuse. */
+	if (!rblk_gen_state_valid(&md.gen, &why)) {
+		snprintf(err, sizeof(err), "the result would be invalid metadata: %s", why);
+		ret = md_error(a.dev, RBLKCTL_EXIT_INVAL, err);
+		goto out;
+	}
 	if (rblk_mdio_commit(&io, &md, err, sizeof(err))) {
 		ret = md_error(a.dev, RBLKCTL_EXIT_FAIL, err);
 		goto out;
