@@ -72,9 +72,7 @@ NL_OUT := include/uapi/linux/rblk.h kmod/rblk_nl_gen.h kmod/rblk_nl_gen.c
 
 nl-gen: $(KSRC)/.stamp
 	ln -sf ../$(KSRC)/Documentation/netlink/genetlink.yaml netlink/genetlink.yaml
-	python3 $(YNL_GEN) --mode uapi --header --spec $(NL_SPEC) -o include/uapi/linux/rblk.h
-	python3 $(YNL_GEN) --mode kernel --header --spec $(NL_SPEC) -o kmod/rblk_nl_gen.h
-	python3 $(YNL_GEN) --mode kernel --source --spec $(NL_SPEC) -o kmod/rblk_nl_gen.c
+	tools/nl-gen $(YNL_GEN) $(NL_SPEC) $(NL_OUT)
 
 # The generated files are committed; this fails when they are stale.
 nl-check: $(KSRC)/.stamp
@@ -108,6 +106,11 @@ HELPER_BIN := $(patsubst tests/helpers/%.c,$(B)/tests/helpers/%,$(wildcard tests
 $(B)/tests/helpers/%: tests/helpers/%.c $(LIB_SRC) $(LIB_HDR)
 	@mkdir -p $(dir $@)
 	$(CC) $(CPPFLAGS_US) $(CFLAGS_US) -o $@ $< $(LIB_SRC) $(PKG_LIBS)
+
+# The test peer proves the secret with OpenSSL's HMAC-SHA256.
+$(B)/tests/helpers/fake_peer: tests/helpers/fake_peer.c $(LIB_SRC) $(LIB_HDR)
+	@mkdir -p $(dir $@)
+	$(CC) $(CPPFLAGS_US) $(CFLAGS_US) -o $@ $< $(LIB_SRC) $(PKG_LIBS) -lcrypto
 
 # libFuzzer target for the metadata parser (clang); skipped without clang.
 FUZZ_SRC := kmod/rblk_md.c kmod/rblk_gen.c userspace/lib/crc32c.c

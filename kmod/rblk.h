@@ -10,6 +10,7 @@
 #include <linux/llist.h>
 #include <linux/mutex.h>
 #include <linux/netlink.h>
+#include <linux/ratelimit.h>
 #include <linux/rcupdate.h>
 #include <linux/refcount.h>
 #include <linux/socket.h>
@@ -31,9 +32,21 @@
 #define RBLK_PEER_POOL_PAGES	1024
 /* ACKs a receive thread holds back at most while writes keep arriving. */
 #define RBLK_PEER_ACK_BATCH	8
+/* Handshake errors of a peer logged a minute at most (rblk_hs_error()). */
+#define RBLK_HS_LOG_BURST	10
 
 struct rblk_vol;
 struct rblk_peer;
+
+/**
+ * struct rblk_secret - a volume's shared secret
+ * @key:	its bytes
+ * @len:	their number; 0: none
+ */
+struct rblk_secret {
+	u8 key[RBLK_SECRET_MAX];
+	u32 len;
+};
 
 /**
  * struct rblk_conf - a volume's replication settings (rblkctl set)
@@ -53,6 +66,8 @@ struct rblk_peer;
  * @ack_timeout_ms: a peer that has not acked a write for this long is
  *		dropped (and demoted when the write completes without it)
  * @data_digest: enum rblk_digest offered to peers (new connections)
+ * @auth:	enum rblk_auth: how connections authenticate
+ * @secret:	the shared secret, with RBLK_AUTH_HMAC_SHA256; never shown
  */
 struct rblk_conf {
 	struct sockaddr_storage listen;
@@ -69,6 +84,8 @@ struct rblk_conf {
 	u32 ping_timeout_ms;
 	u32 ack_timeout_ms;
 	u32 data_digest;
+	u32 auth;
+	struct rblk_secret secret;
 };
 
 /**
@@ -218,22 +235,28 @@ enum rblk_peer_repl {
  * @thread:	connects (or takes the accepted socket), handshakes, then
  *		receives until the connection ends; then again
  * @lock:	protects @sock, @conn, @incoming*, @inflight, @ninflight,
- *		@txq, @fwd, @nfwd, @call and the peer's state below, and the
- *		membership of requests' entries in @inflight; taken from the
- *		I/O path and from bio completion (irq-safe)
+ *		@txq, @fwd, @nfwd, @call, @last_error and the peer's state
+ *		below, and the membership of requests' entries in @inflight;
+ *		taken from the I/O path and from bio completion (irq-safe)
  * @conn:	enum rblk_conn_state
  * @sock:	the connection while connected; set and cleared under both
  *		@lock and @send_mutex
  * @hs_sock:	the socket of a dial or handshake in progress, so that
  *		stopping can interrupt it; under @send_mutex
- * @incoming:	an accepted socket whose HELLO was read, for @thread
- * @incoming_hello: that HELLO
+ * @hs_proved:	the peer on @hs_sock proved the secret (or none is used):
+ *		a newer incoming connection no longer replaces it; under
+ *		@send_mutex
+ * @incoming:	an accepted socket whose CONNECT was read, for @thread
+ * @incoming_connect: that CONNECT
  * @hello_in:	the peer's HELLO of the current connection (@thread only)
  * @hello_out:	this node's HELLO being sent (@thread only)
+ * @tls:	the connection is in kernel TLS records (@thread only; the
+ *		socket's callback then cannot parse ACKs: rblk_ackrx.c)
  * @digest:	the connection checksums write data (both offered it)
  * @links_ok:	the connection's STATEs carry links (both offered it)
  * @recv:	the receiver's state (@thread only)
- * @wait:	@thread waits here for @incoming
+ * @wait:	@thread waits here for @incoming, and out its backoff
+ * @retry:	the settings changed: @thread's backoff ends at once
  * @send_mutex:	one message at a time on @sock; held across a message;
  *		keeps @sock and @hs_sock alive while held
  * @inflight:	requests sent and not acked, oldest first
@@ -254,6 +277,7 @@ enum rblk_peer_repl {
  *		changed by rblk_peer_set_repl() only
  * @ack_lat_us:	moving average of ack latency
  * @last_error:	why the last connection or handshake ended
+ * @hs_log:	rate limit of the logs of refused and failed handshakes
  * @last_rx:	jiffies of the last frame received
  * @last_tx:	jiffies of the last frame sent
  * @next_tick:	jiffies of the next liveness and timeout check
@@ -304,14 +328,17 @@ struct rblk_peer {
 	u32 conn;
 	struct socket *sock;
 	struct socket *hs_sock;
+	bool hs_proved;
 	struct socket *incoming;
-	struct rblk_msg_hello incoming_hello;
+	struct rblk_msg_connect incoming_connect;
 	struct rblk_msg_hello hello_in;
 	struct rblk_msg_hello hello_out;
+	bool tls;
 	bool digest;
 	bool links_ok;
 	struct rblk_recv recv;
 	wait_queue_head_t wait;
+	bool retry;
 	struct mutex send_mutex;	/* one message at a time on @sock */
 	struct list_head inflight;
 	u32 ninflight;
@@ -327,6 +354,7 @@ struct rblk_peer {
 	enum rblk_peer_repl repl;
 	u32 ack_lat_us;
 	char last_error[RBLK_PROTO_REASON_MAX];
+	struct ratelimit_state hs_log;
 	unsigned long last_rx;
 	unsigned long last_tx;
 	unsigned long next_tick;
@@ -381,9 +409,11 @@ struct rblk_peer {
  *		under @conf_mutex and @io_lock
  * @connected:	bit per node id: peers whose handshake succeeded
  * @stale:	a newer promise was seen: step down
- * @io_lock:	protects @overlaps, @parked and @suspended; per volume
+ * @io_lock:	protects @overlaps, @deferred, @parked and @suspended; per
+ *		volume
  * @overlaps:	writes in flight, to serialize overlapping ones
- * @overlap_wait: writers wait here for an overlapping write to end
+ * @deferred:	writes that wait for an overlapping one, in order
+ * @defer_work:	dispatches them when their turn comes
  * @parked:	writes that cannot complete yet (missing peers, no quorum)
  * @suspended:	their number, for status
  * @seq:	numbers dispatches; the high half of request ids
@@ -462,9 +492,10 @@ struct rblk_vol {
 	unsigned long connected;
 	bool stale;
 
-	spinlock_t io_lock;		/* overlaps, parked, suspended */
+	spinlock_t io_lock;		/* overlaps, deferred, parked, suspended */
 	struct list_head overlaps;
-	wait_queue_head_t overlap_wait;
+	struct list_head deferred;
+	struct work_struct defer_work;
 	struct list_head parked;
 	u32 suspended;
 	atomic_t seq;
@@ -527,7 +558,9 @@ static inline struct block_device *rblk_backing_bdev(const struct rblk_vol *vol)
 
 /*
  * Sets @set and clears @clear in one of @vol's node masks (@uptodate,
- * @connected), which the I/O path reads locklessly; under conf_mutex.
+ * @connected), which the I/O path reads locklessly; under conf_mutex,
+ * but for clearing a @connected bit when a connection ends
+ * (rblk_repl_peer_unlinked()).
  */
 static inline void rblk_vol_set_bits(struct rblk_vol *vol, unsigned long *mask,
 				     unsigned long set, unsigned long clear)
@@ -558,8 +591,13 @@ int rblk_vol_destroy(u32 minor, struct netlink_ext_ack *extack);
  */
 int rblk_vol_visit(int minor, unsigned long *pos,
 		   int (*fn)(struct rblk_vol *vol, void *arg), void *arg);
-/* The module's workqueue (rblk_main.c). */
+/*
+ * The module's workqueues (rblk_main.c): rblk_wq for the work of the I/O
+ * path, rblk_accept_wq for reading the CONNECT of accepted connections,
+ * which may block for connect-timeout.
+ */
 extern struct workqueue_struct *rblk_wq;
+extern struct workqueue_struct *rblk_accept_wq;
 
 /*
  * rblk_md_io.c: metadata I/O. rblk_md_load() reads and validates the
@@ -595,6 +633,18 @@ int rblk_conf_net_check(struct rblk_vol *vol, struct net *net,
 			struct netlink_ext_ack *extack);
 /* Binds the volume to @net once a first configuration is accepted. */
 void rblk_conf_take_net(struct rblk_vol *vol, struct net *net);
+/* The RBLK_PROTO_F_* features a HELLO carries for settings @c. */
+u64 rblk_conf_features(const struct rblk_conf *c);
+/* This node's settings that peers must share, for HELLO; under conf_mutex. */
+void rblk_conf_to_wire(struct rblk_vol *vol, struct rblk_wire_conf *w);
+/* What is wrong with a HELLO's settings (out of range), or NULL. */
+const char *rblk_conf_wire_check(const struct rblk_wire_conf *w);
+/*
+ * Whether node @node's settings @w and @features agree with this node's:
+ * 0, or -EINVAL with "config mismatch: ..." in @buf. Under conf_mutex.
+ */
+int rblk_conf_agree(struct rblk_vol *vol, u32 node, u64 features,
+		    const struct rblk_wire_conf *w, char *buf, size_t len);
 
 /* rblk_peer.c: peers, and their replication state. */
 int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
@@ -630,6 +680,13 @@ void rblk_repl_free(struct rblk_vol *vol);
 int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h);
 /* The connection is published: writes may flow. */
 void rblk_repl_peer_connected(struct rblk_peer *peer);
+/*
+ * The connection ended: the peer is no longer reachable for writes. Called
+ * without conf_mutex (a call may hold it while waiting for this very
+ * peer), so that the state work stops resending to it at once;
+ * rblk_repl_peer_down() does the rest.
+ */
+void rblk_repl_peer_unlinked(struct rblk_peer *peer);
 void rblk_repl_peer_down(struct rblk_peer *peer);
 void rblk_repl_peer_state(struct rblk_peer *peer, const struct rblk_msg_state *st);
 /* A secondary's view of the other secondaries, from their last state. */
@@ -653,6 +710,13 @@ void rblk_role_step_down(struct rblk_vol *vol);
  * sync before it returns; they become outdated. Under conf_mutex.
  */
 void rblk_bump_gen(struct rblk_vol *vol, unsigned long without);
+/*
+ * The peers in sync among @peers lack writes on this node's disk (a write
+ * that failed, a peer removed): their slots start a bitmap at the current
+ * generation (persisted), with no new one, and they are outdated. Under
+ * conf_mutex.
+ */
+void rblk_mark_diverged(struct rblk_vol *vol, unsigned long peers);
 /* A voter's side of NEW_GEN and PROMISE; RBLK_ACK_* or granted. */
 u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng);
 bool rblk_vote_promise(struct rblk_peer *peer, u64 counter,
@@ -823,11 +887,28 @@ static inline struct rblk_vol *rblk_peer_vol(struct rblk_peer *peer)
 	struct rblk_peer *__p = (peer);					\
 	rblk_conn_error(rblk_peer_vol(__p), __p, fmt, ##__VA_ARGS__);	\
 })
+/*
+ * A handshake with @peer failed or was refused: keeps the reason as its
+ * last error and logs it, at most RBLK_HS_LOG_BURST times a minute, so
+ * that a refusal retried for hours fills no log.
+ */
+__printf(2, 3) void rblk_hs_error(struct rblk_peer *peer, const char *fmt, ...);
+/* The same for the refusal whose reason is @peer's last error. */
+void rblk_hs_log_refusal(struct rblk_peer *peer);
 /* Drops @peer's connection (its thread then reconnects). */
 void rblk_peer_drop(struct rblk_peer *peer, const char *why);
 /* Sends a call and waits for its answer; 0, or -ETIMEDOUT/-ENOTCONN. */
 int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 		   struct rblk_call *answer);
+/*
+ * The same in two steps, so that a node calls all its peers at once and
+ * waits for them together, an ack-timeout in all: sends the call...
+ */
+int rblk_peer_call_start(struct rblk_peer *peer, u16 type, const void *p,
+			 u32 len);
+/* ...and waits for its answer until @deadline (jiffies). */
+int rblk_peer_call_wait(struct rblk_peer *peer, unsigned long deadline,
+			struct rblk_call *answer);
 /*
  * An answer (ACK or PROMISE_REPLY, @st with it) to the call @id; false
  * when no call of @peer waits for it.
@@ -839,12 +920,15 @@ void rblk_call_fail(struct rblk_peer *peer);
 
 /* rblk_recv.c: the receiver and its frame table. */
 /*
- * Reads a peer's first message on a socket not yet connected, within
- * connect-timeout: its HELLO into @hello, or its REFUSE (logged,
- * -ECONNREFUSED). @peer is NULL on the accepting side.
+ * Reads a message of the handshake, of @type, whole into @buf (@len
+ * bytes, its fixed length) by @deadline: 0; or -ECONNREFUSED when the
+ * peer sent a REFUSE instead (logged), or a protocol 1 HELLO where its
+ * CONNECT was due (refused, naming both versions); or another error.
+ * @peer is NULL on the accepting side.
  */
 int rblk_recv_handshake(struct rblk_vol *vol, struct rblk_peer *peer,
-			struct socket *sock, struct rblk_msg_hello *hello);
+			struct socket *sock, u16 type, void *buf, u32 len,
+			unsigned long deadline);
 /* A connection starts, and ends (a frame half read is given up). */
 void rblk_recv_start(struct rblk_peer *peer);
 void rblk_recv_stop(struct rblk_peer *peer);
@@ -858,9 +942,66 @@ bool rblk_recv_idle(const struct rblk_peer *peer);
  */
 int rblk_recv_step(struct rblk_peer *peer, struct socket *sock);
 
+/*
+ * rblk_auth.c: proofs of the shared secret and the keys of kernel TLS
+ * (docs/protocol.md).
+ */
+void rblk_auth_nonce(u8 nonce[RBLK_NONCE_LEN]);
+/* The MAC with which node @from proves @s to node @to. */
+int rblk_auth_mac(const struct rblk_secret *s, const u8 *uuid, u32 from,
+		  u32 to, const u8 *from_nonce, const u8 *to_nonce,
+		  u8 mac[RBLK_MAC_LEN]);
+/* Whether @mac is @expected (in constant time). */
+bool rblk_auth_check(const u8 *mac, const u8 *expected);
+/*
+ * Switches @sock, between node @me and node @peer, to kernel TLS with the
+ * keys of both directions derived from @s and the nonces (@dialer: this
+ * node dialed).
+ */
+int rblk_auth_tls(struct socket *sock, const struct rblk_secret *s,
+		  const u8 *uuid, u32 me, u32 peer, bool dialer,
+		  const u8 *my_nonce, const u8 *peer_nonce);
+
+/* rblk_handshake.c: the handshake (protocol 2). */
+/* RBLK_WIRE_AUTH_* for enum rblk_auth @auth (not unset). */
+u32 rblk_hs_wire_auth(u32 auth);
+/*
+ * What is wrong with a peer's CONNECT for this volume, which requires
+ * @wire_auth, or NULL; the RBLK_REFUSE_* reason in @reason. The text may
+ * be built in @buf.
+ */
+const char *rblk_hs_check_connect(struct rblk_vol *vol,
+				  const struct rblk_msg_connect *c, u32 wire_auth,
+				  u32 *reason, char *buf, size_t len);
+/*
+ * Dials @peer and runs the handshake: 0 with the connection in @res and
+ * the peer's HELLO in @hello; -ECONNREFUSED when either side refused it,
+ * another error when it failed.
+ */
+int rblk_hs_dial(struct rblk_peer *peer, struct rblk_msg_hello *hello,
+		 struct socket **res);
+/*
+ * The rest of the handshake on @sock, accepted from @peer, whose CONNECT
+ * (@theirs) the accept work checked: as rblk_hs_dial().
+ */
+int rblk_hs_accept(struct rblk_peer *peer, struct socket *sock,
+		   const struct rblk_msg_connect *theirs,
+		   struct rblk_msg_hello *hello);
+
+/*
+ * Publishes the socket of a handshake in progress, so that stopping the
+ * peer can interrupt it (NULL: none).
+ */
+void rblk_hs_set_sock(struct rblk_peer *peer, struct socket *sock);
+
+/* rblk_listen.c: listening for peers. */
+int rblk_listen_start(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+/* Stops listening and ends the handshakes in progress. */
+void rblk_listen_stop(struct rblk_vol *vol);
+
 /* rblk_conn.c: the life of connections. */
-int rblk_conn_listen(struct rblk_vol *vol, struct netlink_ext_ack *extack);
-void rblk_conn_unlisten(struct rblk_vol *vol);
+/* The settings changed: @peer's thread tries again at once. */
+void rblk_conn_retry(struct rblk_peer *peer);
 /* Starts and stops @peer's thread (and with it its connection). */
 int rblk_conn_start(struct rblk_peer *peer);
 void rblk_conn_stop(struct rblk_peer *peer);

@@ -117,6 +117,9 @@ void rblk_ackrx_attach(struct rblk_peer *peer, struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 
+	/* Kernel TLS owns the stream: only its records can be read. */
+	if (peer->tls)
+		return;
 	peer->ackrx_on = false;
 	peer->ackrx_err = 0;
 	write_lock_bh(&sk->sk_callback_lock);
@@ -130,6 +133,8 @@ void rblk_ackrx_detach(struct rblk_peer *peer, struct socket *sock)
 {
 	struct sock *sk = sock->sk;
 
+	if (peer->tls)
+		return;
 	write_lock_bh(&sk->sk_callback_lock);
 	sk->sk_data_ready = peer->ackrx_data_ready;
 	sk->sk_user_data = NULL;
@@ -154,8 +159,11 @@ int rblk_ackrx_wait(struct rblk_peer *peer, struct socket *sock)
 	long left_j;
 	int err;
 
-	/* A secondary receives writes: every frame would be for the thread. */
-	if (READ_ONCE(peer->vol->role) != RBLK_ROLE_PRIMARY)
+	/*
+	 * A secondary receives writes: every frame would be for the thread.
+	 * Under kernel TLS the thread reads the ACKs itself.
+	 */
+	if (READ_ONCE(peer->vol->role) != RBLK_ROLE_PRIMARY || peer->tls)
 		return 0;
 	/* ACKs held back from writes applied before a promotion go first. */
 	rblk_apply_release_acks(peer);

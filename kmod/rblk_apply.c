@@ -338,7 +338,12 @@ static const char *rblk_write_check(struct rblk_peer *peer,
 	u64 sector = be64_to_cpu(w->sector);
 	u64 nr = get_capacity(vol->disk);
 
-	if (w->gen.pad || be64_to_cpu(w->gen.counter) >= RBLK_PROTO_GEN_MAX)
+	/*
+	 * Believable, as every counter a peer sends: the newest write's
+	 * counter orders the chain's paths (rblk_chain_admit()). Read
+	 * without conf_mutex: the counters only grow.
+	 */
+	if (w->gen.pad || !rblk_gen_counter_ok(&vol->md.gen, be64_to_cpu(w->gen.counter)))
 		return "bad generation in write";
 	if (rblk_chain_route_check(peer, &w->route))
 		return rblk_chain_route_check(peer, &w->route);

@@ -129,11 +129,25 @@ static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	atomic_set(&cmd->pending, 1);
 	cmd->status = BLK_STS_OK;
 	cmd->repl = false;
-	if (req_op(rq) != REQ_OP_READ && !rblk_req_start(vol, rq)) {
-		/* Not primary (any more): nothing reaches the disk. */
-		blk_mq_end_request(rq, BLK_STS_IOERR);
-		return BLK_STS_OK;
+	if (req_op(rq) != REQ_OP_READ) {
+		switch (rblk_req_start(vol, rq)) {
+		case RBLK_START_FAIL:
+			/* Not primary (any more): nothing reaches the disk. */
+			blk_mq_end_request(rq, BLK_STS_IOERR);
+			return BLK_STS_OK;
+		case RBLK_START_DEFERRED:
+			return BLK_STS_OK;
+		case RBLK_START_NOW:
+			break;
+		}
 	}
+	rblk_io_dispatch(vol, rq);
+	return BLK_STS_OK;
+}
+
+void rblk_io_dispatch(struct rblk_vol *vol, struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
 	if (req_op(rq) == REQ_OP_FLUSH)
 		rblk_submit_flush(vol, rq);
@@ -141,9 +155,7 @@ static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 		rblk_submit_bios(vol, rq);
 	if (cmd->repl)
 		rblk_req_replicate(vol, rq);
-
 	rblk_cmd_put(rq);
-	return BLK_STS_OK;
 }
 
 static int rblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
@@ -153,6 +165,7 @@ static int rblk_init_request(struct blk_mq_tag_set *set, struct request *rq,
 	int i;
 
 	INIT_LIST_HEAD(&cmd->overlap_node);
+	INIT_LIST_HEAD(&cmd->defer_node);
 	INIT_LIST_HEAD(&cmd->park_node);
 	for (i = 0; i < RBLK_MAX_NODES; i++) {
 		INIT_LIST_HEAD(&cmd->peer[i].node);

@@ -16,10 +16,13 @@ static int rblk_major;
 
 /*
  * The module's work items: the send, ack and state work of volumes and
- * peers (on the I/O path: WQ_MEM_RECLAIM), events, and reading the HELLO
- * of accepted connections.
+ * peers (on the I/O path: WQ_MEM_RECLAIM) and events on rblk_wq; reading
+ * the CONNECT of accepted connections, which may wait connect-timeout for
+ * a silent stranger, on rblk_accept_wq, so that under memory pressure the
+ * I/O path's rescuer never waits behind one.
  */
 struct workqueue_struct *rblk_wq;
+struct workqueue_struct *rblk_accept_wq;
 
 /*
  * rblk_vols_lock serializes volume creation, destruction and the control
@@ -120,6 +123,12 @@ static int rblk_vol_init_disk(struct rblk_vol *vol)
 	 * the block layer drops them for a queue without a volatile cache.
 	 */
 	lim.features |= BLK_FEAT_WRITE_CACHE | BLK_FEAT_FUA;
+	/*
+	 * A page must not change while its write is in flight: the local
+	 * disk and the peers get it at different times, and the data digest
+	 * would see a mismatch that is not one (as DRBD does).
+	 */
+	lim.features |= BLK_FEAT_STABLE_WRITES;
 	/* One range per discard: a replication message carries one. */
 	lim.max_discard_segments = 1;
 	/* What one replication message carries (rblk_proto.h). */
@@ -165,6 +174,7 @@ static void rblk_vol_release_disk(struct rblk_vol *vol)
 {
 	del_gendisk(vol->disk);
 	/* Nothing may look at the disk once it is put. */
+	cancel_work_sync(&vol->defer_work);
 	cancel_work_sync(&vol->state_work);
 	cancel_work_sync(&vol->notify_work);
 	put_disk(vol->disk);
@@ -368,10 +378,15 @@ static int __init rblk_init(void)
 	rblk_wq = alloc_workqueue(RBLK_NAME, WQ_UNBOUND | WQ_MEM_RECLAIM, 0);
 	if (!rblk_wq)
 		return -ENOMEM;
+	rblk_accept_wq = alloc_workqueue(RBLK_NAME "_accept", WQ_UNBOUND, 0);
+	if (!rblk_accept_wq) {
+		err = -ENOMEM;
+		goto out_destroy_wq;
+	}
 	rblk_major = register_blkdev(0, RBLK_NAME);
 	if (rblk_major < 0) {
 		err = rblk_major;
-		goto out_destroy_wq;
+		goto out_destroy_accept_wq;
 	}
 
 	err = rblk_nl_init();
@@ -382,6 +397,8 @@ static int __init rblk_init(void)
 
 out_unregister_blkdev:
 	unregister_blkdev(rblk_major, RBLK_NAME);
+out_destroy_accept_wq:
+	destroy_workqueue(rblk_accept_wq);
 out_destroy_wq:
 	destroy_workqueue(rblk_wq);
 	return err;
@@ -402,6 +419,7 @@ static void __exit rblk_exit(void)
 	mutex_unlock(&rblk_vols_lock);
 	xa_destroy(&rblk_vols);
 	unregister_blkdev(rblk_major, RBLK_NAME);
+	destroy_workqueue(rblk_accept_wq);
 	destroy_workqueue(rblk_wq);
 }
 

@@ -100,12 +100,18 @@ int rblk_md_persist(struct rblk_vol *vol)
 						   rblk_backing_bdev(vol);
 	int copy = rblk_md_next_copy(vol->md_copy);
 	struct rblk_md_sb *sb;
+	const char *why;
 	struct bio_vec bvec;
 	struct page *page;
 	struct bio bio;
 	int err;
 
 	lockdep_assert_held(&vol->conf_mutex);
+	/* Never a state the loader would refuse (rblk_md_check_gens()). */
+	if (!rblk_gen_state_valid(&vol->md.gen, &why)) {
+		pr_err("rblk%u: metadata not written: %s\n", vol->minor, why);
+		return -EINVAL;
+	}
 	page = alloc_page(GFP_NOIO | __GFP_ZERO);
 	if (!page)
 		return -ENOMEM;

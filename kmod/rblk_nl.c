@@ -193,6 +193,7 @@ static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u64_64bit(skb, RBLK_A_VOL_PROMISED, vol->md.gen.promised, 0) ||
 	    nla_put_u32(skb, RBLK_A_VOL_SUSPENDED, READ_ONCE(vol->suspended)) ||
 	    nla_put_u32(skb, RBLK_A_VOL_DATA_DIGEST, c->data_digest) ||
+	    nla_put_u32(skb, RBLK_A_VOL_AUTH, c->auth) ||
 	    (c->chain_order_len &&
 	     nla_put(skb, RBLK_A_VOL_CHAIN_ORDER, c->chain_order_len, c->chain_order)) ||
 	    rblk_nl_put_chain(skb, vol))
@@ -475,10 +476,15 @@ void rblk_nl_notify_work(struct work_struct *work)
 {
 	struct rblk_vol *vol = container_of(work, struct rblk_vol, notify_work);
 	struct sk_buff *skb;
+	struct net *net;
 	void *hdr;
 
 	if (READ_ONCE(rblk_nl_down))
 		return;
+	/* Set once, with the first configuration, and kept until the end. */
+	mutex_lock(&vol->conf_mutex);
+	net = vol->net ?: &init_net;
+	mutex_unlock(&vol->conf_mutex);
 	skb = genlmsg_new(RBLK_NL_VOL_SIZE, GFP_KERNEL);
 	if (!skb)
 		return;
@@ -488,9 +494,13 @@ void rblk_nl_notify_work(struct work_struct *work)
 		return;
 	}
 	genlmsg_end(skb, hdr);
-	rcu_read_lock();
-	genlmsg_multicast_allns(&rblk_nl_family, skb, 0, RBLK_NLGRP_EVENTS);
-	rcu_read_unlock();
+	/*
+	 * Only to the namespace the volume's sockets live in (before its
+	 * first configuration: the initial one), and only to listeners with
+	 * CAP_NET_ADMIN there (the group's flag).
+	 */
+	genlmsg_multicast_netns(&rblk_nl_family, net, skb, 0, RBLK_NLGRP_EVENTS,
+				GFP_KERNEL);
 }
 
 void rblk_nl_notify(struct rblk_vol *vol)

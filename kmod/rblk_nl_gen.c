@@ -74,7 +74,7 @@ static const struct nla_policy rblk_vol_get_nl_policy[RBLK_A_VOL_MINOR + 1] = {
 };
 
 /* RBLK_CMD_VOL_SET - do */
-static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_CHAIN_ORDER + 1] = {
+static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_SECRET + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_LISTEN] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_VOL_TOPOLOGY] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -87,6 +87,8 @@ static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_CHAIN_ORDER + 1
 	[RBLK_A_VOL_ACK_TIMEOUT_MS] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_ack_timeout_ms_range),
 	[RBLK_A_VOL_DATA_DIGEST] = NLA_POLICY_MAX(NLA_U32, 1),
 	[RBLK_A_VOL_CHAIN_ORDER] = { .type = NLA_BINARY, },
+	[RBLK_A_VOL_AUTH] = NLA_POLICY_MAX(NLA_U32, 2),
+	[RBLK_A_VOL_SECRET] = { .type = NLA_BINARY, },
 };
 
 /* RBLK_CMD_PEER_ADD - do */
@@ -145,7 +147,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_set_doit,
 		.policy		= rblk_vol_set_nl_policy,
-		.maxattr	= RBLK_A_VOL_CHAIN_ORDER,
+		.maxattr	= RBLK_A_VOL_SECRET,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{
@@ -175,7 +177,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 };
 
 static const struct genl_multicast_group rblk_nl_mcgrps[] = {
-	[RBLK_NLGRP_EVENTS] = { "events", },
+	[RBLK_NLGRP_EVENTS] = { "events", .flags = GENL_MCAST_CAP_NET_ADMIN, },
 };
 
 struct genl_family rblk_nl_family __ro_after_init = {

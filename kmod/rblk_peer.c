@@ -173,6 +173,7 @@ static struct rblk_peer *rblk_peer_alloc(struct rblk_vol *vol, u32 node_id)
 	mutex_init(&peer->ack_mutex);
 	peer->conn = RBLK_CONN_STATE_CONNECTING;
 	peer->repl = RBLK_REPL_UNKNOWN;
+	ratelimit_state_init(&peer->hs_log, 60 * HZ, RBLK_HS_LOG_BURST);
 	return peer;
 }
 
@@ -286,7 +287,6 @@ struct rblk_peer *rblk_peer_unpublish(struct rblk_vol *vol, u32 id)
 int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 		  struct netlink_ext_ack *extack)
 {
-	struct rblk_md *md = &vol->md;
 	struct rblk_peer *peer;
 	bool was;
 
@@ -300,17 +300,10 @@ int rblk_peer_del(struct rblk_vol *vol, u32 node_id,
 	}
 	/*
 	 * A peer in sync misses what comes next: its slot starts a bitmap
-	 * now (a new generation on the primary), so that adding it back
-	 * does not find it in sync.
+	 * now, so that adding it back does not find it in sync.
 	 */
-	if (vol->uptodate & BIT(node_id)) {
-		if (vol->role == RBLK_ROLE_PRIMARY) {
-			rblk_bump_gen(vol, BIT(node_id));
-		} else if (rblk_gen_is_none(md->slot_base[peer->slot])) {
-			md->slot_base[peer->slot] = md->gen.current_gen;
-			rblk_md_persist(vol);
-		}
-	}
+	if (vol->uptodate & BIT(node_id))
+		rblk_mark_diverged(vol, BIT(node_id));
 	was = vol->connected & BIT(node_id);
 	rblk_peer_unpublish(vol, node_id);
 	/* The others learn that this node's link to it is gone. */

@@ -12,11 +12,16 @@
 #include "rblk_gen.h"
 
 #define RBLK_PROTO_MAGIC	0x52424c4bU	/* "RBLK" */
-#define RBLK_PROTO_VERSION_MIN	1
-#define RBLK_PROTO_VERSION_MAX	1
+#define RBLK_PROTO_VERSION_MIN	2
+#define RBLK_PROTO_VERSION_MAX	2
 /*
- * Feature bits of HELLO. Unknown bits from a peer are ignored; a feature
- * is used on a connection when both HELLOs carry it.
+ * A protocol 1 peer's first message is a HELLO of this length (it starts
+ * with its lowest and highest version): it is refused, naming both.
+ */
+#define RBLK_PROTO_V1_HELLO_LEN	632
+/*
+ * Feature bits of HELLO. Both sides must offer the same (the agreement
+ * at connect): a connection uses exactly these.
  */
 /* WRITE data is followed by its CRC32C (__be32), checked by the receiver. */
 #define RBLK_PROTO_F_DIGEST	BIT_ULL(0)
@@ -38,9 +43,25 @@
 /* Longest refusal text, NUL included. */
 #define RBLK_PROTO_REASON_MAX	128
 
+/* Bytes of a CONNECT's nonce, and of an AUTH's MAC (HMAC-SHA256). */
+#define RBLK_NONCE_LEN		32
+#define RBLK_MAC_LEN		32
+/* Longest shared secret of a volume. */
+#define RBLK_SECRET_MAX		64
+
+/* Authentication of CONNECT: what both sides must have configured. */
+#define RBLK_WIRE_AUTH_NONE	0	/* none: the link is trusted */
+/*
+ * Challenge-response with HMAC-SHA256 over a shared secret, then every
+ * byte in kernel TLS records (TLS 1.3 framing, AES-128-GCM) keyed from
+ * the secret and both nonces (docs/protocol.md).
+ */
+#define RBLK_WIRE_AUTH_HMAC_SHA256	1
+
 /**
  * enum rblk_msg_type - message types
- * @RBLK_MSG_HELLO:	first message each way: identity and generation state
+ * @RBLK_MSG_HELLO:	after CONNECT (and AUTH), each way: generation state
+ *			and the settings both sides must agree on
  * @RBLK_MSG_REFUSE:	the handshake failed; the text says why; then close
  * @RBLK_MSG_PING:	keepalive; answered with @RBLK_MSG_PONG
  * @RBLK_MSG_PONG:	answer to a ping
@@ -53,6 +74,9 @@
  *			(persisted before the ack)
  * @RBLK_MSG_PROMISE:	promotion candidate asks for a promise
  * @RBLK_MSG_PROMISE_REPLY: the answer, with the voter's state
+ * @RBLK_MSG_CONNECT:	first message each way: versions, identity,
+ *			authentication, a fresh nonce
+ * @RBLK_MSG_AUTH:	proof of the shared secret, bound to both nonces
  */
 enum rblk_msg_type {
 	RBLK_MSG_HELLO = 1,
@@ -66,7 +90,9 @@ enum rblk_msg_type {
 	RBLK_MSG_NEW_GEN,
 	RBLK_MSG_PROMISE,
 	RBLK_MSG_PROMISE_REPLY,
-	RBLK_MSG_TYPE_MAX = RBLK_MSG_PROMISE_REPLY,
+	RBLK_MSG_CONNECT,
+	RBLK_MSG_AUTH,
+	RBLK_MSG_TYPE_MAX = RBLK_MSG_AUTH,
 };
 
 /* Header flags of RBLK_MSG_WRITE. */
@@ -104,18 +130,78 @@ struct rblk_wire_gen {
 	__be32 pad;
 };
 
-/* HELLO flags. */
-#define RBLK_HELLO_F_CONSISTENT	BIT(0)	/* the sender's data is whole */
-#define RBLK_HELLO_F_PRIMARY	BIT(1)	/* the sender is primary */
-
 /**
- * struct rblk_msg_hello - identity and generation state, both ways
+ * struct rblk_msg_connect - the first message each way, in the clear
  * @proto_min:	lowest protocol version the sender speaks
  * @proto_max:	highest
- * @features:	RBLK_PROTO_F_* the sender offers
  * @uuid:	volume UUID
  * @from_node:	sender's node id
  * @to_node:	node id the sender expects at the other end
+ * @auth:	RBLK_WIRE_AUTH_*: what the sender requires; both must match
+ * @pad:	zero
+ * @nonce:	random bytes, fresh for each connection
+ *
+ * Nothing in it is secret or trusted: it says who the sender claims to be
+ * and how it will prove it.
+ */
+struct rblk_msg_connect {
+	__be32 proto_min;
+	__be32 proto_max;
+	u8 uuid[16];
+	__be32 from_node;
+	__be32 to_node;
+	__be32 auth;
+	__be32 pad;
+	u8 nonce[RBLK_NONCE_LEN];
+};
+
+/**
+ * struct rblk_msg_auth - proof that the sender holds the volume's secret
+ * @mac:	HMAC-SHA256 keyed with the secret over "rblk auth v2", the
+ *		UUID, the sender's and the receiver's node ids (be32) and
+ *		the sender's and the receiver's nonces (docs/protocol.md)
+ */
+struct rblk_msg_auth {
+	u8 mac[RBLK_MAC_LEN];
+};
+
+/**
+ * struct rblk_wire_conf - the settings both sides of a connection must
+ *	agree on (HELLO); enums take the netlink uapi's values
+ * @topology:	enum rblk_topology
+ * @write_quorum: W as configured (0: a majority)
+ * @quorum_mode: enum rblk_quorum_mode
+ * @on_no_quorum: enum rblk_on_no_quorum
+ * @logical_block_size: of the sender's exported device
+ * @physical_block_size: of the sender's exported device
+ * @chain_order_len: entries of @chain_order in use
+ * @pad:	zero
+ * @chain_order: node ids, unused entries zero
+ */
+struct rblk_wire_conf {
+	__be32 topology;
+	__be32 write_quorum;
+	__be32 quorum_mode;
+	__be32 on_no_quorum;
+	__be32 logical_block_size;
+	__be32 physical_block_size;
+	u8 chain_order_len;
+	u8 pad[7];
+	u8 chain_order[RBLK_MAX_NODES];
+};
+
+/* HELLO flags. */
+#define RBLK_HELLO_F_CONSISTENT	BIT(0)	/* the sender's data is whole */
+#define RBLK_HELLO_F_PRIMARY	BIT(1)	/* the sender is primary */
+/* Nothing can have been committed under the sender's current generation. */
+#define RBLK_HELLO_F_UNCOMMITTED	BIT(2)
+#define RBLK_HELLO_F_ALL	(RBLK_HELLO_F_CONSISTENT | RBLK_HELLO_F_PRIMARY | \
+				 RBLK_HELLO_F_UNCOMMITTED)
+
+/**
+ * struct rblk_msg_hello - generation state and settings, both ways, once
+ *	both sides are identified (and authenticated)
+ * @features:	RBLK_PROTO_F_* the sender uses; both must send the same
  * @data_size:	sender's exported size in bytes
  * @flags:	RBLK_HELLO_F_*
  * @history_len: valid entries of @history
@@ -126,14 +212,10 @@ struct rblk_wire_gen {
  * @history:	sender's ancestors, newest first
  * @promised:	highest counter the sender promised
  * @seen:	highest counter the sender has seen
+ * @conf:	the sender's settings that both sides must share
  */
 struct rblk_msg_hello {
-	__be32 proto_min;
-	__be32 proto_max;
 	__be64 features;
-	u8 uuid[16];
-	__be32 from_node;
-	__be32 to_node;
 	__be64 data_size;
 	__be32 flags;
 	__be32 history_len;
@@ -143,6 +225,7 @@ struct rblk_msg_hello {
 	struct rblk_wire_gen history[RBLK_GEN_HISTORY];
 	__be64 promised;
 	__be64 seen;
+	struct rblk_wire_conf conf;
 };
 
 /**
@@ -155,6 +238,9 @@ struct rblk_msg_hello {
  *			no consistent source)
  * @RBLK_REFUSE_ROLE:	both sides are primary
  * @RBLK_REFUSE_BUSY:	already connected to that node
+ * @RBLK_REFUSE_AUTH:	authentication failed, or the sides require
+ *			different authentication
+ * @RBLK_REFUSE_CONFIG:	the settings both sides must share differ
  */
 enum rblk_refuse_reason {
 	RBLK_REFUSE_PROTO = 1,
@@ -164,6 +250,8 @@ enum rblk_refuse_reason {
 	RBLK_REFUSE_GEN,
 	RBLK_REFUSE_ROLE,
 	RBLK_REFUSE_BUSY,
+	RBLK_REFUSE_AUTH,
+	RBLK_REFUSE_CONFIG,
 };
 
 /**
@@ -319,7 +407,10 @@ static inline void rblk_proto_check_sizes(void)
 {
 	BUILD_BUG_ON(sizeof(struct rblk_msg_hdr) != 24);
 	BUILD_BUG_ON(sizeof(struct rblk_wire_gen) != 16);
-	BUILD_BUG_ON(sizeof(struct rblk_msg_hello) != 632);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_connect) != 72);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_auth) != 32);
+	BUILD_BUG_ON(sizeof(struct rblk_wire_conf) != 48);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_hello) != 648);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_refuse) != 136);
 	BUILD_BUG_ON(sizeof(struct rblk_wire_route) != 24);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_write) != 56);

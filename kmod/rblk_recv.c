@@ -54,7 +54,8 @@ static int rblk_recv_refuse(struct rblk_peer *peer, struct rblk_frame *f)
 	struct rblk_msg_refuse *r = &f->p.refuse;
 
 	r->text[sizeof(r->text) - 1] = '\0';
-	rblk_peer_error(peer, "refused by the peer: %s", r->text);
+	/* Refused again on every attempt until fixed: said once a while. */
+	rblk_hs_error(peer, "refused by the peer: %s", r->text);
 	return -ECONNREFUSED;
 }
 
@@ -93,24 +94,40 @@ static int rblk_recv_ack(struct rblk_peer *peer, struct rblk_frame *f)
 	return -EPROTO;
 }
 
+/*
+ * Whether @counter, from @peer, may be believed: no more than
+ * RBLK_GEN_JUMP_MAX above anything this node knows (rblk_gen_counter_ok();
+ * read without conf_mutex: the counters only grow). Logs when not.
+ */
+static bool rblk_recv_counter_ok(struct rblk_peer *peer, u64 counter)
+{
+	if (rblk_gen_counter_ok(&peer->vol->md.gen, counter))
+		return true;
+	rblk_peer_error(peer,
+			"protocol error: generation counter %llu is more than %llu above any seen here",
+			counter, RBLK_GEN_JUMP_MAX);
+	return false;
+}
+
 /* A STATE (alone or in a PROMISE_REPLY) with a field out of range. */
-static bool rblk_state_malformed(const struct rblk_peer *peer,
+static bool rblk_state_malformed(struct rblk_peer *peer,
 				 const struct rblk_msg_state *st)
 {
-	return st->current_gen.pad ||
-	       be64_to_cpu(st->current_gen.counter) >= RBLK_PROTO_GEN_MAX ||
-	       be64_to_cpu(st->promised) >= RBLK_PROTO_GEN_MAX ||
-	       be32_to_cpu(st->links) >= (peer->links_ok ? BIT(RBLK_MAX_NODES) : 1) ||
-	       be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT |
-					  RBLK_STATE_F_PRIMARY);
+	if (st->current_gen.pad ||
+	    be32_to_cpu(st->current_gen.origin) >= RBLK_MAX_NODES ||
+	    be32_to_cpu(st->links) >= (peer->links_ok ? BIT(RBLK_MAX_NODES) : 1) ||
+	    be32_to_cpu(st->flags) & ~(RBLK_STATE_F_CONSISTENT | RBLK_STATE_F_PRIMARY)) {
+		rblk_peer_error(peer, "protocol error: malformed state");
+		return true;
+	}
+	return !rblk_recv_counter_ok(peer, be64_to_cpu(st->current_gen.counter)) ||
+	       !rblk_recv_counter_ok(peer, be64_to_cpu(st->promised));
 }
 
 static int rblk_recv_state(struct rblk_peer *peer, struct rblk_frame *f)
 {
-	if (rblk_state_malformed(peer, &f->p.state)) {
-		rblk_peer_error(peer, "protocol error: malformed state");
+	if (rblk_state_malformed(peer, &f->p.state))
 		return -EPROTO;
-	}
 	rblk_repl_peer_state(peer, &f->p.state);
 	return 0;
 }
@@ -122,10 +139,12 @@ static int rblk_recv_new_gen(struct rblk_peer *peer, struct rblk_frame *f)
 
 	if (!(f->id & RBLK_CALL_ID) || ng->gen.pad || ng->prev.pad ||
 	    !be64_to_cpu(ng->gen.counter) ||
-	    be64_to_cpu(ng->gen.counter) >= RBLK_PROTO_GEN_MAX) {
+	    be32_to_cpu(ng->gen.origin) >= RBLK_MAX_NODES) {
 		rblk_peer_error(peer, "protocol error: malformed generation change");
 		return -EPROTO;
 	}
+	if (!rblk_recv_counter_ok(peer, be64_to_cpu(ng->gen.counter)))
+		return -EPROTO;
 	a.status = cpu_to_be32(rblk_vote_new_gen(peer, ng));
 	a.promised = cpu_to_be64(READ_ONCE(peer->vol->md.gen.promised));
 	return rblk_peer_send(peer, RBLK_MSG_ACK, 0, f->id, &a, sizeof(a), NULL);
@@ -136,10 +155,12 @@ static int rblk_recv_promise(struct rblk_peer *peer, struct rblk_frame *f)
 	u64 counter = be64_to_cpu(f->p.promise.counter);
 	struct rblk_msg_promise_reply r = {};
 
-	if (!(f->id & RBLK_CALL_ID) || !counter || counter >= RBLK_PROTO_GEN_MAX) {
+	if (!(f->id & RBLK_CALL_ID) || !counter) {
 		rblk_peer_error(peer, "protocol error: malformed promise request");
 		return -EPROTO;
 	}
+	if (!rblk_recv_counter_ok(peer, counter))
+		return -EPROTO;
 	r.granted = cpu_to_be32(rblk_vote_promise(peer, counter, &r.state));
 	return rblk_peer_send(peer, RBLK_MSG_PROMISE_REPLY, 0, f->id, &r,
 			      sizeof(r), NULL);
@@ -149,8 +170,9 @@ static int rblk_recv_promise_reply(struct rblk_peer *peer, struct rblk_frame *f)
 {
 	const struct rblk_msg_promise_reply *r = &f->p.promise_reply;
 
-	if (r->pad || rblk_state_malformed(peer, &r->state) ||
-	    be32_to_cpu(r->granted) > 1 ||
+	if (rblk_state_malformed(peer, &r->state))
+		return -EPROTO;
+	if (r->pad || be32_to_cpu(r->granted) > 1 ||
 	    !rblk_call_answer(peer, f->id, RBLK_MSG_PROMISE_REPLY,
 			      be32_to_cpu(r->granted), &r->state)) {
 		rblk_peer_error(peer, "protocol error: unexpected promise reply");
@@ -164,6 +186,10 @@ static int rblk_recv_promise_reply(struct rblk_peer *peer, struct rblk_frame *f)
 
 static const struct rblk_msg_ops rblk_msg_table[RBLK_MSG_TYPE_MAX + 1] = {
 	/* Read by the handshake (rblk_recv_handshake()), never connected. */
+	[RBLK_MSG_CONNECT] = { "CONNECT", sizeof(struct rblk_msg_connect),
+			       .when = RBLK_RECV_F_HANDSHAKE },
+	[RBLK_MSG_AUTH] = { "AUTH", sizeof(struct rblk_msg_auth),
+			    .when = RBLK_RECV_F_HANDSHAKE },
 	[RBLK_MSG_HELLO] = { "HELLO", sizeof(struct rblk_msg_hello),
 			     .when = RBLK_RECV_F_HANDSHAKE },
 	[RBLK_MSG_REFUSE] = { "REFUSE", sizeof(struct rblk_msg_refuse),
@@ -224,11 +250,57 @@ static const char *rblk_recv_check(const struct rblk_msg_hdr *h,
 	return NULL;
 }
 
-int rblk_recv_handshake(struct rblk_vol *vol, struct rblk_peer *peer,
-			struct socket *sock, struct rblk_msg_hello *hello)
+/*
+ * A handshake's error, "@what: @why": for a peer, said once a while
+ * (rblk_hs_error()); for a connection not identified yet, rate-limited.
+ */
+static void rblk_recv_hs_error(struct rblk_vol *vol, struct rblk_peer *peer,
+			       const char *what, const char *why)
 {
-	unsigned long deadline = jiffies +
-		msecs_to_jiffies(READ_ONCE(vol->conf.connect_timeout_ms));
+	if (peer)
+		rblk_hs_error(peer, "%s: %s", what, why);
+	else
+		rblk_conn_error(vol, NULL, "%s: %s", what, why);
+}
+
+/*
+ * A protocol 1 peer's first message, a HELLO that starts with its
+ * versions, where a CONNECT was due: refused, naming both versions, in
+ * words that peer logs.
+ */
+static int rblk_recv_v1_hello(struct rblk_vol *vol, struct rblk_peer *peer,
+			      struct socket *sock, unsigned long deadline)
+{
+	char why[RBLK_PROTO_REASON_MAX];
+	u32 left = RBLK_PROTO_V1_HELLO_LEN - sizeof(__be32[2]);
+	__be32 v[2];
+	u8 rest[64];
+	int err;
+
+	err = rblk_sock_recv_until(sock, v, sizeof(v), deadline);
+	/*
+	 * All of it read: a close with unread bytes resets the connection,
+	 * and the reset may overtake the REFUSE.
+	 */
+	while (!err && left) {
+		err = rblk_sock_recv_until(sock, rest, min_t(u32, left, sizeof(rest)),
+					   deadline);
+		left -= min_t(u32, left, sizeof(rest));
+	}
+	if (err)
+		return err;
+	snprintf(why, sizeof(why), "protocol version %u..%u there, %u..%u here",
+		 be32_to_cpu(v[0]), be32_to_cpu(v[1]), RBLK_PROTO_VERSION_MIN,
+		 RBLK_PROTO_VERSION_MAX);
+	rblk_recv_hs_error(vol, peer, "refused", why);
+	rblk_sock_send_refuse(sock, RBLK_REFUSE_PROTO, why);
+	return -ECONNREFUSED;
+}
+
+int rblk_recv_handshake(struct rblk_vol *vol, struct rblk_peer *peer,
+			struct socket *sock, u16 type, void *buf, u32 len,
+			unsigned long deadline)
+{
 	const struct rblk_msg_ops *ops;
 	struct rblk_msg_refuse r;
 	struct rblk_msg_hdr h;
@@ -238,21 +310,32 @@ int rblk_recv_handshake(struct rblk_vol *vol, struct rblk_peer *peer,
 	err = rblk_sock_recv_until(sock, &h, sizeof(h), deadline);
 	if (err)
 		return err;
+	if (type == RBLK_MSG_CONNECT && !h.pad &&
+	    be32_to_cpu(h.magic) == RBLK_PROTO_MAGIC &&
+	    be16_to_cpu(h.type) == RBLK_MSG_HELLO &&
+	    be32_to_cpu(h.len) == RBLK_PROTO_V1_HELLO_LEN)
+		return rblk_recv_v1_hello(vol, peer, sock, deadline);
 	bad = rblk_recv_check(&h, &ops);
-	if (!bad && !(ops->when & RBLK_RECV_F_HANDSHAKE))
-		bad = "expected HELLO";
+	if (!bad && be16_to_cpu(h.type) != type &&
+	    be16_to_cpu(h.type) != RBLK_MSG_REFUSE)
+		bad = type == RBLK_MSG_CONNECT ? "expected CONNECT" :
+		      type == RBLK_MSG_AUTH ? "expected AUTH" : "expected HELLO";
 	if (bad) {
-		rblk_conn_error(vol, peer, "protocol error: %s", bad);
+		rblk_recv_hs_error(vol, peer, "protocol error", bad);
 		return -EPROTO;
 	}
-	if (be16_to_cpu(h.type) == RBLK_MSG_HELLO)
-		return rblk_sock_recv_until(sock, hello, sizeof(*hello), deadline);
+	if (be16_to_cpu(h.type) == type) {
+		if (WARN_ON_ONCE(len != ops->fixed))
+			return -EINVAL;
+		return rblk_sock_recv_until(sock, buf, len, deadline);
+	}
 	err = rblk_sock_recv_until(sock, &r, sizeof(r), deadline);
 	if (err)
 		return err;
 	r.text[sizeof(r.text) - 1] = '\0';
-	rblk_conn_error(vol, peer, "refused by the peer: %s", r.text);
-	return -ECONNREFUSED;
+	rblk_recv_hs_error(vol, peer, "refused by the peer", r.text);
+	/* Busy passes (an old connection not noticed dead yet): no refusal. */
+	return be32_to_cpu(r.reason) == RBLK_REFUSE_BUSY ? -EBUSY : -ECONNREFUSED;
 }
 
 /* Ready for the next frame. */
@@ -304,6 +387,9 @@ static int rblk_recv_part(struct rblk_peer *peer, struct socket *sock,
 		if (skb_queue_empty_lockless(&sock->sk->sk_receive_queue))
 			rblk_apply_release_acks(peer);
 		n = rblk_sock_recv(sock, &msg);
+		if (n == -EBADMSG && peer->tls)
+			rblk_peer_error(peer,
+					"a TLS record failed authentication: altered on the way");
 		if (n < 0)
 			return n;
 		peer->recv.off += n;
@@ -368,7 +454,8 @@ static int rblk_recv_begin(struct rblk_peer *peer, struct rblk_recv *r)
 
 	bad = rblk_recv_check(&f->hdr, &r->ops);
 	if (!bad && !(r->ops->when & RBLK_RECV_F_CONNECTED))
-		bad = "unexpected second HELLO";
+		bad = r->ops == &rblk_msg_table[RBLK_MSG_HELLO] ?
+		      "unexpected second HELLO" : "handshake message after the handshake";
 	if (bad) {
 		rblk_peer_error(peer, "protocol error: %s", bad);
 		return -EPROTO;

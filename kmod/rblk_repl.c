@@ -10,6 +10,7 @@
 #include <net/net_namespace.h>
 
 #include "rblk.h"
+#include "rblk_req.h"
 
 void rblk_repl_init(struct rblk_vol *vol)
 {
@@ -23,7 +24,8 @@ void rblk_repl_init(struct rblk_vol *vol)
 	vol->seen_from = U32_MAX;
 	INIT_LIST_HEAD(&vol->overlaps);
 	INIT_LIST_HEAD(&vol->parked);
-	init_waitqueue_head(&vol->overlap_wait);
+	INIT_LIST_HEAD(&vol->deferred);
+	INIT_WORK(&vol->defer_work, rblk_req_defer_work);
 	init_waitqueue_head(&vol->call_wait);
 	INIT_WORK(&vol->state_work, rblk_state_work);
 	mutex_init(&vol->accept_lock);
@@ -49,7 +51,7 @@ void rblk_repl_stop(struct rblk_vol *vol)
 		if (vol->peers[id])
 			gone[id] = rblk_peer_unpublish(vol, id);
 	mutex_unlock(&vol->conf_mutex);
-	rblk_conn_unlisten(vol);
+	rblk_listen_stop(vol);
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (gone[id])
 			rblk_peer_retire(vol, gone[id]);
@@ -115,6 +117,7 @@ static void rblk_gen_state_from_hello(const struct rblk_msg_hello *h,
 	s->promised = be64_to_cpu(h->promised);
 	s->seen = be64_to_cpu(h->seen);
 	s->consistent = be32_to_cpu(h->flags) & RBLK_HELLO_F_CONSISTENT;
+	s->uncommitted = be32_to_cpu(h->flags) & RBLK_HELLO_F_UNCOMMITTED;
 }
 
 /* A primary that sees a newer generation or promise must go. */
@@ -168,6 +171,65 @@ static int rblk_repl_verdict(struct rblk_peer *peer,
 	}
 }
 
+/* Whether @g's counters are ones this node may believe (rblk_gen_counter_ok()). */
+static bool rblk_repl_counters_ok(const struct rblk_gen_state *mine,
+				  const struct rblk_gen_state *g,
+				  struct rblk_gen slot_base, u64 *bad)
+{
+	u64 c[] = { g->current_gen.counter, g->sync_from.counter, g->promised,
+		    g->seen, slot_base.counter };
+	u32 i;
+
+	for (i = 0; i < ARRAY_SIZE(c); i++) {
+		if (!rblk_gen_counter_ok(mine, c[i])) {
+			*bad = c[i];
+			return false;
+		}
+	}
+	return true;
+}
+
+/*
+ * Whether the peer of this HELLO may be judged at all: it is still a peer
+ * of the volume, its settings agree with this node's and its counters are
+ * believable. 0, or the RBLK_REFUSE_* reason with the text in
+ * @peer->last_error. Under conf_mutex.
+ */
+static int rblk_repl_admit(struct rblk_peer *peer, const struct rblk_msg_hello *h,
+			   const struct rblk_gen_state *other)
+{
+	struct rblk_vol *vol = peer->vol;
+	char why[RBLK_PROTO_REASON_MAX];
+	const char *invalid;
+	int reason = 0;
+	u64 bad;
+
+	if (vol->peers[peer->node_id] != peer) {
+		reason = RBLK_REFUSE_NODE;
+		snprintf(why, sizeof(why), "node %u is being removed from this volume",
+			 peer->node_id);
+	} else if (rblk_conf_agree(vol, peer->node_id, be64_to_cpu(h->features),
+				   &h->conf, why, sizeof(why))) {
+		reason = RBLK_REFUSE_CONFIG;
+	} else if (!rblk_gen_state_valid(other, &invalid)) {
+		/* What this node's own loader would refuse. */
+		reason = RBLK_REFUSE_GEN;
+		snprintf(why, sizeof(why), "generation state invalid: %s", invalid);
+	} else if (!rblk_repl_counters_ok(&vol->md.gen, other,
+					  rblk_gen_from_wire(&h->slot_base), &bad)) {
+		reason = RBLK_REFUSE_GEN;
+		snprintf(why, sizeof(why),
+			 "generation counter %llu is more than %llu above any seen here",
+			 bad, RBLK_GEN_JUMP_MAX);
+	}
+	if (reason) {
+		spin_lock_irq(&peer->lock);
+		strscpy(peer->last_error, why, sizeof(peer->last_error));
+		spin_unlock_irq(&peer->lock);
+	}
+	return reason;
+}
+
 int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 {
 	struct rblk_vol *vol = peer->vol;
@@ -179,16 +241,17 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 
 	rblk_gen_state_from_hello(h, &other);
 	mutex_lock(&vol->conf_mutex);
+	reason = rblk_repl_admit(peer, h, &other);
+	if (reason)
+		goto out;
 	me.state = &vol->md.gen;
 	me.slot_base = vol->md.slot_base[peer->slot];
 	them.state = &other;
 	them.slot_base = rblk_gen_from_wire(&h->slot_base);
 	d = rblk_gen_decide(&me, &them);
-	/* Both HELLOs of this connection offered it. */
-	peer->digest = be64_to_cpu(h->features) &
-		       be64_to_cpu(peer->hello_out.features) & RBLK_PROTO_F_DIGEST;
-	peer->links_ok = be64_to_cpu(h->features) &
-			 be64_to_cpu(peer->hello_out.features) & RBLK_PROTO_F_LINKS;
+	/* Both sides use the same features (rblk_conf_agree()). */
+	peer->digest = be64_to_cpu(h->features) & RBLK_PROTO_F_DIGEST;
+	peer->links_ok = be64_to_cpu(h->features) & RBLK_PROTO_F_LINKS;
 	spin_lock_irq(&peer->lock);
 	peer->primary = primary;
 	peer->consistent = other.consistent;
@@ -214,9 +277,9 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 		rblk_mark_stale(vol, "node %u is primary and this node has no quorum",
 				peer->node_id);
 	}
+out:
 	if (reason)
-		pr_warn("rblk%u: peer %u: connection refused: %s\n", vol->minor,
-			peer->node_id, peer->last_error);
+		rblk_hs_log_refusal(peer);
 	else
 		pr_info("rblk%u: peer %u: handshake done, rule %s: %s\n",
 			vol->minor, peer->node_id, d.rule,
@@ -242,17 +305,24 @@ void rblk_repl_peer_connected(struct rblk_peer *peer)
 	rblk_nl_notify(vol);
 }
 
+void rblk_repl_peer_unlinked(struct rblk_peer *peer)
+{
+	struct rblk_vol *vol = peer->vol;
+
+	rblk_vol_set_bits(vol, &vol->connected, 0, BIT(peer->node_id));
+	rblk_state_kick(vol);
+}
+
 void rblk_repl_peer_down(struct rblk_peer *peer)
 {
 	struct rblk_vol *vol = peer->vol;
 	bool was;
 
 	mutex_lock(&vol->conf_mutex);
-	was = vol->connected & BIT(peer->node_id);
 	rblk_vol_set_bits(vol, &vol->connected, 0, BIT(peer->node_id));
 	spin_lock_irq(&peer->lock);
-	peer->conn = peer->last_error[0] && !was ? RBLK_CONN_STATE_REFUSED :
-						    RBLK_CONN_STATE_CONNECTING;
+	was = peer->conn == RBLK_CONN_STATE_CONNECTED;
+	peer->conn = RBLK_CONN_STATE_CONNECTING;
 	peer->primary = false;
 	spin_unlock_irq(&peer->lock);
 	rblk_chain_forget(vol, peer->node_id);

@@ -14,39 +14,40 @@
 #include "rblk.h"
 #include "rblk_req.h"
 
-static bool rblk_overlaps(struct rblk_vol *vol, struct rblk_cmd *cmd)
+static bool rblk_cmd_overlap(const struct rblk_cmd *a, const struct rblk_cmd *b)
+{
+	return a->sector < b->sector + b->nr_sectors &&
+	       b->sector < a->sector + a->nr_sectors;
+}
+
+/*
+ * Whether @cmd must wait: a write in flight overlaps it, or a deferred
+ * one before it (@until: the end of the deferred writes to look at) does,
+ * which must land first. Under io_lock.
+ */
+static bool rblk_overlaps(struct rblk_vol *vol, struct rblk_cmd *cmd,
+			  struct list_head *until)
 {
 	struct rblk_cmd *o;
 
 	lockdep_assert_held(&vol->io_lock);
 	list_for_each_entry(o, &vol->overlaps, overlap_node)
-		if (o->sector < cmd->sector + cmd->nr_sectors &&
-		    cmd->sector < o->sector + o->nr_sectors)
+		if (rblk_cmd_overlap(o, cmd))
 			return true;
+	list_for_each_entry(o, &vol->deferred, defer_node) {
+		if (&o->defer_node == until)
+			break;
+		if (rblk_cmd_overlap(o, cmd))
+			return true;
+	}
 	return false;
 }
 
-/* Waits until no write in flight overlaps @cmd, then registers it. */
+/* @cmd goes now: later overlapping writes wait for it. Under io_lock. */
 static void rblk_overlap_enter(struct rblk_vol *vol, struct rblk_cmd *cmd)
 {
-	for (;;) {
-		spin_lock_irq(&vol->io_lock);
-		if (!rblk_overlaps(vol, cmd)) {
-			list_add_tail(&cmd->overlap_node, &vol->overlaps);
-			cmd->overlap = true;
-			spin_unlock_irq(&vol->io_lock);
-			return;
-		}
-		spin_unlock_irq(&vol->io_lock);
-		wait_event_idle(vol->overlap_wait, ({
-			bool busy;
-
-			spin_lock_irq(&vol->io_lock);
-			busy = rblk_overlaps(vol, cmd);
-			spin_unlock_irq(&vol->io_lock);
-			!busy;
-		}));
-	}
+	list_add_tail(&cmd->overlap_node, &vol->overlaps);
+	cmd->overlap = true;
 }
 
 /*
@@ -73,8 +74,10 @@ static void rblk_req_end(struct request *rq, blk_status_t status)
 	struct rblk_vol *vol = rq->q->queuedata;
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	unsigned long flags;
+	bool kick;
 
-	if (status == BLK_STS_OK && req_op(rq) != REQ_OP_FLUSH) {
+	/* On this disk, completed or not: every node that did not ack lacks it. */
+	if (READ_ONCE(cmd->status) == BLK_STS_OK && req_op(rq) != REQ_OP_FLUSH) {
 		unsigned long lack = ~READ_ONCE(cmd->acked);
 		int id;
 
@@ -84,20 +87,30 @@ static void rblk_req_end(struct request *rq, blk_status_t status)
 	if (cmd->overlap) {
 		spin_lock_irqsave(&vol->io_lock, flags);
 		list_del_init(&cmd->overlap_node);
+		kick = !list_empty(&vol->deferred);
 		spin_unlock_irqrestore(&vol->io_lock, flags);
 		cmd->overlap = false;
-		wake_up_all(&vol->overlap_wait);
+		/* Writes that waited for this one may go now. */
+		if (kick)
+			queue_work(rblk_wq, &vol->defer_work);
 	}
 	blk_mq_end_request(rq, status);
 }
 
-bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
+/* Whether this node may take a write now: primary, not stepping down or going. */
+static bool rblk_req_writable(struct rblk_vol *vol)
+{
+	return READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY && !READ_ONCE(vol->stale) &&
+	       !READ_ONCE(vol->dying);
+}
+
+enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	enum rblk_start start = RBLK_START_NOW;
 
-	if (READ_ONCE(vol->role) != RBLK_ROLE_PRIMARY || READ_ONCE(vol->stale) ||
-	    READ_ONCE(vol->dying))
-		return false;
+	if (!rblk_req_writable(vol))
+		return RBLK_START_FAIL;
 	cmd->repl = true;
 	/* 30 bits: bits 63 and 62 of an id mark calls and forwards. */
 	cmd->seq = atomic_inc_return(&vol->seq) & 0x3fffffff;
@@ -109,9 +122,50 @@ bool rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	cmd->overlap = false;
 	cmd->sector = blk_rq_pos(rq);
 	cmd->nr_sectors = blk_rq_sectors(rq);
-	if (req_op(rq) != REQ_OP_FLUSH)
+	if (req_op(rq) == REQ_OP_FLUSH)
+		return RBLK_START_NOW;
+	/*
+	 * An overlapping write waits, in order, without blocking the queue
+	 * (under suspend-io the write it waits for may be held for long): the defer
+	 * work dispatches it when its turn comes.
+	 */
+	spin_lock_irq(&vol->io_lock);
+	if (rblk_overlaps(vol, cmd, &vol->deferred)) {
+		list_add_tail(&cmd->defer_node, &vol->deferred);
+		start = RBLK_START_DEFERRED;
+	} else {
 		rblk_overlap_enter(vol, cmd);
-	return true;
+	}
+	spin_unlock_irq(&vol->io_lock);
+	return start;
+}
+
+void rblk_req_defer_work(struct work_struct *work)
+{
+	struct rblk_vol *vol = container_of(work, struct rblk_vol, defer_work);
+	struct rblk_cmd *cmd, *next;
+	LIST_HEAD(go);
+
+	spin_lock_irq(&vol->io_lock);
+	list_for_each_entry_safe(cmd, next, &vol->deferred, defer_node) {
+		if (rblk_overlaps(vol, cmd, &cmd->defer_node))
+			continue;
+		list_move_tail(&cmd->defer_node, &go);
+		rblk_overlap_enter(vol, cmd);
+	}
+	spin_unlock_irq(&vol->io_lock);
+	list_for_each_entry_safe(cmd, next, &go, defer_node) {
+		struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+		list_del_init(&cmd->defer_node);
+		/* Checked again: the node may have stepped down meanwhile. */
+		if (!rblk_req_writable(vol)) {
+			cmd->status = BLK_STS_IOERR;
+			rblk_req_end(rq, BLK_STS_IOERR);
+			continue;
+		}
+		rblk_io_dispatch(vol, rq);
+	}
 }
 
 /* The fixed payload of a replicated request. */
@@ -300,7 +354,8 @@ static void rblk_req_commit_view(struct rblk_cmd *cmd, struct rblk_commit_req *r
 enum rblk_commit_verdict rblk_req_commit(struct rblk_vol *vol,
 					 struct rblk_cmd *cmd,
 					 unsigned long *reachable,
-					 unsigned long *demote)
+					 unsigned long *demote,
+					 unsigned long *diverged)
 {
 	struct rblk_commit_vol v;
 	struct rblk_commit_req r;
@@ -311,6 +366,8 @@ enum rblk_commit_verdict rblk_req_commit(struct rblk_vol *vol,
 		*reachable = rblk_commit_reachable(&v, &r);
 	if (demote)
 		*demote = rblk_commit_to_demote(&v, &r);
+	if (diverged)
+		*diverged = rblk_commit_diverged(&v, &r);
 	return rblk_commit_decide(&v, &r);
 }
 
@@ -320,7 +377,7 @@ void rblk_req_decide(struct request *rq)
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 	unsigned long flags;
 
-	if (rblk_req_commit(vol, cmd, NULL, NULL) == RBLK_COMMIT_DONE) {
+	if (rblk_req_commit(vol, cmd, NULL, NULL, NULL) == RBLK_COMMIT_DONE) {
 		rblk_req_end(rq, BLK_STS_OK);
 		return;
 	}
@@ -503,7 +560,7 @@ bool rblk_req_resend(struct rblk_vol *vol, struct rblk_cmd *cmd)
 	unsigned long want;
 	int id;
 
-	if (rblk_req_commit(vol, cmd, &want, NULL) == RBLK_COMMIT_FAIL || !want)
+	if (rblk_req_commit(vol, cmd, &want, NULL, NULL) == RBLK_COMMIT_FAIL || !want)
 		return false;
 	atomic_set(&cmd->pending, 1);
 	cmd->sent &= ~want;
@@ -523,7 +580,7 @@ bool rblk_req_settle(struct rblk_vol *vol, struct rblk_cmd *cmd)
 {
 	struct request *rq = blk_mq_rq_from_pdu(cmd);
 
-	switch (rblk_req_commit(vol, cmd, NULL, NULL)) {
+	switch (rblk_req_commit(vol, cmd, NULL, NULL, NULL)) {
 	case RBLK_COMMIT_DONE:
 		rblk_req_end(rq, BLK_STS_OK);
 		return true;

@@ -58,6 +58,7 @@ struct rblk_cmd_peer {
  * @sector:	first sector, for the overlap check
  * @nr_sectors:	sectors covered
  * @overlap_node: in @vol->overlaps
+ * @defer_node:	in @vol->deferred while it waits for an overlapping write
  * @park_node:	in @vol->parked while it waits for the state work
  * @peer:	its entries in the peers' in-flight lists, by node id
  * @clone:	the clone of the request's first bio (or its flush), so that
@@ -79,6 +80,7 @@ struct rblk_cmd {
 	sector_t sector;
 	u32 nr_sectors;
 	struct list_head overlap_node;
+	struct list_head defer_node;
 	struct list_head park_node;
 	struct rblk_cmd_peer peer[RBLK_MAX_NODES];
 	struct bio clone;
@@ -92,15 +94,32 @@ static inline u64 rblk_cmd_id(struct request *rq)
 	return (u64)cmd->seq << 32 | blk_mq_unique_tag(rq);
 }
 
+/**
+ * enum rblk_start - what becomes of a write when it is dispatched
+ * @RBLK_START_FAIL:	it fails at once (not primary, stepping down, going)
+ * @RBLK_START_NOW:	it goes now
+ * @RBLK_START_DEFERRED: it waits for an overlapping write; the defer work
+ *			dispatches it (rblk_io_dispatch())
+ */
+enum rblk_start {
+	RBLK_START_FAIL,
+	RBLK_START_NOW,
+	RBLK_START_DEFERRED,
+};
+
 /* rblk_io.c */
+/* Submits @rq's local clones and replicates it; then drops the dispatch count. */
+void rblk_io_dispatch(struct rblk_vol *vol, struct request *rq);
 /*
  * Drops a count of @rq's @pending; the last one decides it.
  * Context: any.
  */
 void rblk_cmd_put(struct request *rq);
 /* rblk_req.c */
-/* Sets up a replicated request; false when it must fail (not primary). */
-bool rblk_req_start(struct rblk_vol *vol, struct request *rq);
+/* Sets up a replicated request: now, deferred or failed. Never sleeps. */
+enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq);
+/* Dispatches the deferred writes whose turn came (@vol's defer_work). */
+void rblk_req_defer_work(struct work_struct *work);
 /* Sends it to the peers in sync (or to the first of their chain). */
 void rblk_req_replicate(struct rblk_vol *vol, struct request *rq);
 /*
@@ -112,13 +131,15 @@ void rblk_req_decide(struct request *rq);
 /*
  * The commit rule (rblk_commit_decide()) for @cmd now; with @reachable,
  * the peers in sync that lack it and can get it; with @demote, the peers
- * to leave behind so that it can be decided (rblk_commit_to_demote()).
- * Context: any.
+ * to leave behind so that it can complete (rblk_commit_to_demote()); with
+ * @diverged, those it leaves out of sync when it fails
+ * (rblk_commit_diverged()). Context: any.
  */
 enum rblk_commit_verdict rblk_req_commit(struct rblk_vol *vol,
 					 struct rblk_cmd *cmd,
 					 unsigned long *reachable,
-					 unsigned long *demote);
+					 unsigned long *demote,
+					 unsigned long *diverged);
 /*
  * Sends a parked request again to the peers in sync that lack it and are
  * connected again. True when it went out (it comes back when answered);

@@ -42,6 +42,7 @@ u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 	struct rblk_gen_state *g = &vol->md.gen;
 	struct rblk_gen_state old;
 	u32 status = RBLK_ACK_OK;
+	const char *why;
 
 	mutex_lock(&vol->conf_mutex);
 	/* From the primary, or from the candidate this node promised to. */
@@ -58,7 +59,13 @@ u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 	} else {
 		old = *g;
 		rblk_gen_set(g, gen);
-		if (rblk_md_persist(vol)) {
+		/* What this node could not load again is never persisted. */
+		if (!rblk_gen_state_valid(g, &why)) {
+			*g = old;
+			status = RBLK_ACK_REFUSED;
+			rblk_peer_error(peer, "refused generation %llu:%u: %s",
+					gen.counter, gen.origin, why);
+		} else if (rblk_md_persist(vol)) {
 			*g = old;
 			status = RBLK_ACK_EIO;
 		} else {
@@ -106,27 +113,35 @@ bool rblk_vote_promise(struct rblk_peer *peer, u64 counter,
 }
 
 /*
- * Sends the new generation to the connected peers in sync; returns those
- * that did not take it. A peer that says a newer one was promised makes
- * this node step down.
+ * Sends the new generation to the connected peers in sync, all at once;
+ * returns those that did not take it within one ack-timeout. A peer that
+ * says a newer one was promised makes this node step down.
  */
 static unsigned long rblk_push_gen(struct rblk_vol *vol, struct rblk_gen prev,
 				   unsigned long skip)
 {
 	unsigned long peers = vol->uptodate & vol->connected & ~skip, failed = 0;
+	unsigned long asked = 0, deadline;
 	struct rblk_msg_new_gen ng = {};
 	int id;
 
 	rblk_gen_to_wire(&ng.gen, vol->md.gen.current_gen);
 	rblk_gen_to_wire(&ng.prev, prev);
+	deadline = jiffies + msecs_to_jiffies(vol->conf.ack_timeout_ms);
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		if (vol->peers[id] &&
+		    !rblk_peer_call_start(vol->peers[id], RBLK_MSG_NEW_GEN, &ng,
+					  sizeof(ng)))
+			asked |= BIT(id);
+		else
+			failed |= BIT(id);
+	}
+	for_each_set_bit(id, &asked, RBLK_MAX_NODES) {
 		struct rblk_peer *peer = vol->peers[id];
 		struct rblk_call ans;
 		int err;
 
-		if (!peer)
-			continue;
-		err = rblk_peer_call(peer, RBLK_MSG_NEW_GEN, &ng, sizeof(ng), &ans);
+		err = rblk_peer_call_wait(peer, deadline, &ans);
 		if (!err && ans.status == RBLK_ACK_OK) {
 			spin_lock_irq(&peer->lock);
 			peer->gen = vol->md.gen.current_gen;
@@ -141,9 +156,99 @@ static unsigned long rblk_push_gen(struct rblk_vol *vol, struct rblk_gen prev,
 	return failed;
 }
 
+/*
+ * Whether a write can complete under the generation this node just
+ * created, held by it and @followers (the peers that took it): W nodes,
+ * and a majority when quorum is on.
+ */
+static bool rblk_gen_can_commit(struct rblk_vol *vol, unsigned long followers)
+{
+	u32 holders = 1 + hweight_long(followers);
+	struct rblk_commit_vol v;
+
+	rblk_vol_commit_view(vol, &v);
+	return holders >= rblk_commit_write_quorum(&v) &&
+	       (!rblk_commit_quorum_on(&v) ||
+		holders >= rblk_commit_majority(v.nodes));
+}
+
+/*
+ * @peers miss this node's changes from @base on: their slots start a
+ * bitmap there (unless one runs already). Persisted by the caller.
+ */
+static void rblk_set_bases(struct rblk_vol *vol, unsigned long peers,
+			   struct rblk_gen base)
+{
+	struct rblk_md *md = &vol->md;
+	int id;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+
+		if (peer && rblk_gen_is_none(md->slot_base[peer->slot]))
+			md->slot_base[peer->slot] = base;
+	}
+}
+
+static void rblk_set_outdated(struct rblk_vol *vol, unsigned long peers)
+{
+	int id;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
+		if (vol->peers[id])
+			rblk_peer_set_repl(vol->peers[id], RBLK_REPL_OUTDATED);
+}
+
+/*
+ * Too few peers took the generation this node just created (@failed did
+ * not) to commit a write under it: no write completes under it, it is
+ * marked so (the rules count it as its parent), and @failed, which stay
+ * at @old, are recorded out of sync. No further generation is made: it
+ * could commit nothing either.
+ */
+static void rblk_gen_leave_uncommitted(struct rblk_vol *vol,
+				       unsigned long failed, struct rblk_gen old)
+{
+	struct rblk_md *md = &vol->md;
+	struct rblk_md saved = *md;
+
+	rblk_set_bases(vol, failed, old);
+	rblk_gen_mark_uncommitted(&md->gen);
+	if (rblk_md_persist(vol)) {
+		*md = saved;
+		rblk_mark_stale(vol, "cannot persist an uncommitted generation");
+		return;
+	}
+	rblk_set_outdated(vol, failed);
+	pr_warn("rblk%u: generation %llu:%u: too few nodes took it to commit a write; it counts as its parent (uncommitted), node(s) %*pbl left behind\n",
+		vol->minor, md->gen.current_gen.counter, md->gen.current_gen.origin,
+		RBLK_MAX_NODES, &failed);
+}
+
+void rblk_mark_diverged(struct rblk_vol *vol, unsigned long peers)
+{
+	struct rblk_md saved = vol->md;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	peers &= vol->uptodate;
+	if (!peers)
+		return;
+	rblk_set_bases(vol, peers, vol->md.gen.current_gen);
+	if (rblk_md_persist(vol)) {
+		vol->md = saved;
+		rblk_mark_stale(vol, "cannot persist that peers lack writes");
+		return;
+	}
+	rblk_set_outdated(vol, peers);
+	pr_info("rblk%u: node(s) %*pbl lack writes on this disk: out of sync at generation %llu:%u\n",
+		vol->minor, RBLK_MAX_NODES, &peers, vol->md.gen.current_gen.counter,
+		vol->md.gen.current_gen.origin);
+}
+
 void rblk_bump_gen(struct rblk_vol *vol, unsigned long demote)
 {
 	struct rblk_md *md = &vol->md;
+	struct rblk_md saved;
 
 	lockdep_assert_held(&vol->conf_mutex);
 	/*
@@ -152,29 +257,34 @@ void rblk_bump_gen(struct rblk_vol *vol, unsigned long demote)
 	 * completes without them before that.
 	 */
 	while (demote && !vol->stale) {
-		unsigned long failed;
+		unsigned long failed, followers;
 		struct rblk_gen old;
-		int id;
 
 		demote |= vol->uptodate & ~vol->connected;
+		saved = *md;
 		old = rblk_gen_new(&md->gen, md->node_id);
-		for_each_set_bit(id, &demote, RBLK_MAX_NODES) {
-			struct rblk_peer *peer = vol->peers[id];
-
-			if (peer && rblk_gen_is_none(md->slot_base[peer->slot]))
-				md->slot_base[peer->slot] = old;
-		}
+		rblk_set_bases(vol, demote, old);
 		if (rblk_md_persist(vol)) {
+			/* Never a generation in memory that is not on disk. */
+			*md = saved;
 			rblk_mark_stale(vol, "cannot persist a new generation");
 			return;
 		}
 		failed = rblk_push_gen(vol, old, demote);
-		for_each_set_bit(id, &demote, RBLK_MAX_NODES)
-			if (vol->peers[id])
-				rblk_peer_set_repl(vol->peers[id], RBLK_REPL_OUTDATED);
+		followers = vol->uptodate & vol->connected & ~demote & ~failed;
+		rblk_set_outdated(vol, demote);
 		pr_info("rblk%u: new generation %llu:%u without node(s) %*pbl\n",
 			vol->minor, md->gen.current_gen.counter,
 			md->gen.current_gen.origin, RBLK_MAX_NODES, &demote);
+		/*
+		 * A generation no write can commit under is marked so (even
+		 * when no peer failed: the ones promised may all have gone);
+		 * peers that did not follow: yet another one only with quorum.
+		 */
+		if (!rblk_gen_can_commit(vol, followers)) {
+			rblk_gen_leave_uncommitted(vol, failed, old);
+			return;
+		}
 		demote = failed;
 	}
 }
@@ -209,30 +319,39 @@ static const char *rblk_role_promote_check(struct rblk_vol *vol, u32 id,
 	return NULL;
 }
 
-/* The promise round; the number of nodes that promised @g, or -errno. */
+/*
+ * The promise round; the number of nodes that promised @g, or -errno. The
+ * peers are asked all at once and answer within one ack-timeout.
+ */
 static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *granted,
 				   struct netlink_ext_ack *extack)
 {
-	unsigned long peers = vol->connected;
+	unsigned long peers = vol->connected, asked = 0, deadline;
 	struct rblk_msg_promise p = { .counter = cpu_to_be64(g) };
-	u64 old_promised = vol->md.gen.promised;
-	int id, n = 1;
+	struct rblk_gen_state saved = vol->md.gen;
+	int id, n = 1, err = 0;
 
 	if (!rblk_gen_promise(&vol->md.gen, g) || rblk_md_persist(vol)) {
-		vol->md.gen.promised = old_promised;
+		vol->md.gen = saved;
 		NL_SET_ERR_MSG(extack, "cannot persist this node's own promise");
 		return -EIO;
 	}
 	vol->promised_to = vol->md.node_id;
 	*granted = 0;
-	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+	deadline = jiffies + msecs_to_jiffies(vol->conf.ack_timeout_ms);
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES)
+		if (!rblk_peer_call_start(vol->peers[id], RBLK_MSG_PROMISE, &p,
+					  sizeof(p)))
+			asked |= BIT(id);
+	for_each_set_bit(id, &asked, RBLK_MAX_NODES) {
 		struct rblk_call ans;
 
-		if (rblk_peer_call(vol->peers[id], RBLK_MSG_PROMISE, &p, sizeof(p),
-				   &ans))
+		if (rblk_peer_call_wait(vol->peers[id], deadline, &ans) || err)
 			continue;
-		if (rblk_role_promote_check(vol, id, &ans.state, extack))
-			return -EBUSY;
+		if (rblk_role_promote_check(vol, id, &ans.state, extack)) {
+			err = -EBUSY;
+			continue;
+		}
 		if (ans.status) {
 			*granted |= BIT(id);
 			n++;
@@ -240,7 +359,7 @@ static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *g
 		/* Its answer says where its data is now. */
 		rblk_repl_judge_peer(vol, vol->peers[id], &ans.state);
 	}
-	return n;
+	return err ?: n;
 }
 
 /*
@@ -277,28 +396,35 @@ static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
 {
 	struct rblk_md *md = &vol->md;
 	struct rblk_gen old = md->gen.current_gen;
+	struct rblk_md saved = *md;
+	unsigned long behind = 0;
 	int id;
 
 	rblk_gen_set(&md->gen, gen);
-	for (id = 0; id < RBLK_MAX_NODES; id++) {
-		struct rblk_peer *peer = vol->peers[id];
-
-		if (!peer || (granted & vol->uptodate & BIT(id)))
-			continue;
-		if (rblk_gen_is_none(md->slot_base[peer->slot]))
-			md->slot_base[peer->slot] = old;
-		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
-	}
+	for (id = 0; id < RBLK_MAX_NODES; id++)
+		if (vol->peers[id] && !(granted & vol->uptodate & BIT(id)))
+			behind |= BIT(id);
+	rblk_set_bases(vol, behind, old);
 	md->flags |= RBLK_MD_F_WAS_PRIMARY;
 	if (rblk_md_persist(vol)) {
+		/* Nothing of it stays in memory, nor reaches a peer. */
+		*md = saved;
 		NL_SET_ERR_MSG(extack, "cannot write the metadata");
 		return -EIO;
 	}
+	rblk_set_outdated(vol, behind);
 	WRITE_ONCE(vol->stale, false);
 	rblk_bump_gen(vol, rblk_push_gen(vol, old, 0));
 	if (vol->stale) {
 		NL_SET_ERR_MSG(extack, "a node promised a newer generation meanwhile");
 		return -EBUSY;
+	}
+	if (md->gen.uncommitted) {
+		NL_SET_ERR_MSG_FMT(extack,
+				   "too few nodes took generation %llu:%u to commit a write",
+				   md->gen.current_gen.counter,
+				   md->gen.current_gen.origin);
+		return -EHOSTUNREACH;
 	}
 	return 0;
 }
@@ -375,7 +501,9 @@ static int rblk_role_demote(struct rblk_vol *vol, struct netlink_ext_ack *extack
 	}
 	set_disk_ro(vol->disk, true);
 	vol->md.flags &= ~RBLK_MD_F_WAS_PRIMARY;
-	rblk_md_persist(vol);
+	/* Only a flag for the next start: on disk as it was when not written. */
+	if (rblk_md_persist(vol))
+		vol->md.flags |= RBLK_MD_F_WAS_PRIMARY;
 	rblk_repl_broadcast(vol);
 	rblk_state_kick(vol);
 	return 0;

@@ -316,13 +316,11 @@ void rblk_peer_drop(struct rblk_peer *peer, const char *why)
 	mutex_unlock(&peer->send_mutex);
 }
 
-int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
-		   struct rblk_call *answer)
+int rblk_peer_call_start(struct rblk_peer *peer, u16 type, const void *p,
+			 u32 len)
 {
-	struct rblk_vol *vol = peer->vol;
 	static atomic64_t rblk_call_seq;
 	u64 id = RBLK_CALL_ID | atomic64_inc_return(&rblk_call_seq);
-	long left;
 	int err;
 
 	spin_lock_irq(&peer->lock);
@@ -332,14 +330,24 @@ int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 						     RBLK_MSG_ACK,
 	};
 	spin_unlock_irq(&peer->lock);
-
 	err = rblk_peer_send(peer, type, 0, id, p, len, NULL);
-	if (!err) {
-		left = wait_event_timeout(vol->call_wait,
-					  READ_ONCE(peer->call.done),
-					  msecs_to_jiffies(vol->conf.ack_timeout_ms));
-		err = left ? 0 : -ETIMEDOUT;
+	if (err) {
+		spin_lock_irq(&peer->lock);
+		peer->call.id = 0;
+		spin_unlock_irq(&peer->lock);
 	}
+	return err;
+}
+
+int rblk_peer_call_wait(struct rblk_peer *peer, unsigned long deadline,
+			struct rblk_call *answer)
+{
+	long left = (long)(deadline - jiffies);
+	int err = 0;
+
+	if (!wait_event_timeout(peer->vol->call_wait, READ_ONCE(peer->call.done),
+				max(left, 0L)))
+		err = -ETIMEDOUT;
 	spin_lock_irq(&peer->lock);
 	if (!err && peer->call.status == U32_MAX)
 		err = -ENOTCONN;
@@ -347,6 +355,16 @@ int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
 	peer->call.id = 0;
 	spin_unlock_irq(&peer->lock);
 	return err;
+}
+
+int rblk_peer_call(struct rblk_peer *peer, u16 type, const void *p, u32 len,
+		   struct rblk_call *answer)
+{
+	unsigned long deadline = jiffies +
+		msecs_to_jiffies(READ_ONCE(peer->vol->conf.ack_timeout_ms));
+
+	return rblk_peer_call_start(peer, type, p, len) ?:
+	       rblk_peer_call_wait(peer, deadline, answer);
 }
 
 /* An answer (ACK or PROMISE_REPLY) to a call; false when none matches. */
@@ -378,6 +396,38 @@ void rblk_call_fail(struct rblk_peer *peer)
 	}
 	spin_unlock_irq(&peer->lock);
 	wake_up_all(&peer->vol->call_wait);
+}
+
+/* Logs @text for @peer, at most RBLK_HS_LOG_BURST a minute. */
+static void rblk_peer_log_once(struct rblk_peer *peer, const char *text)
+{
+	if (__ratelimit(&peer->hs_log))
+		pr_warn("rblk%u: peer %u: %s\n", peer->vol->minor, peer->node_id,
+			text);
+}
+
+void rblk_hs_error(struct rblk_peer *peer, const char *fmt, ...)
+{
+	char text[RBLK_PROTO_REASON_MAX];
+	va_list args;
+
+	va_start(args, fmt);
+	vsnprintf(text, sizeof(text), fmt, args);
+	va_end(args);
+	spin_lock_irq(&peer->lock);
+	strscpy(peer->last_error, text, sizeof(peer->last_error));
+	spin_unlock_irq(&peer->lock);
+	rblk_peer_log_once(peer, text);
+}
+
+void rblk_hs_log_refusal(struct rblk_peer *peer)
+{
+	char text[RBLK_PROTO_REASON_MAX + 24];
+
+	spin_lock_irq(&peer->lock);
+	snprintf(text, sizeof(text), "connection refused: %s", peer->last_error);
+	spin_unlock_irq(&peer->lock);
+	rblk_peer_log_once(peer, text);
 }
 
 /*

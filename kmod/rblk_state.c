@@ -23,8 +23,10 @@ void rblk_vol_commit_view(const struct rblk_vol *vol, struct rblk_commit_vol *v)
 	v->write_quorum = READ_ONCE(vol->conf.write_quorum);
 	v->quorum_mode = READ_ONCE(vol->conf.quorum_mode);
 	v->io_error = READ_ONCE(vol->conf.on_no_quorum) == RBLK_ON_NO_QUORUM_IO_ERROR;
+	/* No write completes under an uncommitted generation (rblk_gen.h). */
 	v->writable = READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY &&
-		      !READ_ONCE(vol->stale) && !READ_ONCE(vol->dying);
+		      !READ_ONCE(vol->stale) && !READ_ONCE(vol->dying) &&
+		      !READ_ONCE(vol->md.gen.uncommitted);
 }
 
 u32 rblk_write_quorum(const struct rblk_vol *vol)
@@ -75,18 +77,22 @@ static int rblk_state_seq_cmp(void *priv, const struct list_head *a,
 }
 
 /*
- * The peers to leave behind so that the requests of @parked can be
- * decided (rblk_commit_to_demote()).
+ * The peers to leave behind with a new generation so that the requests of
+ * @parked can complete (rblk_commit_to_demote()), and those the requests
+ * about to fail leave out of sync without one (rblk_commit_diverged()).
  */
 static unsigned long rblk_state_to_demote(struct rblk_vol *vol,
-					  struct list_head *parked)
+					  struct list_head *parked,
+					  unsigned long *diverged)
 {
-	unsigned long demote = 0, d;
+	unsigned long demote = 0, d, div;
 	struct rblk_cmd *cmd;
 
+	*diverged = 0;
 	list_for_each_entry(cmd, parked, park_node) {
-		rblk_req_commit(vol, cmd, NULL, &d);
+		rblk_req_commit(vol, cmd, NULL, &d, &div);
 		demote |= d;
+		*diverged |= div;
 	}
 	return demote;
 }
@@ -95,7 +101,7 @@ void rblk_state_work(struct work_struct *work)
 {
 	struct rblk_vol *vol = container_of(work, struct rblk_vol, state_work);
 	struct rblk_cmd *cmd, *next;
-	unsigned long demote;
+	unsigned long demote, diverged;
 	LIST_HEAD(parked);
 	LIST_HEAD(keep);
 	u32 n = 0;
@@ -122,9 +128,12 @@ void rblk_state_work(struct work_struct *work)
 			list_add_tail(&cmd->park_node, &keep);
 	}
 	list_splice_init(&keep, &parked);
-	demote = rblk_state_to_demote(vol, &parked);
+	demote = rblk_state_to_demote(vol, &parked, &diverged);
 	if (demote && vol->role == RBLK_ROLE_PRIMARY && !vol->dying)
 		rblk_bump_gen(vol, demote);
+	/* Recorded before the writes fail: their blocks are on this disk. */
+	if (diverged)
+		rblk_mark_diverged(vol, diverged);
 
 	list_for_each_entry_safe(cmd, next, &parked, park_node) {
 		list_del_init(&cmd->park_node);

@@ -6,7 +6,13 @@
  *
  *   fake_peer --connect ADDR:PORT --uuid UUID --node N --to M --size BYTES
  *             --mode MODE [--timeout-ms T] [--pattern BYTE] [--follow C:O]
- *             [--pings N]
+ *             [--pings N] [--secret-file F] [--count N]
+ *
+ * It speaks protocol 2: CONNECT, then with --secret-file (the volume's
+ * secret) the HMAC-SHA256 proofs of AUTH and kernel TLS with the keys both
+ * sides derive (OpenSSL for the HMAC; the kernel's TLS for the records),
+ * then HELLO, echoing the kernel's settings so that they agree. Without
+ * --secret-file it offers no authentication (auth none).
  *
  * With --follow it says it is a secondary holding generation C:O (the
  * kernel's, on a primary): the kernel counts it in sync and replicates its
@@ -34,7 +40,16 @@
 #include <unistd.h>
 #include <uuid/uuid.h>
 
+#include <linux/tls.h>
+#include <openssl/evp.h>
+#include <openssl/hmac.h>
+#include <openssl/rand.h>
+
 #include "rblk_proto.h"
+
+#ifndef SOL_TLS
+#define SOL_TLS		282
+#endif
 
 #define HDR_LEN		sizeof(struct rblk_msg_hdr)
 #define WRITE_LEN	sizeof(struct rblk_msg_write)
@@ -72,6 +87,13 @@ enum io { IO_OK, IO_CLOSED, IO_TIMEOUT };
  * @pings:	--pings: PINGs the flood sends (default FLOOD_PINGS_MAX)
  * @flood_left:	flood bytes the kernel did not take (it stopped reading)
  * @deadline:	when the current wait for the kernel ends (CLOCK_MONOTONIC ms)
+ * @secret:	--secret-file's contents; @secret_len 0: auth none
+ * @secret_len:	their length
+ * @count:	--count: connections of silent
+ * @mine:	the CONNECT this peer sent
+ * @theirs:	the kernel's CONNECT
+ * @kernel_hello: the kernel's HELLO (its settings are echoed)
+ * @extra:	silent: its connections
  */
 struct peer {
 	char host[256];
@@ -87,6 +109,12 @@ struct peer {
 	bool closed, shut, quiet, joined, digest;
 	size_t pings, flood_left;
 	long long deadline;
+	u8 secret[RBLK_SECRET_MAX];
+	size_t secret_len;
+	int count;
+	struct rblk_msg_connect mine, theirs;
+	struct rblk_msg_hello kernel_hello;
+	int *extra;
 };
 
 /**
@@ -98,6 +126,8 @@ struct frame {
 	struct rblk_msg_hdr hdr;
 	union {
 		struct rblk_msg_hello hello;
+		struct rblk_msg_connect connect;
+		struct rblk_msg_auth auth;
 		struct rblk_msg_refuse refuse;
 		struct rblk_msg_ack ack;
 		struct rblk_msg_state state;
@@ -119,6 +149,7 @@ typedef int (*check_fn)(struct peer *p, const struct mode *m);
  * @check:	what the kernel must do about it
  * @refuse:	expected RBLK_REFUSE_* (check_refuse)
  * @hello:	how act_hello spoils the HELLO
+ * @connect:	how act_connect spoils the CONNECT
  * @from_end:	act_write: @sector counts back from the end of the volume
  * @sector:	act_write: first sector
  * @size:	act_write: rblk_msg_write.size (0: 4096)
@@ -135,6 +166,7 @@ struct mode {
 	check_fn check;
 	int refuse;
 	void (*hello)(struct rblk_msg_hello *h);
+	void (*connect)(struct rblk_msg_connect *c);
 	bool from_end;
 	bool bad_crc;
 	u64 sector;
@@ -174,6 +206,10 @@ static int rblk_msg_fixed_len(u16 type)
 		return sizeof(struct rblk_msg_promise);
 	case RBLK_MSG_PROMISE_REPLY:
 		return sizeof(struct rblk_msg_promise_reply);
+	case RBLK_MSG_CONNECT:
+		return sizeof(struct rblk_msg_connect);
+	case RBLK_MSG_AUTH:
+		return sizeof(struct rblk_msg_auth);
 	default:
 		return -1;
 	}
@@ -186,13 +222,15 @@ static const char *const type_names[] = {
 	[RBLK_MSG_ACK] = "ACK", [RBLK_MSG_STATE] = "STATE",
 	[RBLK_MSG_NEW_GEN] = "NEW_GEN", [RBLK_MSG_PROMISE] = "PROMISE",
 	[RBLK_MSG_PROMISE_REPLY] = "PROMISE_REPLY",
+	[RBLK_MSG_CONNECT] = "CONNECT", [RBLK_MSG_AUTH] = "AUTH",
 };
 
 static const char *const refuse_names[] = {
 	[RBLK_REFUSE_PROTO] = "PROTO", [RBLK_REFUSE_UUID] = "UUID",
 	[RBLK_REFUSE_NODE] = "NODE", [RBLK_REFUSE_SIZE] = "SIZE",
 	[RBLK_REFUSE_GEN] = "GEN", [RBLK_REFUSE_ROLE] = "ROLE",
-	[RBLK_REFUSE_BUSY] = "BUSY",
+	[RBLK_REFUSE_BUSY] = "BUSY", [RBLK_REFUSE_AUTH] = "AUTH",
+	[RBLK_REFUSE_CONFIG] = "CONFIG",
 };
 
 static const char *name_of(const char *const *names, size_t n, u32 v)
@@ -334,20 +372,40 @@ static void send_empty(struct peer *p, u16 type)
 	send_msg(p, make_hdr(type, 0, 0), NULL, 0);
 }
 
-/* A fresh node: no generation, consistent, primary. */
+/* The first message: who this peer says it is, with a fresh nonce. */
+static struct rblk_msg_connect good_connect(struct peer *p)
+{
+	struct rblk_msg_connect c = {
+		.proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN),
+		.proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX),
+		.from_node = cpu_to_be32(p->node),
+		.to_node = cpu_to_be32(p->to),
+		.auth = cpu_to_be32(p->secret_len ? RBLK_WIRE_AUTH_HMAC_SHA256 :
+				    RBLK_WIRE_AUTH_NONE),
+	};
+
+	memcpy(c.uuid, p->uuid, sizeof(c.uuid));
+	if (RAND_bytes(c.nonce, sizeof(c.nonce)) != 1) {
+		fprintf(stderr, "fake_peer: no random bytes\n");
+		exit(1);
+	}
+	return c;
+}
+
+/*
+ * A fresh node (no generation, consistent, primary), or with --follow a
+ * secondary at the kernel's generation; the kernel's settings and features
+ * (its HELLO, read first), so that they agree.
+ */
 static struct rblk_msg_hello good_hello(const struct peer *p)
 {
 	struct rblk_msg_hello h = {
-		.proto_min = cpu_to_be32(RBLK_PROTO_VERSION_MIN),
-		.proto_max = cpu_to_be32(RBLK_PROTO_VERSION_MAX),
-		.features = cpu_to_be64(RBLK_PROTO_F_DIGEST | RBLK_PROTO_F_LINKS),
-		.from_node = cpu_to_be32(p->node),
-		.to_node = cpu_to_be32(p->to),
+		.features = p->kernel_hello.features,
 		.data_size = cpu_to_be64(p->size),
 		.flags = cpu_to_be32(RBLK_HELLO_F_CONSISTENT | RBLK_HELLO_F_PRIMARY),
+		.conf = p->kernel_hello.conf,
 	};
 
-	memcpy(h.uuid, p->uuid, sizeof(h.uuid));
 	if (p->follow) {
 		/* A secondary with the primary's data. */
 		h.flags = cpu_to_be32(RBLK_HELLO_F_CONSISTENT);
@@ -487,48 +545,186 @@ static void dial(struct peer *p)
 	printf("connect %s:%s: connected\n", p->host, p->port);
 }
 
-/* HELLO both ways; the kernel's must answer ours. Exit 1 when not. */
-static void handshake(struct peer *p)
+/**
+ * struct auth_input - what a MAC covers (docs/protocol.md; the kernel's
+ *	struct rblk_auth_input)
+ * @label:	"rblk auth v2" or "rblk keys v2", no NUL
+ * @uuid:	the volume
+ * @from:	the sender's (for the keys: the dialer's) node id
+ * @to:		the receiver's (the acceptor's)
+ * @from_nonce:	the sender's (the dialer's) nonce
+ * @to_nonce:	the receiver's (the acceptor's)
+ */
+struct auth_input {
+	char label[12];
+	u8 uuid[16];
+	__be32 from, to;
+	u8 from_nonce[RBLK_NONCE_LEN], to_nonce[RBLK_NONCE_LEN];
+} __attribute__((packed));
+
+static void hmac256(const void *key, size_t key_len, const void *data, size_t len,
+		    u8 out[RBLK_MAC_LEN])
 {
-	struct rblk_msg_hello h = good_hello(p);
-	const struct rblk_msg_hello *k;
+	unsigned int n = RBLK_MAC_LEN;
+
+	if (!HMAC(EVP_sha256(), key, (int)key_len, data, len, out, &n) ||
+	    n != RBLK_MAC_LEN) {
+		fprintf(stderr, "fake_peer: HMAC-SHA256 failed\n");
+		exit(1);
+	}
+}
+
+static void auth_mac(const struct peer *p, const char *label, u32 from, u32 to,
+		     const u8 *from_nonce, const u8 *to_nonce, u8 out[RBLK_MAC_LEN])
+{
+	struct auth_input in = { .from = cpu_to_be32(from), .to = cpu_to_be32(to) };
+
+	memcpy(in.label, label, sizeof(in.label));
+	memcpy(in.uuid, p->uuid, sizeof(in.uuid));
+	memcpy(in.from_nonce, from_nonce, RBLK_NONCE_LEN);
+	memcpy(in.to_nonce, to_nonce, RBLK_NONCE_LEN);
+	hmac256(p->secret, p->secret_len, &in, sizeof(in), out);
+}
+
+/* The key of one direction, from the session's master key. */
+static void tls_dir(const u8 *master, u32 from, u32 to, struct tls12_crypto_info_aes_gcm_128 *ci)
+{
+	struct {
+		char label[11];
+		__be32 from, to;
+	} __attribute__((packed)) d = { .from = cpu_to_be32(from), .to = cpu_to_be32(to) };
+	u8 m[RBLK_MAC_LEN];
+
+	memcpy(d.label, "rblk tls v2", sizeof(d.label));
+	hmac256(master, RBLK_MAC_LEN, &d, sizeof(d), m);
+	*ci = (struct tls12_crypto_info_aes_gcm_128){
+		.info.version = TLS_1_3_VERSION,
+		.info.cipher_type = TLS_CIPHER_AES_GCM_128,
+	};
+	memcpy(ci->key, m, sizeof(ci->key));
+	memcpy(ci->salt, m + sizeof(ci->key), sizeof(ci->salt));
+	memcpy(ci->iv, m + sizeof(ci->key) + sizeof(ci->salt), sizeof(ci->iv));
+}
+
+/* Both directions in kernel TLS records, as the kernel does (the dialer). */
+static void tls_on(struct peer *p)
+{
+	struct tls12_crypto_info_aes_gcm_128 tx, rx;
+	u8 master[RBLK_MAC_LEN];
+
+	auth_mac(p, "rblk keys v2", p->node, p->to, p->mine.nonce, p->theirs.nonce, master);
+	tls_dir(master, p->node, p->to, &tx);
+	tls_dir(master, p->to, p->node, &rx);
+	if (setsockopt(p->fd, IPPROTO_TCP, TCP_ULP, "tls", strlen("tls")) ||
+	    setsockopt(p->fd, SOL_TLS, TLS_TX, &tx, sizeof(tx)) ||
+	    setsockopt(p->fd, SOL_TLS, TLS_RX, &rx, sizeof(rx))) {
+		perror("fake_peer: kernel TLS");
+		exit(1);
+	}
+	printf("kernel TLS on\n");
+}
+
+/* This peer's proof of the secret to the kernel, over both nonces. */
+static struct rblk_msg_auth my_auth(const struct peer *p)
+{
+	struct rblk_msg_auth a;
+
+	auth_mac(p, "rblk auth v2", p->node, p->to, p->mine.nonce, p->theirs.nonce, a.mac);
+	return a;
+}
+
+/* Sends @c as this peer's CONNECT and reads the kernel's. Exit 1 when none. */
+static void connect_exchange(struct peer *p, struct rblk_msg_connect c)
+{
 	struct frame f;
 
-	send_msg(p, make_hdr(RBLK_MSG_HELLO, sizeof(h), 0), &h, sizeof(h));
+	p->mine = c;
+	send_msg(p, make_hdr(RBLK_MSG_CONNECT, sizeof(c), 0), &c, sizeof(c));
+	start_wait(p);
+	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_CONNECT)
+		exit(verdict(false, "no CONNECT from the kernel"));
+	p->theirs = f.u.connect;
+	printf("kernel CONNECT: proto %u..%u node %u to %u auth %u\n",
+	       be32_to_cpu(p->theirs.proto_min), be32_to_cpu(p->theirs.proto_max),
+	       be32_to_cpu(p->theirs.from_node), be32_to_cpu(p->theirs.to_node),
+	       be32_to_cpu(p->theirs.auth));
+}
+
+/* AUTH both ways (the kernel's checked), then kernel TLS. Exit 1 when not. */
+static void auth_exchange(struct peer *p, struct rblk_msg_auth a)
+{
+	u8 expect[RBLK_MAC_LEN];
+	struct frame f;
+
+	if (!p->secret_len)
+		return;
+	send_msg(p, make_hdr(RBLK_MSG_AUTH, sizeof(a), 0), &a, sizeof(a));
+	start_wait(p);
+	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_AUTH)
+		exit(verdict(false, "no AUTH from the kernel"));
+	auth_mac(p, "rblk auth v2", p->to, p->node, p->theirs.nonce, p->mine.nonce, expect);
+	if (memcmp(expect, f.u.auth.mac, sizeof(expect)))
+		exit(verdict(false, "the kernel's AUTH does not prove the secret"));
+	tls_on(p);
+}
+
+/* The kernel's HELLO (it sends first), then ours. Exit 1 when none. */
+static void hello_exchange(struct peer *p, void (*spoil)(struct rblk_msg_hello *h))
+{
+	const struct rblk_msg_hello *k = &p->kernel_hello;
+	struct rblk_msg_hello h;
+	struct frame f;
+
 	start_wait(p);
 	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_HELLO)
 		exit(verdict(false, "no HELLO from the kernel"));
-	k = &f.u.hello;
-	printf("kernel HELLO: proto %u..%u node %u to %u size %llu flags %#x gen %llu:%u promised %llu\n",
-	       be32_to_cpu(k->proto_min), be32_to_cpu(k->proto_max),
-	       be32_to_cpu(k->from_node), be32_to_cpu(k->to_node),
+	p->kernel_hello = f.u.hello;
+	printf("kernel HELLO: size %llu flags %#x gen %llu:%u promised %llu features %#llx\n",
 	       (unsigned long long)be64_to_cpu(k->data_size), be32_to_cpu(k->flags),
 	       (unsigned long long)be64_to_cpu(k->current_gen.counter),
 	       be32_to_cpu(k->current_gen.origin),
-	       (unsigned long long)be64_to_cpu(k->promised));
-	if (be32_to_cpu(k->from_node) != p->to || be32_to_cpu(k->to_node) != p->node ||
-	    memcmp(k->uuid, p->uuid, sizeof(k->uuid)) || be64_to_cpu(k->data_size) != p->size)
+	       (unsigned long long)be64_to_cpu(k->promised),
+	       (unsigned long long)be64_to_cpu(k->features));
+	if (be64_to_cpu(k->data_size) != p->size)
 		exit(verdict(false, "the kernel's HELLO does not match ours"));
+	h = good_hello(p);
+	if (spoil)
+		spoil(&h);
+	send_msg(p, make_hdr(RBLK_MSG_HELLO, sizeof(h), 0), &h, sizeof(h));
+}
+
+/* The whole handshake, good. Exit 1 when the kernel does not take it. */
+static void handshake(struct peer *p)
+{
+	connect_exchange(p, good_connect(p));
+	auth_exchange(p, my_auth(p));
+	hello_exchange(p, NULL);
 	p->joined = true;
-	p->digest = be64_to_cpu(k->features) & RBLK_PROTO_F_DIGEST;
+	p->digest = be64_to_cpu(p->kernel_hello.features) & RBLK_PROTO_F_DIGEST;
 	printf("data digest %s\n", p->digest ? "on" : "off");
 }
 
 /* --- the bad things ------------------------------------------------------ */
 
-static void spoil_version(struct rblk_msg_hello *h)
+static void spoil_version(struct rblk_msg_connect *c)
 {
-	h->proto_min = h->proto_max = cpu_to_be32(99);
+	c->proto_min = c->proto_max = cpu_to_be32(99);
 }
 
-static void spoil_uuid(struct rblk_msg_hello *h)
+static void spoil_uuid(struct rblk_msg_connect *c)
 {
-	h->uuid[0] ^= 0xff;
+	c->uuid[0] ^= 0xff;
 }
 
-static void spoil_node(struct rblk_msg_hello *h)
+static void spoil_node(struct rblk_msg_connect *c)
 {
-	h->to_node = cpu_to_be32((be32_to_cpu(h->to_node) + 1) % RBLK_MAX_NODES);
+	c->to_node = cpu_to_be32((be32_to_cpu(c->to_node) + 1) % RBLK_MAX_NODES);
+}
+
+/* Offers no authentication (the volume has a secret). */
+static void spoil_auth(struct rblk_msg_connect *c)
+{
+	c->auth = cpu_to_be32(RBLK_WIRE_AUTH_NONE);
 }
 
 static void spoil_size(struct rblk_msg_hello *h)
@@ -536,14 +732,170 @@ static void spoil_size(struct rblk_msg_hello *h)
 	h->data_size = cpu_to_be64(be64_to_cpu(h->data_size) + 4096);
 }
 
-/* A HELLO as m->hello leaves it (a good one for second-hello). */
+/* The other topology: the settings do not agree. */
+static void spoil_topology(struct rblk_msg_hello *h)
+{
+	h->conf.topology = cpu_to_be32(!be32_to_cpu(h->conf.topology));
+}
+
+/* A generation and promise at the top of what the wire allows. */
+static void spoil_huge_gen(struct rblk_msg_hello *h)
+{
+	h->current_gen.counter = cpu_to_be64(RBLK_PROTO_GEN_MAX - 1);
+	h->current_gen.origin = 0;
+	h->promised = h->seen = h->current_gen.counter;
+	h->flags = cpu_to_be32(RBLK_HELLO_F_CONSISTENT);
+}
+
+/* A CONNECT as m->connect leaves it; the kernel refuses before answering. */
+static void act_connect(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_connect c = good_connect(p);
+
+	m->connect(&c);
+	send_msg(p, make_hdr(RBLK_MSG_CONNECT, sizeof(c), 0), &c, sizeof(c));
+}
+
+/* CONNECT and AUTH good, then a HELLO as m->hello leaves it. */
+static void act_spoiled_hello(struct peer *p, const struct mode *m)
+{
+	connect_exchange(p, good_connect(p));
+	auth_exchange(p, my_auth(p));
+	hello_exchange(p, m->hello);
+}
+
+/* A second HELLO, after a good handshake. */
 static void act_hello(struct peer *p, const struct mode *m)
 {
 	struct rblk_msg_hello h = good_hello(p);
 
-	if (m->hello)
-		m->hello(&h);
+	(void)m;
 	send_msg(p, make_hdr(RBLK_MSG_HELLO, sizeof(h), 0), &h, sizeof(h));
+}
+
+/* What a protocol 1 peer sends first: a HELLO with versions 1..1. */
+static void act_v1_hello(struct peer *p, const struct mode *m)
+{
+	u8 hello[RBLK_PROTO_V1_HELLO_LEN] = { 0 };
+	__be32 v = cpu_to_be32(1);
+
+	(void)m;
+	memcpy(hello, &v, sizeof(v));
+	memcpy(hello + sizeof(v), &v, sizeof(v));
+	send_msg(p, make_hdr(RBLK_MSG_HELLO, sizeof(hello), 0), hello, sizeof(hello));
+}
+
+/*
+ * AUTH with a proof the kernel must reject: made with --secret-file, which
+ * the test gives a wrong secret (or, with --follow, a peer claiming to be
+ * in sync), and without checking the kernel's.
+ */
+static void act_bad_auth(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_auth a;
+
+	(void)m;
+	connect_exchange(p, good_connect(p));
+	a = my_auth(p);
+	send_msg(p, make_hdr(RBLK_MSG_AUTH, sizeof(a), 0), &a, sizeof(a));
+}
+
+/*
+ * Records a good CONNECT and AUTH, then plays them again on a new
+ * connection, as someone who listened to a handshake would: the kernel's
+ * new nonce makes the old proof worthless.
+ */
+static void act_replay(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_connect c = good_connect(p);
+	struct rblk_msg_auth a;
+	struct frame f;
+
+	(void)m;
+	connect_exchange(p, c);
+	a = my_auth(p);
+	send_msg(p, make_hdr(RBLK_MSG_AUTH, sizeof(a), 0), &a, sizeof(a));
+	start_wait(p);
+	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_AUTH)
+		exit(verdict(false, "no AUTH from the kernel for the recording"));
+	printf("recorded a good handshake; now replaying it\n");
+	close(p->fd);
+	dial(p);
+	p->mine = c;
+	send_msg(p, make_hdr(RBLK_MSG_CONNECT, sizeof(c), 0), &c, sizeof(c));
+	send_msg(p, make_hdr(RBLK_MSG_AUTH, sizeof(a), 0), &a, sizeof(a));
+}
+
+/* CONNECT, then a WRITE where the AUTH is due. */
+static void act_write_unauth(struct peer *p, const struct mode *m)
+{
+	struct {
+		struct rblk_msg_write w;
+		u8 data[4096];
+	} msg = {
+		.w.size = cpu_to_be32(4096),
+		.w.op = cpu_to_be32(RBLK_WOP_WRITE),
+	};
+
+	(void)m;
+	connect_exchange(p, good_connect(p));
+	memset(msg.data, p->pattern, sizeof(msg.data));
+	send_msg(p, make_hdr(RBLK_MSG_WRITE, sizeof(msg), GOOD_ID), &msg, sizeof(msg));
+}
+
+/* CONNECT, an AUTH of zeros, and at once an ACK, as if for a write. */
+static void act_forge_ack(struct peer *p, const struct mode *m)
+{
+	struct rblk_ack_frame f = {
+		.h = make_hdr(RBLK_MSG_ACK, sizeof(f.a), GOOD_ID),
+		.a.status = cpu_to_be32(RBLK_ACK_OK),
+	};
+	struct rblk_msg_auth a = { { 0 } };
+
+	(void)m;
+	connect_exchange(p, good_connect(p));
+	send_msg(p, make_hdr(RBLK_MSG_AUTH, sizeof(a), 0), &a, sizeof(a));
+	printf("send ACK id %d\n", GOOD_ID);
+	send_raw(p, &f, sizeof(f));
+}
+
+/* After a good handshake: a STATE whose promise is at the wire's top. */
+static void act_huge_state(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_state st = {
+		.flags = cpu_to_be32(RBLK_STATE_F_CONSISTENT),
+		.promised = cpu_to_be64(RBLK_PROTO_GEN_MAX - 1),
+	};
+
+	(void)m;
+	send_msg(p, make_hdr(RBLK_MSG_STATE, sizeof(st), 0), &st, sizeof(st));
+}
+
+/* After a good handshake: a PROMISE request at the wire's top. */
+static void act_huge_promise(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_promise pr = { .counter = cpu_to_be64(RBLK_PROTO_GEN_MAX - 1) };
+
+	(void)m;
+	send_msg(p, make_hdr(RBLK_MSG_PROMISE, sizeof(pr), (1ULL << 63) | 1), &pr,
+		 sizeof(pr));
+}
+
+/*
+ * After a good handshake as a primary: NEW_GEN to the kernel's generation
+ * plus one, created by node 99, which no metadata can hold.
+ */
+static void act_bad_new_gen(struct peer *p, const struct mode *m)
+{
+	struct rblk_msg_new_gen ng = {
+		.prev = p->kernel_hello.current_gen,
+		.gen.counter = cpu_to_be64(be64_to_cpu(p->kernel_hello.current_gen.counter) + 1),
+		.gen.origin = cpu_to_be32(99),
+	};
+
+	(void)m;
+	send_msg(p, make_hdr(RBLK_MSG_NEW_GEN, sizeof(ng), (1ULL << 63) | 2), &ng,
+		 sizeof(ng));
 }
 
 static void act_bad_magic(struct peer *p, const struct mode *m)
@@ -558,20 +910,43 @@ static void act_bad_magic(struct peer *p, const struct mode *m)
 static void act_huge_len(struct peer *p, const struct mode *m)
 {
 	(void)m;
-	send_msg(p, make_hdr(RBLK_MSG_HELLO, 0xffffffffU, 0), NULL, 0);
+	send_msg(p, make_hdr(RBLK_MSG_CONNECT, 0xffffffffU, 0), NULL, 0);
 }
 
-/* Half of a HELLO, then silence: the kernel must time the handshake out. */
+/* Half of a CONNECT, then silence: the kernel must time the handshake out. */
 static void act_truncated_hello(struct peer *p, const struct mode *m)
 {
-	struct rblk_msg_hello h = good_hello(p);
-	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_HELLO, sizeof(h), 0);
+	struct rblk_msg_connect c = good_connect(p);
+	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_CONNECT, sizeof(c), 0);
 
 	(void)m;
-	printf("send HELLO header and %zu of %zu payload bytes, then stay silent\n",
-	       sizeof(h) / 2, sizeof(h));
+	printf("send CONNECT header and %zu of %zu payload bytes, then stay silent\n",
+	       sizeof(c) / 2, sizeof(c));
 	send_raw(p, &hdr, HDR_LEN);
-	send_raw(p, &h, sizeof(h) / 2);
+	send_raw(p, &c, sizeof(c) / 2);
+}
+
+/*
+ * --count connections that say nothing: the kernel must close every one
+ * of them by the timeout (a handshake's deadline is connect-timeout).
+ */
+static void act_silent(struct peer *p, const struct mode *m)
+{
+	int first = p->fd, n;
+
+	(void)m;
+	p->extra = calloc((size_t)p->count, sizeof(int));
+	if (!p->extra) {
+		perror("calloc");
+		exit(1);
+	}
+	p->extra[0] = first;
+	for (n = 1; n < p->count; n++) {
+		dial(p);
+		p->extra[n] = p->fd;
+	}
+	p->fd = first;
+	printf("%d connections open, silent\n", p->count);
 }
 
 /* Half of a WRITE header, then EOF (this side's; it still reads). */
@@ -755,7 +1130,18 @@ static int check_refuse(struct peer *p, const struct mode *m)
 
 	printf("expect REFUSE %s, then a close\n", want);
 	start_wait(p);
-	if (next_frame(p, &f) != IO_OK || be16_to_cpu(f.hdr.type) != RBLK_MSG_REFUSE)
+	/*
+	 * The kernel's own CONNECT may come first, and its AUTH once this
+	 * peer proved the secret: never to a peer refused for its proof.
+	 */
+	do {
+		if (next_frame(p, &f) != IO_OK)
+			return verdict(false, "no REFUSE");
+		if (be16_to_cpu(f.hdr.type) == RBLK_MSG_AUTH && m->refuse == RBLK_REFUSE_AUTH)
+			return verdict(false, "the kernel proved the secret to a peer that did not");
+	} while (be16_to_cpu(f.hdr.type) == RBLK_MSG_CONNECT ||
+		 be16_to_cpu(f.hdr.type) == RBLK_MSG_AUTH);
+	if (be16_to_cpu(f.hdr.type) != RBLK_MSG_REFUSE)
 		return verdict(false, "no REFUSE");
 	if (be32_to_cpu(f.u.refuse.reason) != (u32)m->refuse)
 		return verdict(false, "REFUSE with another reason");
@@ -830,8 +1216,50 @@ static int check_alive(struct peer *p, const struct mode *m)
 	return verdict(false, "no PONG after the flood");
 }
 
+/* silent: every connection closed by the kernel within the timeout. */
+static int check_silent(struct peer *p, const struct mode *m)
+{
+	long long end = now_ms() + p->timeout_ms;
+	int open = p->count, i;
+	u8 buf[4096];
+
+	(void)m;
+	while (open && now_ms() < end) {
+		struct pollfd pfd[256];
+		int n = 0;
+
+		for (i = 0; i < p->count && n < (int)ARRAY_SIZE(pfd); i++)
+			if (p->extra[i] >= 0)
+				pfd[n++] = (struct pollfd){ .fd = p->extra[i], .events = POLLIN };
+		if (poll(pfd, (nfds_t)n, 100) < 0 && errno != EINTR) {
+			perror("poll");
+			exit(1);
+		}
+		for (i = 0; i < p->count; i++) {
+			ssize_t r;
+
+			if (p->extra[i] < 0)
+				continue;
+			r = recv(p->extra[i], buf, sizeof(buf), MSG_DONTWAIT);
+			if (r > 0 || (r < 0 && (errno == EAGAIN || errno == EINTR)))
+				continue;
+			close(p->extra[i]);
+			p->extra[i] = -1;
+			open--;
+		}
+	}
+	printf("%d of %d silent connections closed by the kernel\n", p->count - open,
+	       p->count);
+	p->fd = -1;
+	return verdict(!open, "the kernel closed every silent connection");
+}
+
+#define CONNECT_MODE(n, spoil, why) \
+	{ .name = n, .act = act_connect, .check = check_refuse, .connect = spoil, .refuse = why }
 #define HELLO_MODE(n, spoil, why) \
-	{ .name = n, .act = act_hello, .check = check_refuse, .hello = spoil, .refuse = why }
+	{ .name = n, .act = act_spoiled_hello, .check = check_refuse, .hello = spoil, \
+	  .refuse = why }
+#define REFUSE_MODE(n, fn, why) { .name = n, .act = fn, .check = check_refuse, .refuse = why }
 #define PRE_MODE(n, fn) { .name = n, .act = fn, .check = check_drop }
 #define POST_MODE(n, fn) { .name = n, .handshake = true, .act = fn, .check = check_drop }
 #define WRITE_MODE(n, ...) \
@@ -839,10 +1267,22 @@ static int check_alive(struct peer *p, const struct mode *m)
 
 static const struct mode modes[] = {
 	PRE_MODE("bad-magic", act_bad_magic),
-	HELLO_MODE("bad-version", spoil_version, RBLK_REFUSE_PROTO),
-	HELLO_MODE("wrong-uuid", spoil_uuid, RBLK_REFUSE_UUID),
-	HELLO_MODE("wrong-node", spoil_node, RBLK_REFUSE_NODE),
+	CONNECT_MODE("bad-version", spoil_version, RBLK_REFUSE_PROTO),
+	CONNECT_MODE("wrong-uuid", spoil_uuid, RBLK_REFUSE_UUID),
+	CONNECT_MODE("wrong-node", spoil_node, RBLK_REFUSE_NODE),
+	CONNECT_MODE("no-auth", spoil_auth, RBLK_REFUSE_AUTH),
+	REFUSE_MODE("v1-hello", act_v1_hello, RBLK_REFUSE_PROTO),
+	REFUSE_MODE("bad-auth", act_bad_auth, RBLK_REFUSE_AUTH),
+	REFUSE_MODE("replay", act_replay, RBLK_REFUSE_AUTH),
+	REFUSE_MODE("forge-ack", act_forge_ack, RBLK_REFUSE_AUTH),
+	PRE_MODE("write-unauth", act_write_unauth),
 	HELLO_MODE("size-mismatch", spoil_size, RBLK_REFUSE_SIZE),
+	HELLO_MODE("config-mismatch", spoil_topology, RBLK_REFUSE_CONFIG),
+	HELLO_MODE("huge-gen", spoil_huge_gen, RBLK_REFUSE_GEN),
+	POST_MODE("huge-state", act_huge_state),
+	POST_MODE("huge-promise", act_huge_promise),
+	POST_MODE("bad-new-gen", act_bad_new_gen),
+	{ .name = "silent", .act = act_silent, .check = check_silent },
 	PRE_MODE("huge-len", act_huge_len),
 	PRE_MODE("truncated-hello", act_truncated_hello),
 	POST_MODE("truncated-frame", act_truncated_frame),
@@ -854,6 +1294,7 @@ static const struct mode modes[] = {
 	WRITE_MODE("bad-flags", .flags = (u16)~RBLK_MSG_F_ALL),
 	WRITE_MODE("bad-digest", .bad_crc = true),
 	WRITE_MODE("gen-too-big", .counter = 1ULL << 62),
+	WRITE_MODE("gen-jump", .counter = (1ULL << 24) + 2),
 	WRITE_MODE("route-too-long", .route_len = 15),
 	WRITE_MODE("route-to-self", .route_len = 1, .route0 = 1),
 	WRITE_MODE("route-to-sender", .route_len = 1, .route0 = 0),
@@ -869,7 +1310,8 @@ static void usage(void)
 {
 	fprintf(stderr, "usage: fake_peer --connect ADDR:PORT --uuid UUID --node N --to M\n"
 		"                 --size BYTES --mode MODE [--timeout-ms T] [--pattern BYTE]\n"
-		"                 [--follow COUNTER:ORIGIN] [--pings N]\n"
+		"                 [--follow COUNTER:ORIGIN] [--pings N] [--secret-file F]\n"
+		"                 [--count N]\n"
 		"modes:");
 	for (size_t i = 0; i < ARRAY_SIZE(modes); i++)
 		fprintf(stderr, " %s", modes[i].name);
@@ -887,6 +1329,21 @@ static unsigned long long number(const char *s, unsigned long long max)
 	if (errno || end == s || *end || *s == '-' || v > max)
 		usage();
 	return v;
+}
+
+/* --secret-file F: 1 to RBLK_SECRET_MAX bytes, as the kernel takes them. */
+static void read_secret(struct peer *p, const char *path)
+{
+	FILE *f = fopen(path, "rb");
+
+	if (!f) {
+		perror(path);
+		exit(2);
+	}
+	p->secret_len = fread(p->secret, 1, sizeof(p->secret), f);
+	if (!p->secret_len || fgetc(f) != EOF)
+		usage();
+	fclose(f);
 }
 
 /* --follow COUNTER:ORIGIN */
@@ -917,6 +1374,8 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 		{ "pattern", required_argument, NULL, 'p' },
 		{ "follow", required_argument, NULL, 'f' },
 		{ "pings", required_argument, NULL, 'P' },
+		{ "secret-file", required_argument, NULL, 'S' },
+		{ "count", required_argument, NULL, 'C' },
 		{ NULL, 0, NULL, 0 }
 	};
 	const char *mode = NULL, *connect_to = NULL, *uuid = NULL;
@@ -924,7 +1383,7 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 	int opt;
 
 	*p = (struct peer) { .timeout_ms = 5000, .pattern = 0xa5, .fd = -1, .node = ~0U,
-			     .pings = FLOOD_PINGS_MAX };
+			     .pings = FLOOD_PINGS_MAX, .count = 1 };
 	while ((opt = getopt_long(argc, argv, "", opts, NULL)) != -1) {
 		switch (opt) {
 		case 'c': connect_to = optarg; break;
@@ -937,6 +1396,8 @@ static const struct mode *parse(int argc, char **argv, struct peer *p)
 		case 'p': p->pattern = (u8)number(optarg, 0xff); break;
 		case 'f': follow(p, optarg); break;
 		case 'P': p->pings = number(optarg, FLOOD_PINGS_MAX); break;
+		case 'S': read_secret(p, optarg); break;
+		case 'C': p->count = (int)number(optarg, 1000); break;
 		default: usage();
 		}
 	}
@@ -974,6 +1435,7 @@ int main(int argc, char **argv)
 		handshake(&p);
 	m->act(&p, m);
 	rc = m->check(&p, m);
-	close(p.fd);
+	if (p.fd >= 0)
+		close(p.fd);
 	return rc;
 }

@@ -5,11 +5,14 @@
 . "$(dirname "$0")/lib.sh"
 need setpriv mkfs.ext4 jq ip
 MNT=/tmp/rblk-errors
+SECRET=$(mktemp /tmp/rblk-errors.secret.XXXXXX)
+echo "a shared secret" >"$SECRET"
 cleanup() {
 	umount "$MNT" 2>/dev/null
 	exec 3<&- 2>/dev/null
 	cleanup_volumes
 	rblk_load
+	rm -f "$SECRET"
 	true
 }
 trap cleanup EXIT
@@ -64,6 +67,9 @@ not_root() {
 		"${nobody[@]}" "$RBLKCTL" status
 	expect_err 4 "rblk0: rblk commands require CAP_SYS_ADMIN" \
 		"${nobody[@]}" "$RBLKCTL" status rblk0
+	# Events need CAP_NET_ADMIN (in the volume's namespace) too.
+	expect_err 4 "cannot join the events group" \
+		"${nobody[@]}" "$RBLKCTL" events --count 1
 	[ "$(volumes)" -eq 1 ]
 }
 
@@ -123,6 +129,21 @@ repl_refusals() {
 	expect_err 5 "rblk0: node 3 is not a peer of rblk0" rblkctl peer del rblk0 node 3
 	expect_err 5 "no volume rblk9" rblkctl set rblk9 ack-timeout 3000
 	expect_err 5 "no volume rblk9" rblkctl primary rblk9
+	expect_err 7 "rblk0: ack-timeout (3001 ms) must not exceed ping-timeout (3000 ms)" \
+		rblkctl set rblk0 ack-timeout 3001
+	expect_err 7 "rblk0: auth hmac-sha256 needs a secret (secret-file)" \
+		rblkctl set rblk0 auth hmac-sha256
+	expect_err 7 "rblk0: a secret goes with auth hmac-sha256 only" \
+		rblkctl set rblk0 auth none secret-file "$SECRET"
+	: >/tmp/rblk-errors.empty
+	head -c 65 /dev/zero >/tmp/rblk-errors.long
+	expect_err 2 "bad secret-file '/tmp/rblk-errors.empty' (a readable file of 1 to 64 bytes)" \
+		rblkctl set rblk0 secret-file /tmp/rblk-errors.empty
+	expect_err 2 "bad secret-file '/tmp/rblk-errors.long' (a readable file of 1 to 64 bytes)" \
+		rblkctl set rblk0 secret-file /tmp/rblk-errors.long
+	expect_err 2 "bad secret-file '/nonexistent' (a readable file of 1 to 64 bytes)" \
+		rblkctl set rblk0 secret-file /nonexistent
+	rm -f /tmp/rblk-errors.empty /tmp/rblk-errors.long
 	[ "$(rblkctl -j status rblk0)" = "$before" ] || fail "a refusal changed rblk0"
 	# A refused first configuration did not bind rblk0 to this namespace.
 	ip netns add rblk-errors

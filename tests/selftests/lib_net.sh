@@ -172,18 +172,21 @@ node_dev() {
 }
 
 # nodes_create N [SIZE_MIB [SET_OPTION...]]: node I gets /dev/ram$I of
-# SIZE_MIB (default 32) (with NODE_LOOP=1 instead: a loop device over a
+# SIZE_MIB (default 32) (with NODE_DM=1: a device-mapper device over it,
+# rblk-nodeI, whose table a test may swap; with NODE_LOOP=1 instead: a loop device over a
 # file in $NET_STATE, which has a volatile write cache and no FUA, as
-# most disks; with NODE_NULLB=1: a memory-backed null_blk device that
+# most disks, of $NODE_SECTOR_I-byte sectors when that is set; with NODE_NULLB=1: a memory-backed null_blk device that
 # completes every I/O from a timer, in a hard interrupt, as real disks do
 # and brd never does; node_dev I names it) with metadata for node id I of N,
 # volume rblk$I
 # listening on its address with SET_OPTIONs, or with the words of
 # $NODE_SET_I instead when that is set (e.g. NODE_SET_0="ack-timeout
-# 10000"), and every other node as a peer. Starts the network (net_up N)
+# 10000"), and every other node as a peer. The nodes share a random
+# secret ($NET_STATE/secret: connections authenticate and run in kernel
+# TLS), or with NODE_AUTH=none use none. Starts the network (net_up N)
 # when fewer than N namespaces exist.
 nodes_create() {
-	local n=$1 size=${2:-32} i j var opts dev
+	local n=$1 size=${2:-32} i j var opts dev auth
 	shift
 	[ $# -gt 0 ] && shift
 	nodes_destroy
@@ -194,15 +197,33 @@ nodes_create() {
 		mkdir -p "$NET_STATE"
 		modprobe loop 2>/dev/null || true
 		for i in $(seq 0 $((n - 1))); do
+			var=NODE_SECTOR_$i
 			truncate -s "${size}M" "$NET_STATE/disk$i.img" || return 1
-			losetup -f --show "$NET_STATE/disk$i.img" >"$NET_STATE/dev$i" || return 1
+			losetup -f --show ${!var:+--sector-size "${!var}"} \
+				"$NET_STATE/disk$i.img" >"$NET_STATE/dev$i" || return 1
 		done
 	elif [ "${NODE_NULLB:-}" = 1 ]; then
 		nullb_create "$n" "$size" || return 1
 	else
 		modprobe brd rd_nr="$n" rd_size=$((size * 1024)) max_part=0 || return 1
+		if [ "${NODE_DM:-}" = 1 ]; then
+			for i in $(seq 0 $((n - 1))); do
+				dm_node_table "$i" >"$NET_STATE/dm$i.table" || return 1
+				dmsetup create "rblk-node$i" <"$NET_STATE/dm$i.table" ||
+					return 1
+				# The kernel's node: without udev there is no
+				# /dev/mapper/NAME.
+				echo "/dev/$(dmsetup info -c --noheadings -o blkdevname "rblk-node$i")" \
+					>"$NET_STATE/dev$i"
+				echo "rblk-node$i" >>"$NET_STATE/dm"
+			done
+		fi
 	fi
 	udevadm settle 2>/dev/null || true
+	mkdir -p "$NET_STATE"
+	[ -s "$NET_STATE/secret" ] || head -c 32 /dev/urandom >"$NET_STATE/secret"
+	auth=(secret-file "$NET_STATE/secret")
+	[ "${NODE_AUTH:-}" != none ] || auth=(auth none)
 	for i in $(seq 0 $((n - 1))); do
 		dev=$(node_dev "$i")
 		[ -b "$dev" ] || { echo "no $dev"; return 1; }
@@ -213,8 +234,8 @@ nodes_create() {
 		opts=("$@")
 		# shellcheck disable=SC2206 # the per-node options are words
 		[ -z "${!var+set}" ] || opts=(${!var})
-		node_ctl "$i" set "rblk$i" listen "$(node_addr "$i"):$NET_PORT" "${opts[@]}" ||
-			return 1
+		node_ctl "$i" set "rblk$i" listen "$(node_addr "$i"):$NET_PORT" \
+			"${auth[@]}" "${opts[@]}" || return 1
 	done
 	for i in $(seq 0 $((n - 1))); do
 		for j in $(seq 0 $((n - 1))); do
@@ -228,6 +249,12 @@ nodes_create() {
 		var=NODE_SET_$i
 		[ -z "${!var+set}" ] || echo "node $i instead: ${!var}"
 	done
+}
+
+# dm_node_table I: the table of node I's device-mapper device: all of
+# /dev/ramI, linear.
+dm_node_table() {
+	echo "0 $(blockdev --getsz "/dev/ram$1") linear /dev/ram$1 0"
 }
 
 # nullb_create N SIZE_MIB: null_blk devices /dev/nullb0..N-1 of SIZE_MIB,
@@ -299,6 +326,12 @@ nodes_destroy() {
 		rblkctl destroy "$v" >/dev/null 2>&1 ||
 			echo "nodes_destroy: cannot destroy $v: $(rblkctl destroy "$v" 2>&1)"
 	done
+	if [ -f "$NET_STATE/dm" ]; then
+		while read -r d; do
+			dmsetup remove "$d" || echo "nodes_destroy: cannot remove $d"
+		done <"$NET_STATE/dm"
+		rm -f "$NET_STATE/dm"
+	fi
 	if [ -e /sys/module/brd ]; then
 		rmmod brd 2>/dev/null || echo "nodes_destroy: cannot remove brd"
 	fi
@@ -479,6 +512,8 @@ peer_writes() {
 		 length'
 }
 peer_error() { peer_field "$1" "$2" "$J_P_ERROR"; }
+# peer_error_is I J TEXT: node I's last error about node J is TEXT.
+peer_error_is() { [ "$(peer_error "$1" "$2")" = "$3" ]; }
 
 # wait_connected I J: I sees J connected and J sees I.
 wait_connected() {

@@ -21,6 +21,12 @@ setup() {
 	make_primary 0 "$1"
 }
 
+# setup_plain N [SET_OPTION...]: setup with auth none (no kernel TLS, so
+# the primary's socket callback takes the ACKs: acks_in_callback).
+setup_plain() {
+	NODE_AUTH=none setup "$@"
+}
+
 # Over disks with a volatile cache (loop devices): FUA writes and flushes
 # reach every node's disk, plain writes flush none (lib_net.sh).
 flush_fua_3() {
@@ -38,22 +44,40 @@ discard_replicated() {
 	compare_backing 0 2
 }
 
-# rblkctl events prints a line per state change (here: a setting). The
-# listener may join after the first change: changes go on until it saw one.
-events_printed() {
-	local out=$NET_STATE/events.out pid i=0
-	mkdir -p "$NET_STATE"
-	rblkctl events --count 1 >"$out" &
-	pid=$!
-	until gone "$pid"; do
+# changes_until_event PID BASE: node 0's ack-timeout changes (BASE, BASE
+# + 1, ...) every 100 ms until PID, an event listener, ends.
+changes_until_event() {
+	local i=0
+	until gone "$1"; do
 		[ $i -lt 100 ] || fail "no event after 100 changes"
-		node_ctl 0 set rblk0 ack-timeout $((4000 + i))
+		node_ctl 0 set rblk0 ack-timeout $(($2 + i))
 		i=$((i + 1))
 		sleep 0.1
 	done
-	wait "$pid"
+	wait "$1"
+}
+
+# rblkctl events prints a line per state change (here: a setting). The
+# listener may join after the first change: changes go on until it saw one.
+# Events go to the namespace the volume's sockets live in (node 0's), and
+# no other: a listener in the initial namespace, started first, sees none
+# of them, though node 0's listener saw two.
+events_printed() {
+	local out=$NET_STATE/events.out other=$NET_STATE/events.init opid
+	mkdir -p "$NET_STATE"
+	rblkctl events --count 1 >"$other" &
+	opid=$!
+	node_exec 0 rblkctl events --count 1 >"$out" &
+	changes_until_event $! 1000
 	cat "$out"
 	grep -q "rblk0" "$out"
+	# Node 0 listens again: once it got one of these, so would a leak.
+	node_exec 0 rblkctl events --count 1 >"$out" &
+	changes_until_event $! 2000
+	gone "$opid" && fail "the initial namespace got an event: $(cat "$other")"
+	kill "$opid"
+	wait "$opid" 2>/dev/null || true
+	[ ! -s "$other" ]
 }
 
 # A primary completes its peers' ACKs in the socket's data-ready callback
@@ -138,7 +162,7 @@ irq_completions() {
 }
 
 ktap_set_plan 22
-t "2 nodes: connect, node 0 primary, peer up to date" setup 2
+t "2 nodes (auth none): connect, node 0 primary, peer up to date" setup_plain 2
 t "2 nodes: status on both sides"		status_both_sides
 t "2 nodes: randwrite 4k qd1, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=1
 t "2 nodes: randwrite 4k qd16, replicas equal"	fio_then_compare 2 --rw=randwrite --bs=4k --iodepth=16

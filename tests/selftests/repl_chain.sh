@@ -85,7 +85,8 @@ three_nodes() {
 }
 
 four_nodes_ordered() {
-	NODE_SET_0="topology chain chain-order 3,1,2" chain_setup 4
+	# Every node shares the order: it is agreed at connect.
+	chain_setup 4 chain-order 3,1,2
 	echo "chain: $(chain 0)"
 	[ "$(chain 0)" = 0,3,1,2 ]
 	count_from 1 3
@@ -199,15 +200,25 @@ flush_fua_travel() {
 	flush_fua_reach 3
 }
 
-# A chain order naming a node twice or a bad id is refused, unchanged.
+# A chain order naming a node twice or a bad id is refused, unchanged. A
+# good one is agreed at connect: set on one node only, the connection
+# starts again and both sides refuse it, naming the difference, until the
+# other node has it too.
 bad_order() {
 	nodes_create 2 32 topology chain
+	wait_connected 0 1
 	expect_fail "distinct node ids 0-15" node_ctl 0 set rblk0 chain-order 1,1
 	expect_fail "distinct node ids 0-15" node_ctl 0 set rblk0 chain-order 1,16
 	expect_fail "bad chain-order" node_ctl 0 set rblk0 chain-order 1,
 	[ "$(vol_json 0 | jq -c '.chain_order // []')" = "[]" ]
 	node_ctl 0 set rblk0 chain-order 1
 	[ "$(vol_json 0 | jq -c .chain_order)" = "[1]" ]
+	wait_for "$NET_WAIT" "node 0 refusing node 1" peer_error_is 0 1 \
+		"config mismatch: chain-order 1 here, none on node 1"
+	wait_for "$NET_WAIT" "node 1 refusing node 0" peer_error_is 1 0 \
+		"config mismatch: chain-order none here, 1 on node 0"
+	node_ctl 1 set rblk1 chain-order 1
+	wait_connected 0 1
 }
 
 ktap_set_plan 8
@@ -218,6 +229,6 @@ t "tail cut mid-load: fio verifies, chain re-forms as 0,1" tail_cut
 t "link 1-2 cut mid-load, then healed: chain splits around it, nobody demoted" link_cut_healed
 t "slow hop (netem 30 ms): nobody demoted, writes seen in the chain" slow_hop
 t "flush and FUA reach every node's disk through the chain" flush_fua_travel
-t "chain-order: bad lists refused" bad_order
+t "chain-order: bad lists refused, a differing one refused at connect" bad_order
 nodes_destroy
 ktap_finished

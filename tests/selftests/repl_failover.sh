@@ -2,11 +2,19 @@
 # SPDX-License-Identifier: GPL-2.0
 # Failover with 3 nodes. Node 0, primary, writes numbered 4 KiB blocks
 # (O_DIRECT|O_SYNC, one at a time) and logs each one that completed; it
-# is then partitioned alone and node 1 is promoted:
+# is then partitioned alone and a survivor is promoted: node 1, or node 2
+# when it holds newer data (node 0 may make a new generation with node 2
+# while the links are cut one after the other; node 1's promotion is then
+# refused, rightly):
 # - from the promotion on, node 0 completes no write (with io-error its
 #   writes fail; with suspend-io they stay frozen, and fail once the
 #   network heals and node 0 steps down);
-# - every write node 0 reported complete is on node 1's backing device.
+# - every write node 0 reported complete is on the new primary's backing
+#   device;
+# - after the heal node 0 is connected to the new primary as an outdated
+#   secondary, never in split brain with it, in quorum and in chain
+#   topology: a generation node 0 made alone, under which no write could
+#   complete, does not count as independent writes.
 # Promotion refusals: a candidate that sees only itself ("nodes
 # visible"), a candidate connected to a primary ("is primary"), a
 # candidate whose data is older than a voter's ("newer data").
@@ -24,11 +32,24 @@ LOG=$NET_STATE/seq0.log
 # trying with io-error).
 QUIET_S=4
 
-# partition_and_promote ON_NO_QUORUM: node 0 primary and writing, then
-# alone; node 1 promoted. Leaves the writer running (pid in $WRITER);
-# $AT: the writes node 0 had completed at the promotion.
+# promote_survivor: node 1 promoted, or else node 2; $NEW is the new
+# primary, $OTHER the other survivor.
+promote_survivor() {
+	if try_primary 1; then
+		NEW=1 OTHER=2
+	elif try_primary 2; then
+		NEW=2 OTHER=1
+	else
+		return 1
+	fi
+}
+
+# partition_and_promote ON_NO_QUORUM [SET_OPTION...]: node 0 primary and
+# writing, then alone; a survivor promoted ($NEW). Leaves the writer
+# running (pid in $WRITER); $AT: the writes node 0 had completed at the
+# promotion.
 partition_and_promote() {
-	nodes_create 3 32 on-no-quorum "$1" "${FAST[@]}"
+	nodes_create 3 32 on-no-quorum "$1" "${FAST[@]}" "${@:2}"
 	make_primary 0 3
 	seq_writer_start 0 A "$LOG"
 	WRITER=$NET_BG_PID
@@ -36,32 +57,51 @@ partition_and_promote() {
 	isolate 0
 	wait_for "$NET_WAIT" "node 1 to lose node 0" ne "$CONNECTED" peer_conn 1 0
 	wait_for "$NET_WAIT" "node 2 to lose node 0" ne "$CONNECTED" peer_conn 2 0
-	wait_for "$NET_WAIT" "node 1 promoted" try_primary 1
+	wait_for "$NET_WAIT" "a survivor promoted" promote_survivor
 	AT=$(seq_count "$LOG")
-	echo "node 1 primary at generation $(gen_counter 1); node 0 had completed $AT writes"
+	echo "node $NEW primary at generation $(gen_counter "$NEW") (node 0 at $(gen_counter 0), node $OTHER at $(gen_counter "$OTHER")); node 0 had completed $AT writes"
 }
 
+# After the heal: node 0 is secondary, connected to the new primary, which
+# sees it outdated (it needs a resync); no split brain either way.
+old_primary_outdated() {
+	local errors
+	heal
+	wait_connected "$NEW" 0
+	wait_for "$NET_WAIT" "node $NEW to see node 0 outdated" eq "$OUTDATED" peer_disk "$NEW" 0
+	[ "$(role 0)" = "$SECONDARY" ] || fail "node 0 is still $(role 0)"
+	errors="node $NEW on 0: '$(peer_error "$NEW" 0)', node 0 on $NEW: '$(peer_error 0 "$NEW")'"
+	echo "generations: node 0 $(gen_counter 0), node $NEW $(gen_counter "$NEW"); $errors"
+	[[ "$errors" != *split-brain* ]] || fail "split brain after a plain failover"
+}
+
+# failover_io_error [SET_OPTION...]
 failover_io_error() {
 	local at after wp
-	partition_and_promote io-error
+	partition_and_promote io-error "$@"
 	at=$AT wp=$WRITER
-	[ "$(role 1)" = "$PRIMARY" ]
+	[ "$(role "$NEW")" = "$PRIMARY" ]
 	sleep $QUIET_S
 	after=$(seq_count "$LOG")
 	echo "node 0: $(grep -c failed "$LOG.err") writes failed"
-	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after node 1's promotion"
+	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after the promotion"
 	seq_writer_stop "$LOG" "$wp" 30
-	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after node 1's promotion"
+	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after the promotion"
 	on_new_primary
-	primary_writes 1 2
+	primary_writes "$NEW" "$OTHER"
+	old_primary_outdated
 }
 
-# Every write node 0 completed is on node 1 (where the missing ones are
-# is shown too).
+failover_chain() {
+	failover_io_error topology chain
+}
+
+# Every write node 0 completed is on the new primary (where the missing
+# ones are is shown too).
 on_new_primary() {
-	seq_check /dev/ram1 "$LOG" A && return 0
-	echo "node 2:"
-	seq_check /dev/ram2 "$LOG" A || true
+	seq_check "/dev/ram$NEW" "$LOG" A && return 0
+	echo "node $OTHER:"
+	seq_check "/dev/ram$OTHER" "$LOG" A || true
 	fail "the new primary lacks writes the old one completed"
 }
 
@@ -70,7 +110,7 @@ failover_suspend() {
 	partition_and_promote suspend-io
 	at=$AT wp=$WRITER
 	sleep $QUIET_S
-	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after node 1's promotion"
+	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after the promotion"
 	! gone "$wp" || fail "node 0's writer is not blocked"
 	# Node 0 learns of the newer generation, steps down, and fails what it
 	# had frozen: its writer ends.
@@ -79,10 +119,11 @@ failover_suspend() {
 	seq_writer_stop "$LOG" "$wp" 30
 	after=$(seq_count "$LOG")
 	echo "node 0: $((after - at)) writes completed after the promotion, $(grep -c failed "$LOG.err") failed"
-	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after node 1's promotion"
+	[ "$after" -eq "$at" ] || fail "node 0 completed $((after - at)) writes after the promotion"
 	on_new_primary
-	[ "$(role 1)" = "$PRIMARY" ]
-	primary_writes 1 2
+	[ "$(role "$NEW")" = "$PRIMARY" ]
+	primary_writes "$NEW" "$OTHER"
+	old_primary_outdated
 }
 
 refuse_is_primary() {
@@ -130,9 +171,10 @@ refuse_newer_data() {
 	[ "$(role 1)" = "$PRIMARY" ]
 }
 
-ktap_set_plan 5
-t "primary partitioned (io-error): node 1 promoted, holds every completed write" failover_io_error
-t "primary partitioned (suspend-io): frozen writes fail after the heal, none lost" failover_suspend
+ktap_set_plan 6
+t "primary partitioned (io-error): a survivor promoted, holds every completed write; node 0 back outdated" failover_io_error
+t "primary partitioned (suspend-io): frozen writes fail after the heal, none lost; node 0 back outdated" failover_suspend
+t "chain topology, primary partitioned: a survivor promoted, node 0 back outdated" failover_chain
 t "promotion refused: a primary is connected"	refuse_is_primary
 t "promotion refused: no majority visible"	refuse_nodes_visible
 t "promotion refused: a voter has newer data"	refuse_newer_data

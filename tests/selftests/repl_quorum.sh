@@ -5,7 +5,11 @@
 #   the primary reports that peer outdated (never up to date), starts a new
 #   generation with the remaining peer, which holds the same bytes;
 # - both peers cut, on-no-quorum suspend-io: a write stays pending while
-#   the primary has no quorum, and completes once the network heals;
+#   the primary has no quorum, and completes once the network heals; a
+#   second write to the same block waits behind it without any task
+#   sleeping in rblk's queue_rq (which would stall the hardware queue),
+#   reads are still served, and after the heal the second write's bytes
+#   are the ones on every node in sync;
 # - both peers cut, on-no-quorum io-error: the write fails with EIO; after
 #   the heal quorum returns, peers reported up to date hold the same
 #   bytes, and once peers are in sync again writes complete.
@@ -67,8 +71,33 @@ any_uptodate() {
 	[ "$(peer_disk 0 1)" = "$UPTODATE" ] || [ "$(peer_disk 0 2)" = "$UPTODATE" ]
 }
 
+# waiting_in_kernel PID: the process PID started (a subshell running dd)
+# sleeps in the kernel, uninterruptibly (D) or idle (I).
+waiting_in_kernel() {
+	case "$(ps -o stat= --ppid "$1" 2>/dev/null)" in D* | I*) return 0 ;; esac
+	return 1
+}
+
+child_stack() {
+	local c
+	for c in $(ps -o pid= --ppid "$1"); do cat "/proc/$c/stack"; done
+}
+
+# no_task_in_queue_rq: no task, a writer or a kworker running the queue,
+# sleeps inside rblk's queue_rq.
+no_task_in_queue_rq() {
+	local f
+	for f in /proc/[0-9]*/stack; do
+		if grep -q "rblk_queue_rq" "$f" 2>/dev/null; then
+			echo "in queue_rq: $f: $(tr '\n' ' ' <"$f")"
+			return 1
+		fi
+	done
+	return 0
+}
+
 suspend_io() {
-	local pid rc=0 j n=0
+	local pid pid2 rc=0 j n=0
 	both_peers_cut on-no-quorum suspend-io "${FAST[@]}"
 	pid=$NET_BG_PID
 	# Asserting that something does not happen: a bounded wait, past the
@@ -80,13 +109,27 @@ suspend_io() {
 	# The other two still form a majority.
 	[ "$(has_quorum 1)" = 1 ]
 	[ "$(has_quorum 2)" = 1 ]
+	# A second write to the same block, held behind the first.
+	seq_block 7 second >"$NET_STATE/block2"
+	net_bg write_block 0 7 "$NET_STATE/block2" "$NET_STATE/dd2.err"
+	pid2=$NET_BG_PID
+	wait_for "$NET_WAIT" "the second write to wait in the kernel" \
+		waiting_in_kernel "$pid2"
+	echo "second writer: $(child_stack "$pid2" | head -3 | tr '\n' ' ')"
+	no_task_in_queue_rq || fail "a task sleeps in rblk's queue_rq"
+	timeout 30 dd if=/dev/rblk0 of=/dev/null bs=4096 skip=20 count=1 \
+		iflag=direct status=none || fail "a read hangs while writes are held"
 	heal
 	wait_for 60 "the write to complete after the heal" gone "$pid"
 	wait "$pid" || rc=$?
 	[ $rc -eq 0 ] || fail "the write failed after the heal (exit $rc)"
+	wait_for 60 "the second write to complete after the heal" gone "$pid2"
+	wait "$pid2" || rc=$?
+	[ $rc -eq 0 ] || fail "the second write failed after the heal (exit $rc)"
 	[ "$(has_quorum 0)" = 1 ]
 	[ "$(suspended 0)" = 0 ]
-	block_is /dev/rblk0 7 "$NET_STATE/block"
+	# In order: the second write's bytes are the ones that stay.
+	block_is /dev/rblk0 7 "$NET_STATE/block2"
 	# It completed on W = 2 nodes: at least one peer is in sync, and every
 	# peer reported in sync holds the same bytes.
 	wait_for 60 "a peer up to date" any_uptodate

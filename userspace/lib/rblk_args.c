@@ -43,6 +43,8 @@ static const struct rblk_arg_spec vol_set[] = {
 	NAME_ARG("data-digest", RBLK_A_VOL_DATA_DIGEST, RBLK_NAMES_DIGEST),
 	{ .key = "chain-order", .attr = RBLK_A_VOL_CHAIN_ORDER,
 	  .kind = RBLK_ARG_IDS },
+	NAME_ARG("auth", RBLK_A_VOL_AUTH, RBLK_NAMES_AUTH),
+	{ .key = "secret-file", .attr = RBLK_A_VOL_SECRET, .kind = RBLK_ARG_FILE },
 };
 
 static const struct rblk_arg_spec peer_add[] = {
@@ -131,6 +133,29 @@ int rblk_parse_ids(const char *s, struct rblk_node_list *out)
 	}
 }
 
+/*
+ * Reads the file at @path whole into @buf: 1 to @len bytes (a secret:
+ * taken as it is, a trailing newline included). -1 when it cannot be
+ * read, is empty or is longer.
+ */
+static int read_small_file(const char *path, uint8_t *buf, size_t len,
+			   size_t *out)
+{
+	FILE *f = fopen(path, "rb");
+	size_t n;
+	int more;
+
+	if (!f)
+		return -1;
+	n = fread(buf, 1, len, f);
+	more = fgetc(f);
+	fclose(f);
+	if (!n || more != EOF)
+		return -1;
+	*out = n;
+	return 0;
+}
+
 /* What a value of @sp looks like, for messages. */
 static const char *value_hint(const struct rblk_arg_spec *sp, char *buf,
 			      size_t len)
@@ -143,6 +168,9 @@ static const char *value_hint(const struct rblk_arg_spec *sp, char *buf,
 	case RBLK_ARG_IDS:
 		snprintf(buf, len, "distinct node ids 0-%d separated by commas, e.g. 0,2,1",
 			 RBLK_MAX_NODES - 1);
+		return buf;
+	case RBLK_ARG_FILE:
+		snprintf(buf, len, "a readable file of 1 to %d bytes", RBLK_SECRET_MAX);
 		return buf;
 	default:
 		snprintf(buf, len, "%" PRIu32 "-%" PRIu32 "%s", sp->lo, sp->hi,
@@ -164,6 +192,8 @@ static int parse_value(const struct rblk_arg_spec *sp, const char *val,
 		return 0;
 	case RBLK_ARG_IDS:
 		return rblk_parse_ids(val, &a->ids);
+	case RBLK_ARG_FILE:
+		return read_small_file(val, a->file, sizeof(a->file), &a->file_len);
 	default:
 		return rblk_parse_u32(val, sp->lo, sp->hi, &a->num[sp->attr]);
 	}
@@ -246,6 +276,8 @@ void rblk_args_put(struct nlmsghdr *nlh, const struct rblk_arg_table *t,
 			mnl_attr_put_strz(nlh, sp->attr, a->addr);
 		else if (sp->kind == RBLK_ARG_IDS)
 			mnl_attr_put(nlh, sp->attr, a->ids.n, a->ids.ids);
+		else if (sp->kind == RBLK_ARG_FILE)
+			mnl_attr_put(nlh, sp->attr, a->file_len, a->file);
 		else
 			mnl_attr_put_u32(nlh, sp->attr, a->num[sp->attr]);
 	}

@@ -21,6 +21,7 @@ enum rblk_arg_kind {
 	RBLK_ARG_NAME,	/* a name of @names, sent as its u32 value */
 	RBLK_ARG_ADDR,	/* ADDR:PORT, sent as a string */
 	RBLK_ARG_IDS,	/* node ids "0,2,1", sent as one byte each */
+	RBLK_ARG_FILE,	/* a file's contents (at most RBLK_SECRET_MAX bytes) */
 };
 
 /**
@@ -60,12 +61,16 @@ struct rblk_arg_table {
  * @num:	values of RBLK_ARG_UINT and RBLK_ARG_NAME attributes
  * @addr:	value of the RBLK_ARG_ADDR attribute (one per table)
  * @ids:	value of the RBLK_ARG_IDS attribute (one per table)
+ * @file:	contents of the RBLK_ARG_FILE attribute's file (one per table)
+ * @file_len:	their length
  */
 struct rblk_args {
 	uint64_t present;
 	uint32_t num[64];
 	char addr[RBLK_ADDR_MAX];
 	struct rblk_node_list ids;
+	uint8_t file[RBLK_SECRET_MAX];
+	size_t file_len;
 };
 
 /*

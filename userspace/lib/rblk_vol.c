@@ -47,6 +47,11 @@ static const char *const digest_names[] = {
 	[RBLK_DIGEST_OFF] = "off",
 	[RBLK_DIGEST_CRC32C] = "crc32c",
 };
+static const char *const auth_names[] = {
+	[RBLK_AUTH_UNSET] = "unset",
+	[RBLK_AUTH_NONE] = "none",
+	[RBLK_AUTH_HMAC_SHA256] = "hmac-sha256",
+};
 static const char *const conn_state_names[] = {
 	[RBLK_CONN_STATE_CONNECTING] = "connecting",
 	[RBLK_CONN_STATE_CONNECTED] = "connected",
@@ -76,6 +81,7 @@ static const struct name_set name_sets[] = {
 	[RBLK_NAMES_CONN_STATE] = NAME_SET(conn_state_names),
 	[RBLK_NAMES_PEER_DISK] = NAME_SET(peer_disk_names),
 	[RBLK_NAMES_DIGEST] = NAME_SET(digest_names),
+	[RBLK_NAMES_AUTH] = NAME_SET(auth_names),
 };
 
 const char *rblk_name(enum rblk_names set, uint32_t v)
@@ -226,6 +232,7 @@ static const struct field vol_fields[] = {
 	VOL(PROMISED, "promised", F_U64, NONE, promised),
 	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
 	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
+	VOL(AUTH, "auth", F_NAME, AUTH, auth),
 	VOL(CHAIN_ORDER, "chain_order", F_IDS, NONE, chain_order),
 	VOL(CHAIN, "chain", F_IDS, NONE, chain),
 	VOL(CHAIN_HEADS, "chain_heads", F_IDS, NONE, chain_heads),
@@ -593,6 +600,9 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 	       v->ack_timeout_ms);
 	ADD_IF(l, v, RBLK_A_VOL_DATA_DIGEST, " data-digest %s",
 	       rblk_name(RBLK_NAMES_DIGEST, v->data_digest));
+	if (rblk_present(v->present, RBLK_A_VOL_AUTH))
+		add(l, " auth %s%s", rblk_name(RBLK_NAMES_AUTH, v->auth),
+		    v->auth == RBLK_AUTH_UNSET ? " (connections refused)" : "");
 }
 
 /* "peer 1 10.0.0.2:7789 connected up-to-date secondary gen 3:0 ..." */

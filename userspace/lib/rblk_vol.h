@@ -106,6 +106,7 @@ struct rblk_peer_info {
  * @has_quorum:	1 when this node sees a majority (or quorum is off)
  * @on_no_quorum: enum rblk_on_no_quorum
  * @data_digest: enum rblk_digest
+ * @auth:	enum rblk_auth
  * @connect_timeout_ms: timeouts, in milliseconds
  * @ping_interval_ms:
  * @ping_timeout_ms:
@@ -146,6 +147,7 @@ struct rblk_vol_info {
 	uint32_t has_quorum;
 	uint32_t on_no_quorum;
 	uint32_t data_digest;
+	uint32_t auth;
 	uint32_t connect_timeout_ms;
 	uint32_t ping_interval_ms;
 	uint32_t ping_timeout_ms;
@@ -176,6 +178,7 @@ enum rblk_names {
 	RBLK_NAMES_CONN_STATE,
 	RBLK_NAMES_PEER_DISK,
 	RBLK_NAMES_DIGEST,
+	RBLK_NAMES_AUTH,
 };
 
 /* Name of value @v of @set ("unknown" when out of range). */

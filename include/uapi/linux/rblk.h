@@ -79,6 +79,24 @@ enum rblk_digest {
 	RBLK_DIGEST_CRC32C,
 };
 
+#define RBLK_SECRET_MAX	64
+
+/**
+ * enum rblk_auth - How the nodes of a volume prove that they belong to it.
+ * @RBLK_AUTH_UNSET: No secret and not "none": every connection is refused
+ *   until the operator sets a secret or chooses "none".
+ * @RBLK_AUTH_NONE: No authentication and no encryption: whoever reaches the
+ *   replication port can take part. Only for a trusted network.
+ * @RBLK_AUTH_HMAC_SHA256: A challenge-response with HMAC-SHA256 over the
+ *   volume's shared secret, both ways; then every byte in kernel TLS records
+ *   (AES-128-GCM) keyed from the secret and both sides' nonces.
+ */
+enum rblk_auth {
+	RBLK_AUTH_UNSET,
+	RBLK_AUTH_NONE,
+	RBLK_AUTH_HMAC_SHA256,
+};
+
 /**
  * enum rblk_conn_state - State of the connection to a peer.
  * @RBLK_CONN_STATE_CONNECTING: No connection; dialing or waiting for the peer
@@ -145,6 +163,8 @@ enum {
 	RBLK_A_VOL_CHAIN_ORDER,
 	RBLK_A_VOL_CHAIN,
 	RBLK_A_VOL_CHAIN_HEADS,
+	RBLK_A_VOL_AUTH,
+	RBLK_A_VOL_SECRET,
 
 	__RBLK_A_VOL_MAX,
 	RBLK_A_VOL_MAX = (__RBLK_A_VOL_MAX - 1)
