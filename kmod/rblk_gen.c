@@ -43,34 +43,60 @@ enum rblk_gen_verdict rblk_gen_mirror(enum rblk_gen_verdict v)
 	}
 }
 
-static bool rblk_gen_in_history(const struct rblk_gen_state *s, struct rblk_gen g)
+/**
+ * struct rblk_gen_view - a side as the rule table sees it
+ * @s:		its state (consistent, sync_from)
+ * @current:	its current generation: the state's, or, when that is
+ *		uncommitted, its parent
+ * @history:	the generations @current descends from, newest first (a
+ *		part of the state's history: nothing is copied)
+ * @history_len: their number
+ * @slot_base:	its bitmap for the other side (see struct rblk_gen_side)
+ */
+struct rblk_gen_view {
+	const struct rblk_gen_state *s;
+	struct rblk_gen current;
+	const struct rblk_gen *history;
+	u32 history_len;
+	struct rblk_gen slot_base;
+};
+
+static bool rblk_gen_in_list(const struct rblk_gen *list, u32 n, struct rblk_gen g)
 {
-	u32 i, n = min_t(u32, s->history_len, RBLK_GEN_HISTORY);
+	u32 i;
 
 	if (rblk_gen_is_none(g))
 		return false;
 	for (i = 0; i < n; i++)
-		if (rblk_gen_eq(s->history[i], g))
+		if (rblk_gen_eq(list[i], g))
 			return true;
 	return false;
+}
+
+static bool rblk_gen_view_knows(const struct rblk_gen_view *v, struct rblk_gen g)
+{
+	return !rblk_gen_is_none(g) &&
+	       (rblk_gen_eq(v->current, g) ||
+		rblk_gen_in_list(v->history, v->history_len, g));
 }
 
 bool rblk_gen_known(const struct rblk_gen_state *s, struct rblk_gen g)
 {
 	return !rblk_gen_is_none(g) &&
-	       (rblk_gen_eq(s->current_gen, g) || rblk_gen_in_history(s, g));
+	       (rblk_gen_eq(s->current_gen, g) ||
+		rblk_gen_in_list(s->history, min_t(u32, s->history_len, RBLK_GEN_HISTORY), g));
 }
 
 /* A generation both lineages contain. */
-static bool rblk_gen_common_ancestor(const struct rblk_gen_state *a,
-				     const struct rblk_gen_state *b)
+static bool rblk_gen_common_ancestor(const struct rblk_gen_view *a,
+				     const struct rblk_gen_view *b)
 {
-	u32 i, n = min_t(u32, a->history_len, RBLK_GEN_HISTORY);
+	u32 i;
 
-	if (rblk_gen_known(b, a->current_gen))
+	if (rblk_gen_view_knows(b, a->current))
 		return true;
-	for (i = 0; i < n; i++)
-		if (rblk_gen_known(b, a->history[i]))
+	for (i = 0; i < a->history_len; i++)
+		if (rblk_gen_view_knows(b, a->history[i]))
 			return true;
 	return false;
 }
@@ -87,23 +113,23 @@ static struct rblk_gen_decision rblk_gen_verdict(enum rblk_gen_verdict v,
  * The source must hold whole data; @v is the verdict when it does.
  * @source_is_me says which side would be the source.
  */
-static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_side *me,
-						     const struct rblk_gen_side *peer,
+static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_view *me,
+						     const struct rblk_gen_view *peer,
 						     bool source_is_me,
 						     enum rblk_gen_verdict v,
 						     const char *rule)
 {
-	const struct rblk_gen_state *src = source_is_me ? me->state : peer->state;
-	const struct rblk_gen_state *tgt = source_is_me ? peer->state : me->state;
+	const struct rblk_gen_view *src = source_is_me ? me : peer;
+	const struct rblk_gen_state *tgt = source_is_me ? peer->s : me->s;
 
-	if (!src->consistent)
+	if (!src->s->consistent)
 		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, rule);
 	/*
 	 * An interrupted resync left the target with blocks of the source it
 	 * was copying from; a bitmap covers them only if this source's
 	 * lineage includes that one.
 	 */
-	if (!tgt->consistent && !rblk_gen_known(src, tgt->sync_from)) {
+	if (!tgt->consistent && !rblk_gen_view_knows(src, tgt->sync_from)) {
 		if (v == RBLK_GEN_SOURCE_BITMAP)
 			v = RBLK_GEN_SOURCE_FULL;
 		else if (v == RBLK_GEN_TARGET_BITMAP)
@@ -117,12 +143,12 @@ static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_side 
  * lacks: it is the source of a bitmap resync (full when the other side is
  * inconsistent), provided its own data is whole.
  */
-static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_side *me,
-						       const struct rblk_gen_side *peer,
+static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_view *me,
+						       const struct rblk_gen_view *peer,
 						       bool changed_is_me,
 						       const char *rule)
 {
-	const struct rblk_gen_state *tgt = changed_is_me ? peer->state : me->state;
+	const struct rblk_gen_state *tgt = changed_is_me ? peer->s : me->s;
 	enum rblk_gen_verdict v;
 
 	v = tgt->consistent ? RBLK_GEN_SOURCE_BITMAP : RBLK_GEN_SOURCE_FULL;
@@ -170,14 +196,14 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_sid
  * write completed under it) counts as being at its parent, the newest
  * generation of its history, with a bitmap from there for any side it
  * kept one for: the writes it made under it are local changes the others
- * lack, never independent committed writes (rblk_gen_effective()).
+ * lack, never independent committed writes (rblk_gen_view_of()).
  */
-static struct rblk_gen_decision rblk_gen_decide_sides(const struct rblk_gen_side *me,
-						      const struct rblk_gen_side *peer)
+static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view *me,
+						      const struct rblk_gen_view *peer)
 {
-	const struct rblk_gen_state *m = me->state, *p = peer->state;
-	bool m_fresh = rblk_gen_is_none(m->current_gen);
-	bool p_fresh = rblk_gen_is_none(p->current_gen);
+	const struct rblk_gen_state *m = me->s, *p = peer->s;
+	bool m_fresh = rblk_gen_is_none(me->current);
+	bool p_fresh = rblk_gen_is_none(peer->current);
 	bool me_at_base, peer_at_base, me_behind, peer_behind;
 	bool m_changed, p_changed;
 
@@ -200,7 +226,7 @@ static struct rblk_gen_decision rblk_gen_decide_sides(const struct rblk_gen_side
 	m_changed = !rblk_gen_is_none(me->slot_base);
 	p_changed = !rblk_gen_is_none(peer->slot_base);
 
-	if (rblk_gen_eq(m->current_gen, p->current_gen)) {
+	if (rblk_gen_eq(me->current, peer->current)) {
 		if (m_changed && p_changed)
 			return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN,
 						"equal-both-changed");
@@ -223,11 +249,13 @@ static struct rblk_gen_decision rblk_gen_decide_sides(const struct rblk_gen_side
 	 * other's bitmap base or in its history.
 	 */
 	me_at_base = !rblk_gen_is_none(peer->slot_base) &&
-		     rblk_gen_eq(m->current_gen, peer->slot_base);
+		     rblk_gen_eq(me->current, peer->slot_base);
 	peer_at_base = !rblk_gen_is_none(me->slot_base) &&
-		       rblk_gen_eq(p->current_gen, me->slot_base);
-	me_behind = me_at_base || rblk_gen_in_history(p, m->current_gen);
-	peer_behind = peer_at_base || rblk_gen_in_history(m, p->current_gen);
+		       rblk_gen_eq(peer->current, me->slot_base);
+	me_behind = me_at_base ||
+		    rblk_gen_in_list(peer->history, peer->history_len, me->current);
+	peer_behind = peer_at_base ||
+		      rblk_gen_in_list(me->history, me->history_len, peer->current);
 
 	if (me_behind && peer_behind)
 		return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN, "conflicting-lineage");
@@ -244,7 +272,7 @@ static struct rblk_gen_decision rblk_gen_decide_sides(const struct rblk_gen_side
 		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_FULL,
 					    "me-in-peer-history");
 
-	if (rblk_gen_common_ancestor(m, p))
+	if (rblk_gen_common_ancestor(me, peer))
 		return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN, "common-ancestor");
 	return rblk_gen_verdict(RBLK_GEN_UNRELATED, "unrelated");
 }
@@ -303,41 +331,36 @@ bool rblk_gen_counter_ok(const struct rblk_gen_state *s, u64 counter)
 }
 
 /*
- * The side the rules see for @in: itself, or, when its current generation
- * is uncommitted, the same at its parent, in @st.
+ * The view of @in the rules see: itself, or, when its current generation
+ * is uncommitted, the same at its parent (the history's first entry).
  */
-static void rblk_gen_effective(const struct rblk_gen_side *in,
-			       struct rblk_gen_state *st,
-			       struct rblk_gen_side *out)
+static void rblk_gen_view_of(const struct rblk_gen_side *in, struct rblk_gen_view *v)
 {
 	const struct rblk_gen_state *s = in->state;
-	struct rblk_gen parent = { 0, 0 };
 	u32 n = min_t(u32, s->history_len, RBLK_GEN_HISTORY);
 
-	*out = *in;
+	v->s = s;
+	v->current = s->current_gen;
+	v->history = s->history;
+	v->history_len = n;
+	v->slot_base = in->slot_base;
 	if (!s->uncommitted)
 		return;
-	*st = *s;
-	if (n)
-		parent = s->history[0];
-	if (rblk_gen_eq(out->slot_base, s->current_gen))
-		out->slot_base = parent;
-	st->current_gen = parent;
-	st->history_len = n ? n - 1 : 0;
-	memmove(st->history, s->history + 1, st->history_len * sizeof(st->history[0]));
-	st->uncommitted = false;
-	out->state = st;
+	v->current = n ? s->history[0] : (struct rblk_gen){ 0, 0 };
+	v->history = n ? s->history + 1 : s->history;
+	v->history_len = n ? n - 1 : 0;
+	if (rblk_gen_eq(in->slot_base, s->current_gen))
+		v->slot_base = v->current;
 }
 
 struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
 					 const struct rblk_gen_side *peer)
 {
-	struct rblk_gen_state ms, ps;
-	struct rblk_gen_side m, p;
+	struct rblk_gen_view m, p;
 
-	rblk_gen_effective(me, &ms, &m);
-	rblk_gen_effective(peer, &ps, &p);
-	return rblk_gen_decide_sides(&m, &p);
+	rblk_gen_view_of(me, &m);
+	rblk_gen_view_of(peer, &p);
+	return rblk_gen_decide_views(&m, &p);
 }
 
 void rblk_gen_see(struct rblk_gen_state *s, u64 counter)
