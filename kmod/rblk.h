@@ -249,6 +249,8 @@ enum rblk_peer_repl {
  * @incoming:	an accepted socket whose CONNECT was read, for @thread
  * @incoming_connect: that CONNECT
  * @hello_in:	the peer's HELLO of the current connection (@thread only)
+ * @hello_gen:	the generation state of @hello_in (@thread only; here, not
+ *		on the stack: it holds a whole history)
  * @hello_out:	this node's HELLO being sent (@thread only)
  * @tls:	the connection is in kernel TLS records (@thread only; the
  *		socket's callback then cannot parse ACKs: rblk_ackrx.c)
@@ -332,6 +334,7 @@ struct rblk_peer {
 	struct socket *incoming;
 	struct rblk_msg_connect incoming_connect;
 	struct rblk_msg_hello hello_in;
+	struct rblk_gen_state hello_gen;
 	struct rblk_msg_hello hello_out;
 	bool tls;
 	bool digest;
@@ -387,6 +390,9 @@ struct rblk_peer {
  * @md_file:	the external metadata device, or NULL for internal metadata
  * @md_path:	its path, for status
  * @md:		the metadata read at creation (generation state, geometry)
+ * @md_undo:	@md before a change begun by rblk_md_begin(), which
+ *		rblk_md_commit() puts back when the change cannot be written;
+ *		under conf_mutex (here, not on the stack: it is large)
  * @md_copy:	the superblock copy @md came from
  * @bioset:	clones of the bios submitted to @backing come from here
  * @tag_set:	blk-mq tag set of @disk
@@ -475,6 +481,7 @@ struct rblk_vol {
 	struct file *md_file;
 	char *md_path;
 	struct rblk_md md;
+	struct rblk_md md_undo;
 	int md_copy;
 	struct bio_set bioset;
 	struct blk_mq_tag_set tag_set;
@@ -607,6 +614,8 @@ extern struct workqueue_struct *rblk_accept_wq;
 int rblk_md_load(struct rblk_vol *vol, struct netlink_ext_ack *extack);
 /* Persists @vol->md as the next superblock copy; under conf_mutex. */
 int rblk_md_persist(struct rblk_vol *vol);
+void rblk_md_begin(struct rblk_vol *vol);
+int rblk_md_commit(struct rblk_vol *vol);
 
 /* rblk_io.c: the blk-mq I/O path. */
 extern const struct blk_mq_ops rblk_mq_ops;

@@ -134,3 +134,24 @@ int rblk_md_persist(struct rblk_vol *vol)
 	vol->md_copy = copy;
 	return 0;
 }
+
+/*
+ * A change of vol->md that is on disk or not at all: rblk_md_begin()
+ * notes the metadata as it is, the caller changes it, rblk_md_commit()
+ * writes it, or, when it cannot, puts back what rblk_md_begin() noted
+ * (nothing unwritten stays in memory, nor reaches a peer).
+ */
+void rblk_md_begin(struct rblk_vol *vol)
+{
+	lockdep_assert_held(&vol->conf_mutex);
+	vol->md_undo = vol->md;
+}
+
+int rblk_md_commit(struct rblk_vol *vol)
+{
+	int err = rblk_md_persist(vol);
+
+	if (err)
+		vol->md = vol->md_undo;
+	return err;
+}

@@ -233,20 +233,20 @@ static int rblk_repl_admit(struct rblk_peer *peer, const struct rblk_msg_hello *
 int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 {
 	struct rblk_vol *vol = peer->vol;
-	struct rblk_gen_state other;
+	struct rblk_gen_state *other = &peer->hello_gen;
 	struct rblk_gen_side me, them;
 	struct rblk_gen_decision d;
 	bool primary = be32_to_cpu(h->flags) & RBLK_HELLO_F_PRIMARY;
 	int reason = 0;
 
-	rblk_gen_state_from_hello(h, &other);
+	rblk_gen_state_from_hello(h, other);
 	mutex_lock(&vol->conf_mutex);
-	reason = rblk_repl_admit(peer, h, &other);
+	reason = rblk_repl_admit(peer, h, other);
 	if (reason)
 		goto out;
 	me.state = &vol->md.gen;
 	me.slot_base = vol->md.slot_base[peer->slot];
-	them.state = &other;
+	them.state = other;
 	them.slot_base = rblk_gen_from_wire(&h->slot_base);
 	d = rblk_gen_decide(&me, &them);
 	/* Both sides use the same features (rblk_conf_agree()). */
@@ -254,24 +254,35 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	peer->links_ok = be64_to_cpu(h->features) & RBLK_PROTO_F_LINKS;
 	spin_lock_irq(&peer->lock);
 	peer->primary = primary;
-	peer->consistent = other.consistent;
-	peer->gen = other.current_gen;
-	peer->promised = other.promised;
+	peer->consistent = other->consistent;
+	peer->gen = other->current_gen;
+	peer->promised = other->promised;
 	if (primary && vol->role == RBLK_ROLE_PRIMARY) {
 		reason = RBLK_REFUSE_ROLE;
 		snprintf(peer->last_error, sizeof(peer->last_error),
 			 "both nodes are primary");
 	}
 	spin_unlock_irq(&peer->lock);
-	reason = rblk_repl_verdict(peer, &d, &other, reason);
+	reason = rblk_repl_verdict(peer, &d, other, reason);
 	/*
 	 * A related node may depose a primary; a split-brained one may not,
 	 * unless this primary lost its quorum and the other is primary: it
 	 * fences itself (the split brain stays reported).
 	 */
 	if (reason != RBLK_REFUSE_GEN) {
-		rblk_gen_see(&vol->md.gen, max(other.seen, other.promised));
-		rblk_repl_check_newer(vol, other.current_gen, other.promised);
+		rblk_gen_see(&vol->md.gen, max(other->seen, other->promised));
+		rblk_repl_check_newer(vol, other->current_gen, other->promised);
+		/*
+		 * A generation with the same counter is not newer, but data
+		 * the rules find behind the peer's is (a primary cut off at a
+		 * generation it made alone, uncommitted, meets the new one's).
+		 */
+		if ((d.verdict == RBLK_GEN_TARGET_BITMAP ||
+		     d.verdict == RBLK_GEN_TARGET_FULL) &&
+		    READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY && !READ_ONCE(vol->stale))
+			rblk_mark_stale(vol, "node %u holds newer data (generation %llu:%u)",
+					peer->node_id, other->current_gen.counter,
+					other->current_gen.origin);
 	} else if (primary && vol->role == RBLK_ROLE_PRIMARY &&
 		   !rblk_has_quorum(vol) && !vol->stale) {
 		rblk_mark_stale(vol, "node %u is primary and this node has no quorum",

@@ -40,7 +40,6 @@ u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 	struct rblk_gen gen = rblk_gen_from_wire(&ng->gen);
 	struct rblk_gen prev = rblk_gen_from_wire(&ng->prev);
 	struct rblk_gen_state *g = &vol->md.gen;
-	struct rblk_gen_state old;
 	u32 status = RBLK_ACK_OK;
 	const char *why;
 
@@ -57,16 +56,15 @@ u32 rblk_vote_new_gen(struct rblk_peer *peer, const struct rblk_msg_new_gen *ng)
 		/* Below a promise, or another node holds an open promise. */
 		status = RBLK_ACK_STALE;
 	} else {
-		old = *g;
+		rblk_md_begin(vol);
 		rblk_gen_set(g, gen);
 		/* What this node could not load again is never persisted. */
 		if (!rblk_gen_state_valid(g, &why)) {
-			*g = old;
+			vol->md = vol->md_undo;
 			status = RBLK_ACK_REFUSED;
 			rblk_peer_error(peer, "refused generation %llu:%u: %s",
 					gen.counter, gen.origin, why);
-		} else if (rblk_md_persist(vol)) {
-			*g = old;
+		} else if (rblk_md_commit(vol)) {
 			status = RBLK_ACK_EIO;
 		} else {
 			rblk_follow_gen(vol, peer);
@@ -210,12 +208,11 @@ static void rblk_gen_leave_uncommitted(struct rblk_vol *vol,
 				       unsigned long failed, struct rblk_gen old)
 {
 	struct rblk_md *md = &vol->md;
-	struct rblk_md saved = *md;
 
+	rblk_md_begin(vol);
 	rblk_set_bases(vol, failed, old);
 	rblk_gen_mark_uncommitted(&md->gen);
-	if (rblk_md_persist(vol)) {
-		*md = saved;
+	if (rblk_md_commit(vol)) {
 		rblk_mark_stale(vol, "cannot persist an uncommitted generation");
 		return;
 	}
@@ -227,15 +224,13 @@ static void rblk_gen_leave_uncommitted(struct rblk_vol *vol,
 
 void rblk_mark_diverged(struct rblk_vol *vol, unsigned long peers)
 {
-	struct rblk_md saved = vol->md;
-
 	lockdep_assert_held(&vol->conf_mutex);
 	peers &= vol->uptodate;
 	if (!peers)
 		return;
+	rblk_md_begin(vol);
 	rblk_set_bases(vol, peers, vol->md.gen.current_gen);
-	if (rblk_md_persist(vol)) {
-		vol->md = saved;
+	if (rblk_md_commit(vol)) {
 		rblk_mark_stale(vol, "cannot persist that peers lack writes");
 		return;
 	}
@@ -248,7 +243,6 @@ void rblk_mark_diverged(struct rblk_vol *vol, unsigned long peers)
 void rblk_bump_gen(struct rblk_vol *vol, unsigned long demote)
 {
 	struct rblk_md *md = &vol->md;
-	struct rblk_md saved;
 
 	lockdep_assert_held(&vol->conf_mutex);
 	/*
@@ -261,12 +255,11 @@ void rblk_bump_gen(struct rblk_vol *vol, unsigned long demote)
 		struct rblk_gen old;
 
 		demote |= vol->uptodate & ~vol->connected;
-		saved = *md;
+		rblk_md_begin(vol);
 		old = rblk_gen_new(&md->gen, md->node_id);
 		rblk_set_bases(vol, demote, old);
-		if (rblk_md_persist(vol)) {
-			/* Never a generation in memory that is not on disk. */
-			*md = saved;
+		/* Never a generation in memory that is not on disk. */
+		if (rblk_md_commit(vol)) {
 			rblk_mark_stale(vol, "cannot persist a new generation");
 			return;
 		}
@@ -328,11 +321,11 @@ static int rblk_role_promise_round(struct rblk_vol *vol, u64 g, unsigned long *g
 {
 	unsigned long peers = vol->connected, asked = 0, deadline;
 	struct rblk_msg_promise p = { .counter = cpu_to_be64(g) };
-	struct rblk_gen_state saved = vol->md.gen;
 	int id, n = 1, err = 0;
 
-	if (!rblk_gen_promise(&vol->md.gen, g) || rblk_md_persist(vol)) {
-		vol->md.gen = saved;
+	rblk_md_begin(vol);
+	if (!rblk_gen_promise(&vol->md.gen, g) || rblk_md_commit(vol)) {
+		vol->md = vol->md_undo;
 		NL_SET_ERR_MSG(extack, "cannot persist this node's own promise");
 		return -EIO;
 	}
@@ -396,19 +389,18 @@ static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
 {
 	struct rblk_md *md = &vol->md;
 	struct rblk_gen old = md->gen.current_gen;
-	struct rblk_md saved = *md;
 	unsigned long behind = 0;
 	int id;
 
+	rblk_md_begin(vol);
 	rblk_gen_set(&md->gen, gen);
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (vol->peers[id] && !(granted & vol->uptodate & BIT(id)))
 			behind |= BIT(id);
 	rblk_set_bases(vol, behind, old);
 	md->flags |= RBLK_MD_F_WAS_PRIMARY;
-	if (rblk_md_persist(vol)) {
-		/* Nothing of it stays in memory, nor reaches a peer. */
-		*md = saved;
+	/* Nothing of it stays in memory, nor reaches a peer. */
+	if (rblk_md_commit(vol)) {
 		NL_SET_ERR_MSG(extack, "cannot write the metadata");
 		return -EIO;
 	}

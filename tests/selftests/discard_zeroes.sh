@@ -3,7 +3,8 @@
 # Discard, write-zeroes and flush reach the backing device. The backing
 # device is a loop device over a file on ext4, which turns a discard into a
 # hole and a write-zeroes into unwritten extents (neither of which a plain
-# write of zeroes could produce), and counts discards and flushes.
+# write of zeroes could produce), and counts discards and flushes. The
+# queue's limits are the backing device's, and writes are stable.
 . "$(dirname "$0")/lib.sh"
 need blkdiscard losetup filefrag mkfs.ext4
 FS=/tmp/rblk-fs
@@ -45,6 +46,10 @@ limits_stacked() {
 	[ "$(cat /sys/block/rblk0/queue/write_zeroes_max_bytes)" -gt 0 ]
 	[ "$(cat /sys/block/rblk0/queue/discard_max_bytes)" -gt 0 ]
 	[ "$SIZE" = "$(data_size "$LOOP")" ]
+	# Pages stay unchanged while their write is in flight: the local disk
+	# and the peers (and the data digest) see the same bytes.
+	[ "$(cat /sys/block/rblk0/queue/stable_writes)" = 1 ] ||
+		fail "rblk0 does not ask for stable pages"
 }
 
 # Allocated bytes of the image file.
