@@ -196,7 +196,9 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_vie
  * write completed under it) counts as being at its parent, the newest
  * generation of its history, with a bitmap from there for any side it
  * kept one for: the writes it made under it are local changes the others
- * lack, never independent committed writes (rblk_gen_view_of()).
+ * lack, never independent committed writes (rblk_gen_view_of()). Not
+ * against a side that holds that generation: it took it, so there it
+ * counts as itself.
  */
 static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view *me,
 						      const struct rblk_gen_view *peer)
@@ -331,10 +333,14 @@ bool rblk_gen_counter_ok(const struct rblk_gen_state *s, u64 counter)
 }
 
 /*
- * The view of @in the rules see: itself, or, when its current generation
- * is uncommitted, the same at its parent (the history's first entry).
+ * The view of @in the rules see against @other: itself, or, when its
+ * current generation is uncommitted and @other does not hold it, the same
+ * at its parent (the history's first entry). A peer that holds it took it
+ * (the answer to the push was lost): there it is a generation like any.
  */
-static void rblk_gen_view_of(const struct rblk_gen_side *in, struct rblk_gen_view *v)
+static void rblk_gen_view_of(const struct rblk_gen_side *in,
+			     const struct rblk_gen_state *other,
+			     struct rblk_gen_view *v)
 {
 	const struct rblk_gen_state *s = in->state;
 	u32 n = min_t(u32, s->history_len, RBLK_GEN_HISTORY);
@@ -344,7 +350,7 @@ static void rblk_gen_view_of(const struct rblk_gen_side *in, struct rblk_gen_vie
 	v->history = s->history;
 	v->history_len = n;
 	v->slot_base = in->slot_base;
-	if (!s->uncommitted)
+	if (!s->uncommitted || rblk_gen_known(other, s->current_gen))
 		return;
 	v->current = n ? s->history[0] : (struct rblk_gen){ 0, 0 };
 	v->history = n ? s->history + 1 : s->history;
@@ -358,8 +364,8 @@ struct rblk_gen_decision rblk_gen_decide(const struct rblk_gen_side *me,
 {
 	struct rblk_gen_view m, p;
 
-	rblk_gen_view_of(me, &m);
-	rblk_gen_view_of(peer, &p);
+	rblk_gen_view_of(me, peer->state, &m);
+	rblk_gen_view_of(peer, me->state, &p);
 	return rblk_gen_decide_views(&m, &p);
 }
 
