@@ -393,6 +393,12 @@ int rblk_hs_accept(struct rblk_peer *peer, struct socket *sock,
 		goto out;
 	}
 	hs.theirs = *theirs;
+	/* The listener checked it against the setting of its time. */
+	if (be32_to_cpu(theirs->auth) != hs.auth) {
+		err = rblk_hs_refuse(peer, sock, RBLK_REFUSE_AUTH,
+				     "authentication changed during the handshake");
+		goto out;
+	}
 	err = rblk_sock_send_msg(sock, RBLK_MSG_CONNECT, &hs.mine, sizeof(hs.mine)) ?:
 	      rblk_hs_authenticate(peer, sock, &hs, false);
 	if (!err) {
