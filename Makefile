@@ -30,7 +30,7 @@ LIB_SRC := userspace/lib/rblk_nl.c userspace/lib/rblk_vol.c userspace/lib/rblk_a
 	userspace/lib/rblk_mdio.c $(SHARED_SRC)
 LIB_HDR := $(wildcard userspace/lib/*.h) include/uapi/linux/rblk.h $(SHARED_HDR)
 CTL_SRC := userspace/rblkctl/rblkctl.c userspace/rblkctl/cmd_md.c userspace/rblkctl/cmd_repl.c \
-	userspace/rblkctl/cmd_events.c
+	userspace/rblkctl/cmd_events.c userspace/rblkctl/cmd_sync.c
 UNIT_SRC := $(wildcard tests/unit/*.c)
 UNIT_BIN := $(patsubst tests/unit/%.c,$(B)/tests/unit/%,$(UNIT_SRC))
 SELF_SRC := $(wildcard tests/selftests/*.c)

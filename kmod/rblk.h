@@ -121,6 +121,9 @@ struct rblk_call {
  * @new_gen:	NEW_GEN
  * @promise:	PROMISE
  * @promise_reply: PROMISE_REPLY
+ * @rs_data:	RS_DATA
+ * @rs_done:	RS_DONE
+ * @rs_oos:	RS_OOS
  */
 union rblk_msg_fixed {
 	struct rblk_msg_refuse refuse;
@@ -131,6 +134,9 @@ union rblk_msg_fixed {
 	struct rblk_msg_new_gen new_gen;
 	struct rblk_msg_promise promise;
 	struct rblk_msg_promise_reply promise_reply;
+	struct rblk_msg_rs_data rs_data;
+	struct rblk_msg_rs_done rs_done;
+	struct rblk_msg_rs_oos rs_oos;
 };
 
 /**
@@ -210,10 +216,12 @@ struct rblk_recv {
  * @RBLK_REPL_UP_TO_DATE: in sync at the current generation
  * @RBLK_REPL_OUTDATED: misses writes this node has: it needs a resync
  * @RBLK_REPL_SYNC_SOURCE: holds data this node lacks
+ * @RBLK_REPL_SYNC_TARGET: lacks data this node has, and this node (the
+ *	primary) is copying it there (rblk_resync.c); new writes reach it
  *
- * The volume's @uptodate bit of the peer is set exactly in PRESUMED and
- * UP_TO_DATE: the I/O path sends writes to those peers and counts them for
- * the commit rule.
+ * The volume's @uptodate bit of the peer is set exactly in PRESUMED,
+ * UP_TO_DATE and SYNC_TARGET: the I/O path sends writes to those peers and
+ * counts them for the commit rule.
  */
 enum rblk_peer_repl {
 	RBLK_REPL_UNKNOWN,
@@ -221,6 +229,7 @@ enum rblk_peer_repl {
 	RBLK_REPL_UP_TO_DATE,
 	RBLK_REPL_OUTDATED,
 	RBLK_REPL_SYNC_SOURCE,
+	RBLK_REPL_SYNC_TARGET,
 };
 
 /**
@@ -316,6 +325,24 @@ enum rblk_peer_repl {
  * @ackrx_bad_id: that ACK's id
  * @ackrx_data_ready: the socket's own data-ready callback, which wakes
  *		@thread
+ * @rs:		the resync this node runs into the peer as its source, or
+ *		NULL; set and cleared under @lock and conf_mutex (rblk_resync.c)
+ * @rs_wanted:	the handshake's verdict made this node the peer's sync
+ *		source on this connection; a primary copies the data
+ * @rs_full:	that resync copies every block (else the bitmap's)
+ * @rs_expect_oos: that resync is a bitmap resync by the verdict: the peer
+ *		sends RS_OOS first
+ * @rs_full_gen: the generation at which this node began a full resync
+ *		into the peer that has not ended (counter 0: none); its bits
+ *		for the peer hold what is left of it (in memory: lost with
+ *		the volume)
+ * @rs_send_oos: this node is the target of the peer's bitmap resync: it
+ *		sends its own out-of-sync bits for the peer first (RS_OOS)
+ * @rs_oos_done: the peer, target of this node's bitmap resync, sent its
+ *		last RS_OOS; under @lock
+ * @rs_begun:	this node is the peer's sync target and has persisted that
+ *		its data is inconsistent (rblk_rs_target_begin()), on this
+ *		connection
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
@@ -377,6 +404,14 @@ struct rblk_peer {
 	int ackrx_err;
 	u64 ackrx_bad_id;
 	void (*ackrx_data_ready)(struct sock *sk);
+	struct rblk_resync *rs;
+	bool rs_wanted;
+	bool rs_full;
+	bool rs_expect_oos;
+	struct rblk_gen rs_full_gen;
+	bool rs_send_oos;
+	bool rs_oos_done;
+	bool rs_begun;
 };
 
 /**
@@ -410,15 +445,21 @@ struct rblk_peer {
  * @npeers:	their number
  * @role:	enum rblk_role; read locklessly by the I/O path
  * @uptodate:	bit per node id: peers in sync at the current generation
- *		(connected or not): those in state PRESUMED or UP_TO_DATE;
+ *		(connected or not): those in state PRESUMED or UP_TO_DATE,
+ *		and the targets of this node's resyncs (SYNC_TARGET);
  *		written by rblk_peer_set_repl() and rblk_peer_unpublish(),
  *		under @conf_mutex and @io_lock
  * @connected:	bit per node id: peers whose handshake succeeded
  * @stale:	a newer promise was seen: step down
- * @io_lock:	protects @overlaps, @deferred, @parked and @suspended; per
+ * @io_lock:	protects @overlaps, @deferred, @rs_locks, @parked and @suspended; per
  *		volume
  * @overlaps:	writes in flight, to serialize overlapping ones
  * @deferred:	writes that wait for an overlapping one, in order
+ * @rs_locks:	ranges a resync is copying (struct rblk_rs_range): writes
+ *		that overlap one wait like for a write in flight
+ * @rs_wait:	a resync waits here for the writes in flight over the
+ *		range it claimed; woken when a write ends while @rs_locks is
+ *		not empty
  * @defer_work:	dispatches them when their turn comes
  * @parked:	writes that cannot complete yet (missing peers, no quorum)
  * @suspended:	their number, for status
@@ -499,9 +540,11 @@ struct rblk_vol {
 	unsigned long connected;
 	bool stale;
 
-	spinlock_t io_lock;		/* overlaps, deferred, parked, suspended */
+	spinlock_t io_lock;	/* overlaps, deferred, rs_locks, parked, suspended */
 	struct list_head overlaps;
 	struct list_head deferred;
+	struct list_head rs_locks;
+	wait_queue_head_t rs_wait;
 	struct work_struct defer_work;
 	struct list_head parked;
 	u32 suspended;
@@ -872,7 +915,8 @@ int rblk_peer_send(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 int rblk_peer_send_more(struct rblk_peer *peer, u16 type, u16 flags, u64 id,
 			const void *p, u32 len, struct bio *bio, bool more);
 /*
- * Sends the @n ACKs of @f (payload and header id filled in) in one go;
+ * Sends the @n ACKs of @f (payload, header id and type (ACK or RS_ACK)
+ * filled in) in one go;
  * -ENOTCONN when not connected.
  */
 int rblk_peer_send_acks(struct rblk_peer *peer, struct rblk_ack_frame *f, u32 n);
@@ -1054,9 +1098,10 @@ bool rblk_req_deadline(struct rblk_peer *peer, unsigned long *deadline);
 u32 rblk_req_writes(struct rblk_peer *peer, struct rblk_write_info *w, u32 max);
 
 /* rblk_apply.c: a secondary applying replicated writes. */
-/* Handlers of WRITE and FLUSH (rblk_recv.c's frame table). */
+/* Handlers of WRITE, FLUSH and RS_DATA (rblk_recv.c's frame table). */
 int rblk_apply_write(struct rblk_peer *peer, struct rblk_frame *f);
 int rblk_apply_flush(struct rblk_peer *peer, struct rblk_frame *f);
+int rblk_apply_rs_data(struct rblk_peer *peer, struct rblk_frame *f);
 void rblk_apply_ack_work(struct work_struct *work);
 /* @peer's thread sends the ACKs it held, when its socket has room. */
 void rblk_apply_send_held_acks(struct rblk_peer *peer);

@@ -11,6 +11,7 @@
 
 #include "rblk.h"
 #include "rblk_apply.h"
+#include "rblk_resync.h"
 
 /*
  * Adds pages for @data bytes to @bio, a write of @peer being received:
@@ -118,6 +119,7 @@ static void rblk_apply_send_acks_locked(struct rblk_peer *peer)
 
 		list = list->next;
 		f->h.id = cpu_to_be64(rx->id);
+		f->h.type = cpu_to_be16(rx->ack_type);
 		f->a = (struct rblk_msg_ack){
 			.status = cpu_to_be32(rx->status),
 			.held = cpu_to_be32(rx->held),
@@ -395,7 +397,8 @@ static u32 rblk_apply_allowed(struct rblk_peer *peer,
 	return RBLK_ACK_OK;
 }
 
-static int rblk_apply_refuse(struct rblk_peer *peer, u64 id, u32 status)
+static int rblk_apply_refuse(struct rblk_peer *peer, u16 type, u64 id,
+			     u32 status)
 {
 	struct rblk_msg_ack a = {
 		.status = cpu_to_be32(status),
@@ -407,7 +410,7 @@ static int rblk_apply_refuse(struct rblk_peer *peer, u64 id, u32 status)
 				    peer->vol->minor, peer->node_id,
 				    READ_ONCE(peer->vol->md.gen.promised));
 	rblk_apply_release_acks(peer);
-	return rblk_peer_send(peer, RBLK_MSG_ACK, 0, id, &a, sizeof(a), NULL);
+	return rblk_peer_send(peer, type, 0, id, &a, sizeof(a), NULL);
 }
 
 static blk_opf_t rblk_wop_opf(u32 op, u16 flags)
@@ -435,12 +438,13 @@ static struct rblk_rx *rblk_apply_prepare(struct rblk_peer *peer,
 					  const struct rblk_wire_gen *gen,
 					  u32 data, blk_opf_t opf)
 {
+	u16 ack = f->type == RBLK_MSG_RS_DATA ? RBLK_MSG_RS_ACK : RBLK_MSG_ACK;
 	u32 status = rblk_apply_allowed(peer, gen);
 	struct rblk_rx *rx;
 	int err;
 
 	if (status != RBLK_ACK_OK) {
-		err = rblk_apply_refuse(peer, f->id, status);
+		err = rblk_apply_refuse(peer, ack, f->id, status);
 		return err ? ERR_PTR(err) : NULL;
 	}
 	err = rblk_rx_slot(peer);
@@ -451,6 +455,7 @@ static struct rblk_rx *rblk_apply_prepare(struct rblk_peer *peer,
 		err = -ENOMEM;
 		goto out_slot;
 	}
+	rx->ack_type = ack;
 	return rx;
 
 out_slot:
@@ -510,6 +515,21 @@ static void rblk_apply_write_abort(struct rblk_peer *peer, struct rblk_frame *f)
 	rblk_rx_abort(f->ctx);
 }
 
+/*
+ * The receiver reads @f's @size bytes of data into @rx's pages, then calls
+ * @done (rblk_apply_write_abort() when the connection ends first).
+ */
+static void rblk_apply_sink(struct rblk_frame *f, struct rblk_rx *rx, u32 size,
+			    int (*done)(struct rblk_peer *peer, struct rblk_frame *f))
+{
+	f->sink = rx->bio.bi_io_vec;
+	f->sink_nr = rx->bio.bi_vcnt;
+	f->sink_len = size;
+	f->ctx = rx;
+	f->done = done;
+	f->abort = rblk_apply_write_abort;
+}
+
 int rblk_apply_write(struct rblk_peer *peer, struct rblk_frame *f)
 {
 	const struct rblk_msg_write *w = &f->p.write;
@@ -538,12 +558,7 @@ int rblk_apply_write(struct rblk_peer *peer, struct rblk_frame *f)
 		return rblk_apply_start(peer, rx, f);
 	}
 	/* The receiver reads the data into the pages, then starts it. */
-	f->sink = rx->bio.bi_io_vec;
-	f->sink_nr = rx->bio.bi_vcnt;
-	f->sink_len = size;
-	f->ctx = rx;
-	f->done = rblk_apply_write_data;
-	f->abort = rblk_apply_write_abort;
+	rblk_apply_sink(f, rx, size, rblk_apply_write_data);
 	return 0;
 }
 
@@ -563,4 +578,64 @@ int rblk_apply_flush(struct rblk_peer *peer, struct rblk_frame *f)
 	if (IS_ERR_OR_NULL(rx))
 		return PTR_ERR_OR_ZERO(rx);
 	return rblk_apply_start(peer, rx, f);
+}
+
+/* Why an RS_DATA must be refused as malformed, or NULL. */
+static const char *rblk_rs_data_check(struct rblk_peer *peer,
+				      const struct rblk_frame *f)
+{
+	const struct rblk_msg_rs_data *d = &f->p.rs_data;
+	struct rblk_vol *vol = peer->vol;
+	u32 digest = peer->digest ? sizeof(__be32) : 0;
+	u32 size = be32_to_cpu(d->size);
+	u64 sector = be64_to_cpu(d->sector);
+	u64 nr = get_capacity(vol->disk);
+
+	if (d->pad || d->gen.pad ||
+	    !rblk_gen_counter_ok(&vol->md.gen, be64_to_cpu(d->gen.counter)))
+		return "bad generation in resync data";
+	if (!f->id || (f->id & (RBLK_CALL_ID | RBLK_FWD_ID)))
+		return "bad resync request id";
+	if (!size || size % SECTOR_SIZE || size > RBLK_PROTO_MAX_DATA ||
+	    f->data_len != size + digest)
+		return "resync data length does not match its size";
+	if (sector > nr || (size >> SECTOR_SHIFT) > nr - sector)
+		return "resync data beyond the end of the volume";
+	return NULL;
+}
+
+/* The data of an RS_DATA is in @rx's pages: write it. */
+static int rblk_apply_rs_data_in(struct rblk_peer *peer, struct rblk_frame *f)
+{
+	struct rblk_vol *vol = peer->vol;
+
+	rblk_apply_lock(peer);
+	rblk_rx_submit(f->ctx);
+	mutex_unlock(&vol->apply_mutex);
+	return 0;
+}
+
+int rblk_apply_rs_data(struct rblk_peer *peer, struct rblk_frame *f)
+{
+	const struct rblk_msg_rs_data *d = &f->p.rs_data;
+	u32 size = be32_to_cpu(d->size);
+	const char *bad = rblk_rs_data_check(peer, f);
+	struct rblk_rx *rx;
+	int err;
+
+	if (bad) {
+		rblk_peer_error(peer, "protocol error: %s", bad);
+		return -EPROTO;
+	}
+	err = rblk_rs_target_begin(peer);
+	if (err)
+		return err;
+	rx = rblk_apply_prepare(peer, f, &d->gen, size, REQ_OP_WRITE | REQ_SYNC);
+	if (IS_ERR_OR_NULL(rx))
+		return PTR_ERR_OR_ZERO(rx);
+	rx->bio.bi_iter.bi_sector = be64_to_cpu(d->sector);
+	rx->sector = rx->bio.bi_iter.bi_sector;
+	rx->bytes = size;
+	rblk_apply_sink(f, rx, size, rblk_apply_rs_data_in);
+	return 0;
 }

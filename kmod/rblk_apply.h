@@ -16,6 +16,8 @@
  * @peer:	the node it came from (the primary, or the previous node of
  *		the chain); its ACK goes back there
  * @id:		its request id, echoed by the ACK
+ * @ack_type:	the answer's message type: RBLK_MSG_ACK, or RBLK_MSG_RS_ACK
+ *		for resync data
  * @status:	RBLK_ACK_* of the local part
  * @node:	in @peer->acks once every part is done
  * @parts:	parts not done: the local write, and the forward when there
@@ -39,6 +41,7 @@
 struct rblk_rx {
 	struct rblk_peer *peer;
 	u64 id;
+	u16 ack_type;
 	u32 status;
 	struct llist_node node;
 	atomic_t parts;

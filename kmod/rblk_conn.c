@@ -14,6 +14,7 @@
 #include <net/sock.h>
 
 #include "rblk.h"
+#include "rblk_resync.h"
 
 #define RBLK_BACKOFF_MIN_MS	100
 #define RBLK_BACKOFF_REFUSED_MS	30000
@@ -125,6 +126,9 @@ static void rblk_conn_publish(struct rblk_peer *peer, struct socket *sock)
 	rblk_recv_start(peer);
 	/* Sends this node's STATE to the peer, and its new links to all. */
 	rblk_repl_peer_connected(peer);
+	/* The target of a bitmap resync tells its changes first. */
+	if (peer->rs_send_oos)
+		rblk_rs_send_oos(peer);
 }
 
 /*

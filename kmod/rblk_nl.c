@@ -8,6 +8,7 @@
 #include <net/genetlink.h>
 
 #include "rblk.h"
+#include "rblk_resync.h"
 #include "rblk_nl_gen.h"
 
 static int rblk_nl_check_perm(struct sk_buff *skb, struct netlink_ext_ack *extack)
@@ -135,7 +136,8 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	      nla_put_u32(skb, RBLK_A_PEER_FORWARDED, p.nfwd) ||
 	      nla_put_u32(skb, RBLK_A_PEER_ACK_LATENCY_US, p.ack_lat_us) ||
 	      (p.last_error[0] &&
-	       nla_put_string(skb, RBLK_A_PEER_LAST_ERROR, p.last_error));
+	       nla_put_string(skb, RBLK_A_PEER_LAST_ERROR, p.last_error)) ||
+	      rblk_rs_nl_put(skb, peer);
 	for (i = 0; !err && i < p.nwrites; i++)
 		err = rblk_nl_put_write(skb, &p.writes[i], now);
 	if (err) {
@@ -239,7 +241,11 @@ static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u64_64bit(skb, RBLK_A_VOL_GEN_COUNTER,
 			      vol->md.gen.current_gen.counter, 0) ||
 	    nla_put_u32(skb, RBLK_A_VOL_GEN_ORIGIN, vol->md.gen.current_gen.origin) ||
-	    nla_put_u32(skb, RBLK_A_VOL_MD_FLAGS, vol->md.flags) ||
+	    /* Consistent and uncommitted as now, not as loaded. */
+	    nla_put_u32(skb, RBLK_A_VOL_MD_FLAGS,
+			(vol->md.flags & ~(RBLK_MD_F_CONSISTENT | RBLK_MD_F_UNCOMMITTED)) |
+			(vol->md.gen.consistent ? RBLK_MD_F_CONSISTENT : 0) |
+			(vol->md.gen.uncommitted ? RBLK_MD_F_UNCOMMITTED : 0)) ||
 	    nla_put_u32(skb, RBLK_A_VOL_MD_COPY, vol->md_copy))
 		return -EMSGSIZE;
 	return rblk_nl_put_repl(skb, vol);

@@ -32,11 +32,11 @@ static const struct netlink_range_validation rblk_a_vol_ack_timeout_ms_range = {
 };
 
 /* Common nested types */
-const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_WRITES + 1] = {
+const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_RATE + 1] = {
 	[RBLK_A_PEER_NODE_ID] = NLA_POLICY_MAX(NLA_U32, 15),
 	[RBLK_A_PEER_ADDR] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_PEER_CONN_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
-	[RBLK_A_PEER_DISK] = NLA_POLICY_MAX(NLA_U32, 3),
+	[RBLK_A_PEER_DISK] = NLA_POLICY_MAX(NLA_U32, 4),
 	[RBLK_A_PEER_ROLE] = NLA_POLICY_MAX(NLA_U32, 1),
 	[RBLK_A_PEER_GEN_COUNTER] = { .type = NLA_U64, },
 	[RBLK_A_PEER_GEN_ORIGIN] = { .type = NLA_U32, },
@@ -46,6 +46,8 @@ const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_WRITES + 1] = {
 	[RBLK_A_PEER_FORWARDED] = { .type = NLA_U32, },
 	[RBLK_A_PEER_LAST_ERROR] = { .type = NLA_NUL_STRING, },
 	[RBLK_A_PEER_WRITES] = NLA_POLICY_NESTED(rblk_write_nl_policy),
+	[RBLK_A_PEER_RS_DONE] = { .type = NLA_U64, },
+	[RBLK_A_PEER_RS_RATE] = { .type = NLA_U64, },
 };
 
 const struct nla_policy rblk_write_nl_policy[RBLK_A_WRITE_FORWARDED + 1] = {

@@ -8,6 +8,7 @@
 #include <net/netlink.h>
 
 #include "rblk.h"
+#include "rblk_resync.h"
 
 static const char *const rblk_peer_repl_names[] = {
 	[RBLK_REPL_UNKNOWN] = "unknown",
@@ -15,6 +16,7 @@ static const char *const rblk_peer_repl_names[] = {
 	[RBLK_REPL_UP_TO_DATE] = "up-to-date",
 	[RBLK_REPL_OUTDATED] = "outdated",
 	[RBLK_REPL_SYNC_SOURCE] = "sync-source",
+	[RBLK_REPL_SYNC_TARGET] = "sync-target",
 };
 
 /*
@@ -23,7 +25,9 @@ static const char *const rblk_peer_repl_names[] = {
  * always allowed and changes nothing.
  *
  * - the handshake's verdict: in sync, outdated (this node is the sync
- *   source) or sync source (the peer is), from any state;
+ *   source), sync target (this node is the source and the primary, and
+ *   copies the data) or sync source (the peer is), from any state;
+ * - a resync this node ran ends: sync target to up to date;
  * - a secondary's view of another secondary (rblk_repl_judge_peers()):
  *   up to date when it is at this node's generation, else unknown;
  * - following a primary to a new generation: the other peers in sync
@@ -31,18 +35,17 @@ static const char *const rblk_peer_repl_names[] = {
  * - a new generation without the peer (promotion, rblk_bump_gen()):
  *   outdated.
  */
+#define RBLK_REPL_VERDICTS	(BIT(RBLK_REPL_UP_TO_DATE) | \
+				 BIT(RBLK_REPL_OUTDATED) | \
+				 BIT(RBLK_REPL_SYNC_SOURCE) | \
+				 BIT(RBLK_REPL_SYNC_TARGET))
 static const u8 rblk_peer_repl_moves[] = {
-	[RBLK_REPL_UNKNOWN] = BIT(RBLK_REPL_UP_TO_DATE) |
-		BIT(RBLK_REPL_OUTDATED) | BIT(RBLK_REPL_SYNC_SOURCE),
-	[RBLK_REPL_PRESUMED] = BIT(RBLK_REPL_UNKNOWN) |
-		BIT(RBLK_REPL_UP_TO_DATE) | BIT(RBLK_REPL_OUTDATED) |
-		BIT(RBLK_REPL_SYNC_SOURCE),
-	[RBLK_REPL_UP_TO_DATE] = BIT(RBLK_REPL_UNKNOWN) |
-		BIT(RBLK_REPL_OUTDATED) | BIT(RBLK_REPL_SYNC_SOURCE),
-	[RBLK_REPL_OUTDATED] = BIT(RBLK_REPL_UP_TO_DATE) |
-		BIT(RBLK_REPL_SYNC_SOURCE),
-	[RBLK_REPL_SYNC_SOURCE] = BIT(RBLK_REPL_UP_TO_DATE) |
-		BIT(RBLK_REPL_OUTDATED),
+	[RBLK_REPL_UNKNOWN] = RBLK_REPL_VERDICTS,
+	[RBLK_REPL_PRESUMED] = BIT(RBLK_REPL_UNKNOWN) | RBLK_REPL_VERDICTS,
+	[RBLK_REPL_UP_TO_DATE] = BIT(RBLK_REPL_UNKNOWN) | RBLK_REPL_VERDICTS,
+	[RBLK_REPL_OUTDATED] = RBLK_REPL_VERDICTS,
+	[RBLK_REPL_SYNC_SOURCE] = RBLK_REPL_VERDICTS,
+	[RBLK_REPL_SYNC_TARGET] = BIT(RBLK_REPL_UNKNOWN) | RBLK_REPL_VERDICTS,
 };
 
 static const char *rblk_peer_repl_name(enum rblk_peer_repl s)
@@ -54,7 +57,8 @@ static const char *rblk_peer_repl_name(enum rblk_peer_repl s)
 /* Whether the I/O path counts a peer in state @s as in sync. */
 static bool rblk_peer_repl_in_sync(enum rblk_peer_repl s)
 {
-	return s == RBLK_REPL_PRESUMED || s == RBLK_REPL_UP_TO_DATE;
+	return s == RBLK_REPL_PRESUMED || s == RBLK_REPL_UP_TO_DATE ||
+	       s == RBLK_REPL_SYNC_TARGET;
 }
 
 u32 rblk_peer_disk(enum rblk_peer_repl s)
@@ -66,6 +70,8 @@ u32 rblk_peer_disk(enum rblk_peer_repl s)
 		return RBLK_PEER_DISK_OUTDATED;
 	case RBLK_REPL_SYNC_SOURCE:
 		return RBLK_PEER_DISK_SYNC_SOURCE;
+	case RBLK_REPL_SYNC_TARGET:
+		return RBLK_PEER_DISK_SYNC_TARGET;
 	default:
 		return RBLK_PEER_DISK_UNKNOWN;
 	}
@@ -123,6 +129,18 @@ static int rblk_oos_alloc(struct rblk_vol *vol, u32 id)
 		return -ENOMEM;
 	WRITE_ONCE(vol->oos_bm[id], bm);
 	return 0;
+}
+
+/*
+ * Node @id is behind since its slot's bitmap base, and the bitmap is not
+ * kept on disk (yet): every block counts as out of sync with it.
+ */
+static void rblk_oos_fill(struct rblk_vol *vol, u32 id)
+{
+	u64 bits = DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
+
+	bitmap_fill(vol->oos_bm[id], bits);
+	atomic64_set(&vol->oos_bits[id], bits);
 }
 
 /* The metadata slot of @node_id, taken when it has none; -1 when full. */
@@ -240,6 +258,8 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 	/* In sync when last known: writes must reach it or leave it behind. */
 	if (rblk_gen_is_none(vol->md.slot_base[peer->slot]))
 		rblk_peer_repl_start(peer, RBLK_REPL_PRESUMED);
+	else
+		rblk_oos_fill(vol, node_id);
 	mutex_unlock(&vol->conf_mutex);
 	rblk_state_kick(vol);
 	rblk_nl_notify(vol);
@@ -266,6 +286,9 @@ void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer)
 	rblk_peer_drop(peer, "removed");
 	wait_event(vol->peer_wait, !refcount_read(&peer->ref));
 	rblk_conn_stop(peer);
+	mutex_lock(&vol->conf_mutex);
+	rblk_rs_stop(peer);
+	mutex_unlock(&vol->conf_mutex);
 	cancel_work_sync(&peer->ack_work);
 	cancel_work_sync(&peer->tx_work);
 	rblk_apply_pool_drain(peer);

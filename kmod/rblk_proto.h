@@ -77,6 +77,14 @@
  * @RBLK_MSG_CONNECT:	first message each way: versions, identity,
  *			authentication, a fresh nonce
  * @RBLK_MSG_AUTH:	proof of the shared secret, bound to both nonces
+ * @RBLK_MSG_RS_DATA:	sync source to target: blocks the target lacks
+ *			(id: the source's, echoed by @RBLK_MSG_RS_ACK)
+ * @RBLK_MSG_RS_ACK:	the target wrote an @RBLK_MSG_RS_DATA (or not)
+ * @RBLK_MSG_RS_DONE:	sync source to target: nothing is left; adopt my
+ *			generation (answered with a STATE)
+ * @RBLK_MSG_RS_OOS:	target of a bitmap resync to its source, first: blocks
+ *			the target changed that the source lacks (its own
+ *			out-of-sync bits for the source), to be copied too
  */
 enum rblk_msg_type {
 	RBLK_MSG_HELLO = 1,
@@ -92,7 +100,11 @@ enum rblk_msg_type {
 	RBLK_MSG_PROMISE_REPLY,
 	RBLK_MSG_CONNECT,
 	RBLK_MSG_AUTH,
-	RBLK_MSG_TYPE_MAX = RBLK_MSG_AUTH,
+	RBLK_MSG_RS_DATA,
+	RBLK_MSG_RS_ACK,
+	RBLK_MSG_RS_DONE,
+	RBLK_MSG_RS_OOS,
+	RBLK_MSG_TYPE_MAX = RBLK_MSG_RS_OOS,
 };
 
 /* Header flags of RBLK_MSG_WRITE. */
@@ -317,6 +329,43 @@ struct rblk_msg_flush {
 	struct rblk_wire_route route;
 };
 
+/**
+ * struct rblk_msg_rs_data - resync data; @size bytes follow, then their
+ *		CRC32C (__be32) when the connection uses RBLK_PROTO_F_DIGEST
+ * @sector:	first 512-byte sector
+ * @size:	bytes (a multiple of 512, at most RBLK_PROTO_MAX_DATA)
+ * @pad:	zero
+ * @gen:	the source's current generation (fenced like a write's)
+ */
+struct rblk_msg_rs_data {
+	__be64 sector;
+	__be32 size;
+	__be32 pad;
+	struct rblk_wire_gen gen;
+};
+
+/**
+ * struct rblk_msg_rs_done - the resync is complete
+ * @gen:	the source's current generation: the target adopts it
+ */
+struct rblk_msg_rs_done {
+	struct rblk_wire_gen gen;
+};
+
+/**
+ * struct rblk_msg_rs_oos - sectors a bitmap resync must copy too
+ * @sector:	first 512-byte sector
+ * @nr_sectors:	sectors (0 only in the last one)
+ * @last:	1 in the last RS_OOS of the connection, else 0
+ * @pad:	zero
+ */
+struct rblk_msg_rs_oos {
+	__be64 sector;
+	__be64 nr_sectors;
+	__be32 last;
+	__be32 pad;
+};
+
 /* ACK status. */
 #define RBLK_ACK_OK		0
 #define RBLK_ACK_EIO		1	/* the backing device failed it */
@@ -330,7 +379,8 @@ struct rblk_msg_flush {
 #define RBLK_ACK_MAX		RBLK_ACK_OBSOLETE
 
 /**
- * struct rblk_msg_ack - answer to WRITE, FLUSH and NEW_GEN
+ * struct rblk_msg_ack - answer to WRITE, FLUSH and NEW_GEN; also the payload
+ *		of RS_ACK (answer to RS_DATA, @held zero)
  * @status:	RBLK_ACK_* of the sender's own part
  * @held:	bit per node id: the nodes after the sender on the write's
  *		route that hold it (chain topology; zero otherwise)
@@ -421,6 +471,9 @@ static inline void rblk_proto_check_sizes(void)
 	BUILD_BUG_ON(sizeof(struct rblk_msg_new_gen) != 32);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_promise) != 8);
 	BUILD_BUG_ON(sizeof(struct rblk_msg_promise_reply) != 40);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_rs_data) != 32);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_rs_done) != 16);
+	BUILD_BUG_ON(sizeof(struct rblk_msg_rs_oos) != 24);
 }
 
 static inline struct rblk_gen rblk_gen_from_wire(const struct rblk_wire_gen *w)

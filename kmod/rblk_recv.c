@@ -20,6 +20,7 @@
 #include <net/sock.h>
 
 #include "rblk.h"
+#include "rblk_resync.h"
 
 /* Where a message type is valid. */
 #define RBLK_RECV_F_HANDSHAKE	BIT(0)
@@ -218,6 +219,15 @@ static const struct rblk_msg_ops rblk_msg_table[RBLK_MSG_TYPE_MAX + 1] = {
 				     sizeof(struct rblk_msg_promise_reply),
 				     .when = RBLK_CONN,
 				     .handle = rblk_recv_promise_reply },
+	[RBLK_MSG_RS_DATA] = { "RS_DATA", sizeof(struct rblk_msg_rs_data),
+			       .data = true, .when = RBLK_CONN,
+			       .holds_acks = true, .handle = rblk_apply_rs_data },
+	[RBLK_MSG_RS_ACK] = { "RS_ACK", sizeof(struct rblk_msg_ack),
+			      .when = RBLK_CONN, .handle = rblk_rs_recv_ack },
+	[RBLK_MSG_RS_DONE] = { "RS_DONE", sizeof(struct rblk_msg_rs_done),
+			       .when = RBLK_CONN, .handle = rblk_rs_recv_done },
+	[RBLK_MSG_RS_OOS] = { "RS_OOS", sizeof(struct rblk_msg_rs_oos),
+			      .when = RBLK_CONN, .handle = rblk_rs_recv_oos },
 };
 
 /*

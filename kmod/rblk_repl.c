@@ -11,6 +11,7 @@
 
 #include "rblk.h"
 #include "rblk_req.h"
+#include "rblk_resync.h"
 
 void rblk_repl_init(struct rblk_vol *vol)
 {
@@ -25,6 +26,8 @@ void rblk_repl_init(struct rblk_vol *vol)
 	INIT_LIST_HEAD(&vol->overlaps);
 	INIT_LIST_HEAD(&vol->parked);
 	INIT_LIST_HEAD(&vol->deferred);
+	INIT_LIST_HEAD(&vol->rs_locks);
+	init_waitqueue_head(&vol->rs_wait);
 	INIT_WORK(&vol->defer_work, rblk_req_defer_work);
 	init_waitqueue_head(&vol->call_wait);
 	INIT_WORK(&vol->state_work, rblk_state_work);
@@ -153,10 +156,20 @@ static int rblk_repl_verdict(struct rblk_peer *peer,
 		return reason;
 	case RBLK_GEN_SOURCE_BITMAP:
 	case RBLK_GEN_SOURCE_FULL:
+		/* A primary copies the data once connected (rblk_rs_check()). */
+		if (!reason) {
+			peer->rs_wanted = true;
+			peer->rs_full = d->verdict == RBLK_GEN_SOURCE_FULL &&
+					!rblk_rs_resumes(peer, other);
+			/* The target of a bitmap resync tells its changes. */
+			peer->rs_expect_oos = d->verdict == RBLK_GEN_SOURCE_BITMAP;
+		}
 		rblk_peer_set_repl(peer, RBLK_REPL_OUTDATED);
 		return reason;
 	case RBLK_GEN_TARGET_BITMAP:
 	case RBLK_GEN_TARGET_FULL:
+		/* What this node changed that the source lacks is copied too. */
+		peer->rs_send_oos = !reason && d->verdict == RBLK_GEN_TARGET_BITMAP;
 		rblk_peer_set_repl(peer, RBLK_REPL_SYNC_SOURCE);
 		return reason;
 	default:
@@ -241,6 +254,14 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 
 	rblk_gen_state_from_hello(h, other);
 	mutex_lock(&vol->conf_mutex);
+	peer->rs_wanted = false;
+	peer->rs_full = false;
+	peer->rs_expect_oos = false;
+	peer->rs_send_oos = false;
+	peer->rs_begun = false;
+	spin_lock_irq(&peer->lock);
+	peer->rs_oos_done = false;
+	spin_unlock_irq(&peer->lock);
 	reason = rblk_repl_admit(peer, h, other);
 	if (reason)
 		goto out;
@@ -330,6 +351,8 @@ void rblk_repl_peer_down(struct rblk_peer *peer)
 	bool was;
 
 	mutex_lock(&vol->conf_mutex);
+	rblk_rs_stop(peer);
+	peer->rs_wanted = false;
 	rblk_vol_set_bits(vol, &vol->connected, 0, BIT(peer->node_id));
 	spin_lock_irq(&peer->lock);
 	was = peer->conn == RBLK_CONN_STATE_CONNECTED;
@@ -378,7 +401,9 @@ void rblk_repl_judge_peer(struct rblk_vol *vol, struct rblk_peer *peer,
 	bool whole = be32_to_cpu(st->flags) & RBLK_STATE_F_CONSISTENT;
 	u32 bit = BIT(peer->node_id);
 
-	if (vol->role == RBLK_ROLE_PRIMARY || !(vol->connected & bit))
+	/* A sync source keeps its state until its resync ends (RS_DONE). */
+	if (vol->role == RBLK_ROLE_PRIMARY || !(vol->connected & bit) ||
+	    peer->repl == RBLK_REPL_SYNC_SOURCE)
 		return;
 	if (whole && rblk_gen_eq(gen, vol->md.gen.current_gen))
 		rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);

@@ -13,6 +13,7 @@
 
 #include "rblk.h"
 #include "rblk_req.h"
+#include "rblk_resync.h"
 
 static bool rblk_cmd_overlap(const struct rblk_cmd *a, const struct rblk_cmd *b)
 {
@@ -20,10 +21,21 @@ static bool rblk_cmd_overlap(const struct rblk_cmd *a, const struct rblk_cmd *b)
 	       b->sector < a->sector + a->nr_sectors;
 }
 
+bool rblk_req_inflight_over(struct rblk_vol *vol, sector_t sector, u64 nr)
+{
+	struct rblk_cmd *o;
+
+	lockdep_assert_held(&vol->io_lock);
+	list_for_each_entry(o, &vol->overlaps, overlap_node)
+		if (o->sector < sector + nr && sector < o->sector + o->nr_sectors)
+			return true;
+	return false;
+}
+
 /*
- * Whether @cmd must wait: a write in flight overlaps it, or a deferred
- * one before it (@until: the end of the deferred writes to look at) does,
- * which must land first. Under io_lock.
+ * Whether @cmd must wait: a write in flight or a resync's copy overlaps
+ * it, or a deferred one before it (@until: the end of the deferred writes
+ * to look at) does, which must land first. Under io_lock.
  */
 static bool rblk_overlaps(struct rblk_vol *vol, struct rblk_cmd *cmd,
 			  struct list_head *until)
@@ -31,9 +43,9 @@ static bool rblk_overlaps(struct rblk_vol *vol, struct rblk_cmd *cmd,
 	struct rblk_cmd *o;
 
 	lockdep_assert_held(&vol->io_lock);
-	list_for_each_entry(o, &vol->overlaps, overlap_node)
-		if (rblk_cmd_overlap(o, cmd))
-			return true;
+	if (rblk_req_inflight_over(vol, cmd->sector, cmd->nr_sectors) ||
+	    rblk_rs_locked(vol, cmd->sector, cmd->nr_sectors))
+		return true;
 	list_for_each_entry(o, &vol->deferred, defer_node) {
 		if (&o->defer_node == until)
 			break;
@@ -50,11 +62,7 @@ static void rblk_overlap_enter(struct rblk_vol *vol, struct rblk_cmd *cmd)
 	cmd->overlap = true;
 }
 
-/*
- * Node @id lacks sectors [@sector, @sector + @nr): mark their blocks.
- * Context: any (atomic bitops).
- */
-static void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u32 nr)
+void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u64 nr)
 {
 	unsigned long *bm = READ_ONCE(vol->oos_bm[id]);
 	u64 bs = vol->md.bitmap_block, b, last;
@@ -90,6 +98,7 @@ static void rblk_req_end(struct request *rq, blk_status_t status)
 		kick = !list_empty(&vol->deferred);
 		spin_unlock_irqrestore(&vol->io_lock, flags);
 		cmd->overlap = false;
+		rblk_rs_write_done(vol);
 		/* Writes that waited for this one may go now. */
 		if (kick)
 			queue_work(rblk_wq, &vol->defer_work);

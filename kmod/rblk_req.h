@@ -116,6 +116,16 @@ void rblk_io_dispatch(struct rblk_vol *vol, struct request *rq);
  */
 void rblk_cmd_put(struct request *rq);
 /* rblk_req.c */
+/*
+ * Whether a write in flight overlaps [@sector, @sector + @nr). Under the
+ * volume's io_lock.
+ */
+bool rblk_req_inflight_over(struct rblk_vol *vol, sector_t sector, u64 nr);
+/*
+ * Node @id lacks sectors [@sector, @sector + @nr): mark their blocks.
+ * Context: any (atomic bitops).
+ */
+void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u64 nr);
 /* Sets up a replicated request: now, deferred or failed. Never sleeps. */
 enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq);
 /* Dispatches the deferred writes whose turn came (@vol's defer_work). */

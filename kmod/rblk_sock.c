@@ -282,8 +282,8 @@ int rblk_peer_send_acks(struct rblk_peer *peer, struct rblk_ack_frame *f, u32 n)
 
 	BUILD_BUG_ON(sizeof(*f) != sizeof(f->h) + sizeof(f->a));
 	for (i = 0; i < n; i++)
-		rblk_sock_fill_hdr(&f[i].h, RBLK_MSG_ACK, 0, sizeof(f[i].a),
-				   be64_to_cpu(f[i].h.id));
+		rblk_sock_fill_hdr(&f[i].h, be16_to_cpu(f[i].h.type), 0,
+				   sizeof(f[i].a), be64_to_cpu(f[i].h.id));
 	mutex_lock(&peer->send_mutex);
 	sock = peer->sock;
 	if (!sock) {

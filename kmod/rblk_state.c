@@ -14,6 +14,7 @@
 
 #include "rblk.h"
 #include "rblk_req.h"
+#include "rblk_resync.h"
 
 void rblk_vol_commit_view(const struct rblk_vol *vol, struct rblk_commit_vol *v)
 {
@@ -110,6 +111,7 @@ void rblk_state_work(struct work_struct *work)
 	if (READ_ONCE(vol->stale) && vol->role == RBLK_ROLE_PRIMARY)
 		rblk_role_step_down(vol);
 	rblk_repl_judge_peers(vol);
+	rblk_rs_check(vol);
 
 	spin_lock_irq(&vol->io_lock);
 	list_splice_init(&vol->parked, &parked);

@@ -180,7 +180,7 @@ struct mode {
 
 /*
  * The payload length a message of @type must have, or -1 when it varies
- * (WRITE: header struct plus data). The fake's own reading of
+ * (WRITE, RS_DATA: header struct plus data). The fake's own reading of
  * docs/protocol.md, independent of the module's frame table
  * (kmod/rblk_recv.c).
  */
@@ -210,6 +210,12 @@ static int rblk_msg_fixed_len(u16 type)
 		return sizeof(struct rblk_msg_connect);
 	case RBLK_MSG_AUTH:
 		return sizeof(struct rblk_msg_auth);
+	case RBLK_MSG_RS_ACK:
+		return sizeof(struct rblk_msg_ack);
+	case RBLK_MSG_RS_DONE:
+		return sizeof(struct rblk_msg_rs_done);
+	case RBLK_MSG_RS_OOS:
+		return sizeof(struct rblk_msg_rs_oos);
 	default:
 		return -1;
 	}
@@ -223,6 +229,8 @@ static const char *const type_names[] = {
 	[RBLK_MSG_NEW_GEN] = "NEW_GEN", [RBLK_MSG_PROMISE] = "PROMISE",
 	[RBLK_MSG_PROMISE_REPLY] = "PROMISE_REPLY",
 	[RBLK_MSG_CONNECT] = "CONNECT", [RBLK_MSG_AUTH] = "AUTH",
+	[RBLK_MSG_RS_DATA] = "RS_DATA", [RBLK_MSG_RS_ACK] = "RS_ACK",
+	[RBLK_MSG_RS_DONE] = "RS_DONE", [RBLK_MSG_RS_OOS] = "RS_OOS",
 };
 
 static const char *const refuse_names[] = {
@@ -988,6 +996,68 @@ static void act_unknown_ack(struct peer *p, const struct mode *m)
 	send_raw(p, &f, sizeof(f));
 }
 
+/*
+ * Resync messages out of place: RS_DATA (4 KiB of the pattern) from a node
+ * that is not the receiver's sync source, an RS_ACK for no request, an
+ * RS_OOS of no sectors that is not the last, an RS_DONE with an id.
+ */
+static void act_rs_data(struct peer *p, const struct mode *m)
+{
+	struct {
+		struct rblk_msg_hdr h;
+		struct rblk_msg_rs_data d;
+		u8 data[4096];
+	} __attribute__((packed)) f = {
+		.h = make_hdr(RBLK_MSG_RS_DATA, sizeof(f.d) + sizeof(f.data), 7),
+		.d.size = cpu_to_be32(sizeof(f.data)),
+		.d.gen.counter = cpu_to_be64(1),
+	};
+
+	(void)m;
+	memset(f.data, p->pattern, sizeof(f.data));
+	printf("send RS_DATA of 4096 bytes at sector 0, not being a sync source\n");
+	send_raw(p, &f, sizeof(f));
+}
+
+static void act_rs_ack(struct peer *p, const struct mode *m)
+{
+	struct rblk_ack_frame f = {
+		.h = make_hdr(RBLK_MSG_RS_ACK, sizeof(f.a), 7),
+	};
+
+	(void)m;
+	printf("send RS_ACK id 7, for no resync request\n");
+	send_raw(p, &f, sizeof(f));
+}
+
+static void act_rs_oos(struct peer *p, const struct mode *m)
+{
+	struct {
+		struct rblk_msg_hdr h;
+		struct rblk_msg_rs_oos o;
+	} __attribute__((packed)) f = {
+		.h = make_hdr(RBLK_MSG_RS_OOS, sizeof(f.o), 0),
+	};
+
+	(void)m;
+	printf("send RS_OOS of 0 sectors, not the last\n");
+	send_raw(p, &f, sizeof(f));
+}
+
+static void act_rs_done(struct peer *p, const struct mode *m)
+{
+	struct {
+		struct rblk_msg_hdr h;
+		struct rblk_msg_rs_done d;
+	} __attribute__((packed)) f = {
+		.h = make_hdr(RBLK_MSG_RS_DONE, sizeof(f.d), 5),
+	};
+
+	(void)m;
+	printf("send RS_DONE with id 5\n");
+	send_raw(p, &f, sizeof(f));
+}
+
 static void act_bad_pad(struct peer *p, const struct mode *m)
 {
 	struct rblk_msg_hdr hdr = make_hdr(RBLK_MSG_PING, 0, 0);
@@ -1298,6 +1368,10 @@ static const struct mode modes[] = {
 	WRITE_MODE("route-too-long", .route_len = 15),
 	WRITE_MODE("route-to-self", .route_len = 1, .route0 = 1),
 	WRITE_MODE("route-to-sender", .route_len = 1, .route0 = 0),
+	POST_MODE("rs-data", act_rs_data),
+	POST_MODE("rs-ack", act_rs_ack),
+	POST_MODE("rs-oos", act_rs_oos),
+	POST_MODE("rs-done", act_rs_done),
 	POST_MODE("bad-pad", act_bad_pad),
 	POST_MODE("bad-links", act_bad_links),
 	POST_MODE("second-hello", act_hello),

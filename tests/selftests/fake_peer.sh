@@ -198,7 +198,7 @@ unload() {
 	rblk_load
 }
 
-ktap_set_plan 45
+ktap_set_plan 49
 t "good handshake and write: acked, on the backing device" good_write
 t "garbage instead of a CONNECT: dropped"	fake bad-magic "$EARLY"
 t "CONNECT with protocol 99..99: refused (PROTO)" fake bad-version "$REFUSED"
@@ -246,6 +246,11 @@ t "WRITE routed back to the receiver: dropped"	fake route-to-self "bad node in r
 t "WRITE routed back to the sender: dropped"	fake route-to-sender "bad node in route"
 t "WRITE of 100 bytes: dropped"			fake write-unaligned "$PROTO"
 t "WRITE with unknown flags: dropped"		fake bad-flags "$PROTO"
+t "RS_DATA from a node that is no sync source: dropped, nothing written" \
+	fake_nowrite rs-data "resync from a node not its source"
+t "RS_ACK for no resync request: dropped"	fake rs-ack "resync ack for no resync request"
+t "RS_OOS of no sectors: dropped"		fake rs-oos "malformed or unexpected RS_OOS"
+t "RS_DONE with an id: dropped"			fake rs-done "malformed resync end"
 t "header with nonzero pad: dropped"		fake bad-pad "$PROTO"
 t "STATE naming node 20 as connected: dropped"	fake bad-links "$PROTO"
 t "second HELLO: dropped"			fake second-hello "$PROTO"

@@ -251,6 +251,27 @@ nodes_create() {
 	done
 }
 
+# node_recreate I N [SET_OPTION...]: node I's volume destroyed and created
+# again over fresh metadata (as on a new disk; the bytes stay), listening
+# with the shared secret and SET_OPTIONs, with the other nodes of N as
+# peers.
+node_recreate() {
+	local i=$1 n=$2 j dev
+	shift 2
+	dev=$(node_dev "$i")
+	rblkctl destroy "rblk$i" || return 1
+	rblkctl create-md "$dev" --node-id "$i" --max-peers $((n - 1)) \
+		--uuid "$NET_UUID" --force >/dev/null || return 1
+	rblkctl create "$dev" minor "$i" >/dev/null || return 1
+	node_ctl "$i" set "rblk$i" listen "$(node_addr "$i"):$NET_PORT" \
+		secret-file "$NET_STATE/secret" "$@" || return 1
+	for j in $(seq 0 $((n - 1))); do
+		[ "$j" -eq "$i" ] && continue
+		node_ctl "$i" peer add "rblk$i" node "$j" addr "$(node_addr "$j"):$NET_PORT" ||
+			return 1
+	done
+}
+
 # dm_node_table I: the table of node I's device-mapper device: all of
 # /dev/ramI, linear.
 dm_node_table() {

@@ -11,10 +11,12 @@
 #   network heals and node 0 steps down);
 # - every write node 0 reported complete is on the new primary's backing
 #   device;
-# - after the heal node 0 is connected to the new primary as an outdated
-#   secondary, never in split brain with it, in quorum and in chain
-#   topology: a generation node 0 made alone, under which no write could
-#   complete, does not count as independent writes.
+# - after the heal node 0 is connected to the new primary as a secondary,
+#   never in split brain with it, in quorum and in chain topology: a
+#   generation node 0 made alone, under which no write could complete,
+#   does not count as independent writes; the new primary resyncs it by
+#   itself (node 0's writes that never completed are overwritten too): it
+#   ends byte-identical to the new primary.
 # Promotion refusals: a candidate that sees only itself ("nodes
 # visible"), a candidate connected to a primary ("is primary"), a
 # candidate whose data is older than a voter's ("newer data").
@@ -63,16 +65,24 @@ partition_and_promote() {
 }
 
 # After the heal: node 0 is secondary, connected to the new primary, which
-# sees it outdated (it needs a resync); no split brain either way.
-old_primary_outdated() {
+# resyncs it by itself (node 0's own writes that never completed are
+# copied over from the new primary too); no split brain either way, and
+# every node ends with the new primary's bytes.
+old_primary_resynced() {
 	local errors
 	heal
 	wait_connected "$NEW" 0
-	wait_for "$NET_WAIT" "node $NEW to see node 0 outdated" eq "$OUTDATED" peer_disk "$NEW" 0
+	wait_for 120 "node $NEW to see node 0 up to date" eq "$UPTODATE" peer_disk "$NEW" 0
 	[ "$(role 0)" = "$SECONDARY" ] || fail "node 0 is still $(role 0)"
 	errors="node $NEW on 0: '$(peer_error "$NEW" 0)', node 0 on $NEW: '$(peer_error 0 "$NEW")'"
 	echo "generations: node 0 $(gen_counter 0), node $NEW $(gen_counter "$NEW"); $errors"
 	[[ "$errors" != *split-brain* ]] || fail "split brain after a plain failover"
+	flush_vol "$NEW"
+	compare_backing "$NEW" 0
+	# Not compared with $OTHER: a write node 0 had in flight at the cut
+	# may have reached one survivor and not the other, which then both
+	# hold the same generation (the write-intent log of issue 18 closes
+	# this; docs/design.md, "Known gaps").
 }
 
 # failover_io_error [SET_OPTION...]
@@ -89,7 +99,7 @@ failover_io_error() {
 	[ "$(seq_count "$LOG")" -eq "$at" ] || fail "node 0 completed writes after the promotion"
 	on_new_primary
 	primary_writes "$NEW" "$OTHER"
-	old_primary_outdated
+	old_primary_resynced
 }
 
 failover_chain() {
@@ -123,7 +133,7 @@ failover_suspend() {
 	on_new_primary
 	[ "$(role "$NEW")" = "$PRIMARY" ]
 	primary_writes "$NEW" "$OTHER"
-	old_primary_outdated
+	old_primary_resynced
 }
 
 refuse_is_primary() {
@@ -172,9 +182,9 @@ refuse_newer_data() {
 }
 
 ktap_set_plan 6
-t "primary partitioned (io-error): a survivor promoted, holds every completed write; node 0 back outdated" failover_io_error
-t "primary partitioned (suspend-io): frozen writes fail after the heal, none lost; node 0 back outdated" failover_suspend
-t "chain topology, primary partitioned: a survivor promoted, node 0 back outdated" failover_chain
+t "primary partitioned (io-error): a survivor promoted, holds every completed write; node 0 back and resynced" failover_io_error
+t "primary partitioned (suspend-io): frozen writes fail after the heal, none lost; node 0 back and resynced" failover_suspend
+t "chain topology, primary partitioned: a survivor promoted, node 0 back and resynced" failover_chain
 t "promotion refused: a primary is connected"	refuse_is_primary
 t "promotion refused: no majority visible"	refuse_nodes_visible
 t "promotion refused: a voter has newer data"	refuse_newer_data

@@ -388,6 +388,53 @@ TEST(vol_text_with_peers)
 	EXPECT_STREQ(want, out);
 }
 
+/* A primary resyncing node 1: 3 MiB copied, 1 MiB left at 1 MiB/s. */
+static void put_resyncing_volume(struct msg *m)
+{
+	struct nlattr *nest;
+
+	msg_init(m);
+	put_full_volume(m);
+	nest = mnl_attr_nest_start(m->nlh, RBLK_A_VOL_PEER);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_NODE_ID, 1);
+	mnl_attr_put_u32(m->nlh, RBLK_A_PEER_DISK, RBLK_PEER_DISK_SYNC_TARGET);
+	mnl_attr_put_u64(m->nlh, RBLK_A_PEER_OOS_BYTES, 1 << 20);
+	mnl_attr_put_u64(m->nlh, RBLK_A_PEER_RS_DONE, 3 << 20);
+	mnl_attr_put_u64(m->nlh, RBLK_A_PEER_RS_RATE, 1 << 20);
+	mnl_attr_nest_end(m->nlh, nest);
+	msg_index(m);
+}
+
+TEST(vol_resync_progress)
+{
+	struct json_object *o, *peers, *p, *f;
+	struct rblk_vol_info v;
+	char out[2048];
+	struct msg m;
+
+	put_resyncing_volume(&m);
+	ASSERT_EQ(0, rblk_vol_from_msg(m.nlh, m.tb, &v));
+	print_to(out, sizeof(out), &v, NULL);
+	EXPECT_NE(NULL, strstr(out, "  peer 1 sync-target oos 1.00 MiB\n"
+				    "    resync [###############.....]  75.0% 1.00 MiB left 1.00 MiB/s eta 1s\n"));
+	o = rblk_vol_to_json(&v);
+	ASSERT_NE(NULL, o);
+	ASSERT_TRUE(json_object_object_get_ex(o, "peers", &peers));
+	p = json_object_array_get_idx(peers, 0);
+	EXPECT_STREQ("sync-target", json_str(p, "disk"));
+	ASSERT_TRUE(json_object_object_get_ex(p, "rs_percent", &f));
+	EXPECT_TRUE(json_object_get_double(f) == 75.0);
+	ASSERT_TRUE(json_object_object_get_ex(p, "rs_eta_s", &f));
+	EXPECT_EQ(1, json_object_get_int64(f));
+	ASSERT_TRUE(json_object_object_get_ex(p, "rs_done", &f));
+	EXPECT_EQ(3 << 20, json_object_get_int64(f));
+	json_object_put(o);
+	/* Nothing left, or no rate yet. */
+	EXPECT_TRUE(rblk_rs_percent(0, 0) == 100.0);
+	EXPECT_EQ(-1, rblk_rs_eta(5, 0));
+	EXPECT_EQ(3, rblk_rs_eta(5, 2));
+}
+
 /* A chain primary (node 0) whose chain 0 -> 1 -> 2 -> 3 is split at @heads. */
 static void chain_text(char *out, size_t len, struct rblk_vol_info *v,
 		       const uint8_t *heads, size_t nheads)

@@ -62,6 +62,7 @@ static const char *const peer_disk_names[] = {
 	[RBLK_PEER_DISK_UP_TO_DATE] = "up-to-date",
 	[RBLK_PEER_DISK_OUTDATED] = "outdated",
 	[RBLK_PEER_DISK_SYNC_SOURCE] = "sync-source",
+	[RBLK_PEER_DISK_SYNC_TARGET] = "sync-target",
 };
 
 struct name_set {
@@ -251,7 +252,19 @@ static const struct field peer_fields[] = {
 	PEER(FORWARDED, "forwarded", F_U32, NONE, forwarded),
 	PEER(ACK_LATENCY_US, "ack_latency_us", F_U32, NONE, ack_latency_us),
 	PEER(LAST_ERROR, "last_error", F_STR, NONE, last_error),
+	PEER(RS_DONE, "rs_done", F_U64, NONE, rs_done),
+	PEER(RS_RATE, "rs_rate", F_U64, NONE, rs_rate),
 };
+
+double rblk_rs_percent(uint64_t done, uint64_t left)
+{
+	return done + left ? 100.0 * (double)done / (double)(done + left) : 100.0;
+}
+
+int64_t rblk_rs_eta(uint64_t left, uint64_t rate)
+{
+	return rate ? (int64_t)((left + rate - 1) / rate) : -1;
+}
 
 static int field_from_attr(const struct nlattr *a, const struct field *f,
 			   void *base)
@@ -467,6 +480,12 @@ static struct json_object *peer_to_json(const struct rblk_peer_info *p)
 		json_object_object_add(o, "generation",
 				       json_object_new_string(gen));
 	}
+	if (rblk_present(p->present, RBLK_A_PEER_RS_DONE)) {
+		json_object_object_add(o, "rs_percent", json_object_new_double(
+			rblk_rs_percent(p->rs_done, p->oos_bytes)));
+		json_object_object_add(o, "rs_eta_s", json_object_new_int64(
+			rblk_rs_eta(p->oos_bytes, p->rs_rate)));
+	}
 	if (p->n_writes) {
 		writes = json_object_new_array();
 		for (i = 0; i < p->n_writes; i++)
@@ -605,6 +624,26 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 		    v->auth == RBLK_AUTH_UNSET ? " (connections refused)" : "");
 }
 
+/* "   resync [#########...........]  45.0% 12.0 MiB left 3.00 MiB/s eta 4s" */
+static void print_resync(FILE *f, const struct rblk_peer_info *p)
+{
+	double pct = rblk_rs_percent(p->rs_done, p->oos_bytes);
+	int64_t eta = rblk_rs_eta(p->oos_bytes, p->rs_rate);
+	struct line l = { .len = 0 };
+	char bar[21], left[32], rate[32];
+	int i, n = (int)(pct / 5.0);
+
+	for (i = 0; i < 20; i++)
+		bar[i] = i < n ? '#' : '.';
+	bar[20] = '\0';
+	add(&l, "   resync [%s] %5.1f%% %s left %s/s", bar, pct,
+	    rblk_format_size(p->oos_bytes, left, sizeof(left)),
+	    rblk_format_size(p->rs_rate, rate, sizeof(rate)));
+	if (eta >= 0)
+		add(&l, " eta %" PRId64 "s", eta);
+	put_line(f, &l);
+}
+
 /* "peer 1 10.0.0.2:7789 connected up-to-date secondary gen 3:0 ..." */
 static void print_peer(FILE *f, const struct rblk_peer_info *p)
 {
@@ -632,6 +671,8 @@ static void print_peer(FILE *f, const struct rblk_peer_info *p)
 	if (p->last_error[0])
 		add(&l, " error \"%s\"", p->last_error);
 	put_line(f, &l);
+	if (rblk_present(p->present, RBLK_A_PEER_RS_DONE))
+		print_resync(f, p);
 	/* "write 0x2a00000003 sector 2048 4.00 KiB forwarded 1250us ago" */
 	for (i = 0; i < p->n_writes; i++) {
 		w = &p->writes[i];

@@ -56,6 +56,8 @@ struct rblk_write_info {
  * @forwarded:	writes this node forwarded to it (chain) and not acked yet
  * @ack_latency_us: average ack latency
  * @last_error:	why the last connection or handshake failed
+ * @rs_done:	while this node resyncs it: bytes copied so far
+ * @rs_rate:	and copied per second lately
  * @n_writes:	entries of @writes
  * @writes:	the oldest writes waiting for its ack, oldest first
  */
@@ -73,6 +75,8 @@ struct rblk_peer_info {
 	uint32_t forwarded;
 	uint32_t ack_latency_us;
 	char last_error[256];
+	uint64_t rs_done;
+	uint64_t rs_rate;
 	uint32_t n_writes;
 	struct rblk_write_info writes[RBLK_WRITES_MAX];
 };
@@ -220,6 +224,12 @@ int rblk_parse_minor(const char *s, uint32_t *minor);
 int rblk_parse_size(const char *s, uint64_t *out);
 /* "1.50 GiB" style; @buf of at least 16 bytes. */
 const char *rblk_format_size(uint64_t bytes, char *buf, size_t len);
+/*
+ * A resync's progress from what is copied (@done) and left (@left):
+ * percent done (0-100), and seconds left at @rate bytes/s (-1: unknown).
+ */
+double rblk_rs_percent(uint64_t done, uint64_t left);
+int64_t rblk_rs_eta(uint64_t left, uint64_t rate);
 /* "0,2,1" (@sep ",") or "0 -> 2 -> 1": the ids of @l into @buf. */
 const char *rblk_format_ids(const struct rblk_node_list *l, const char *sep,
 			    char *buf, size_t len);

@@ -56,6 +56,9 @@ static void usage(FILE *f)
 	      "  secondary VOLUME           make this node secondary\n"
 	      "  events [--json] [--count N]\n"
 	      "                             print volume events as they happen\n"
+	      "  wait-sync VOLUME [--timeout S]\n"
+	      "                             wait until no resync into or from this node runs\n"
+	      "                             and its data is consistent, showing progress\n"
 	      "  create-md DEV --node-id N --max-peers P [--external MDDEV]\n"
 	      "            [--bitmap-block SIZE] [--uuid UUID] [--force]\n"
 	      "                             write fresh metadata for DEV\n"
@@ -72,7 +75,7 @@ static void usage(FILE *f)
 	      "\n"
 	      "Exit status: 0 success, 1 failure, 2 bad usage, 3 rblk module not loaded,\n"
 	      "4 permission denied, 5 no such volume or device, 6 busy or taken,\n"
-	      "7 invalid value.\n", f);
+	      "7 invalid value, 8 timed out (wait-sync).\n", f);
 }
 
 int rblkctl_exit_code(int err)
@@ -311,6 +314,28 @@ static int cmd_destroy(struct ctl *c, int argc, char **argv)
 	return vol_request(c, minor, RBLK_CMD_VOL_DESTROY, build_minor, &minor);
 }
 
+int get_vol(struct ctl *c, uint32_t minor, struct rblk_vol_info *v)
+{
+	struct vol_list l = { 0 };
+	struct rblk_nl_error e;
+	char obj[32];
+
+	if (rblk_nl_request_msg(&c->nl, RBLK_CMD_VOL_GET, false, build_minor,
+				&minor, collect_vol, &l, &e) < 0) {
+		free(l.vols);
+		snprintf(obj, sizeof(obj), "rblk%u", minor);
+		return report(obj, &e);
+	}
+	if (l.n != 1) {
+		free(l.vols);
+		fprintf(stderr, "rblkctl: rblk%u: unexpected answer from the kernel\n", minor);
+		return RBLKCTL_EXIT_FAIL;
+	}
+	*v = l.vols[0];
+	free(l.vols);
+	return 0;
+}
+
 static int cmd_status(struct ctl *c, int argc, char **argv)
 {
 	struct vol_list l = { 0 };
@@ -370,6 +395,7 @@ static const struct command commands[] = {
 	{ "primary", cmd_primary },
 	{ "secondary", cmd_secondary },
 	{ "events", cmd_events },
+	{ "wait-sync", cmd_wait_sync },
 };
 
 int main(int argc, char **argv)

@@ -14,6 +14,7 @@ enum rblkctl_exit {
 	RBLKCTL_EXIT_NOENT = 5,
 	RBLKCTL_EXIT_BUSY = 6,
 	RBLKCTL_EXIT_INVAL = 7,
+	RBLKCTL_EXIT_TIMEOUT = 8,
 };
 
 /* Exit status for a positive errno. */
@@ -70,5 +71,14 @@ int cmd_secondary(struct ctl *c, int argc, char **argv);
 
 /* cmd_events.c: the events multicast group. */
 int cmd_events(struct ctl *c, int argc, char **argv);
+
+/* cmd_sync.c: waiting for resyncs. */
+int cmd_wait_sync(struct ctl *c, int argc, char **argv);
+
+/*
+ * Fetches volume @minor into @v over c->nl (open); returns 0 or the exit
+ * code (the error reported).
+ */
+int get_vol(struct ctl *c, uint32_t minor, struct rblk_vol_info *v);
 
 #endif /* RBLKCTL_H */

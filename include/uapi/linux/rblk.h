@@ -118,12 +118,15 @@ enum rblk_conn_state {
  * @RBLK_PEER_DISK_OUTDATED: Misses writes; needs a resync.
  * @RBLK_PEER_DISK_SYNC_SOURCE: Holds data this node lacks; this node needs a
  *   resync.
+ * @RBLK_PEER_DISK_SYNC_TARGET: Lacks data this node has; this node is copying
+ *   it there (and sends it new writes meanwhile).
  */
 enum rblk_peer_disk {
 	RBLK_PEER_DISK_UNKNOWN,
 	RBLK_PEER_DISK_UP_TO_DATE,
 	RBLK_PEER_DISK_OUTDATED,
 	RBLK_PEER_DISK_SYNC_SOURCE,
+	RBLK_PEER_DISK_SYNC_TARGET,
 };
 
 enum {
@@ -184,6 +187,8 @@ enum {
 	RBLK_A_PEER_FORWARDED,
 	RBLK_A_PEER_LAST_ERROR,
 	RBLK_A_PEER_WRITES,
+	RBLK_A_PEER_RS_DONE,
+	RBLK_A_PEER_RS_RATE,
 
 	__RBLK_A_PEER_MAX,
 	RBLK_A_PEER_MAX = (__RBLK_A_PEER_MAX - 1)
