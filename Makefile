@@ -38,7 +38,7 @@ SELF_BIN := $(patsubst tests/selftests/%.c,$(B)/tests/selftests/%,$(SELF_SRC))
 
 KMOD_SRC := $(wildcard kmod/*.c kmod/*.h) Kbuild kmod/Kbuild include/uapi/linux/rblk.h
 
-.PHONY: fuzz-seeds all module userspace tests deps check check-unit check-guest check-debug \
+.PHONY: fuzz-seeds all module userspace tests deps check check-unit check-guest check-debug check-long \
 	demo bench checkpatch sparse nl-gen nl-check lint clean help
 
 all: module userspace tests
@@ -49,6 +49,7 @@ help:
 	@echo "make demo       boot a guest, create a volume, write and verify data"
 	@echo "make check      unit tests (ASan/UBSan) natively, selftests in a guest"
 	@echo "make check-debug  the teardown/error-path selftests on the KASAN+lockdep kernel"
+	@echo "make check-long   the soaks make check sizes down (a hammered range resynced 10 times)"
 	@echo "make bench      fio on a raw RAM disk, rblk (2, 3 nodes, chain) and DRBD 8.4"
 	@echo "make lint       checkpatch --strict, sparse and the generated-code check"
 
@@ -148,6 +149,10 @@ check-guest: all
 
 check-debug: all
 	@tools/check-debug "$(DEBUG_KERNEL_TAR)"
+
+# Long runs of what make check sizes down (docs/testing.md).
+check-long: all
+	@RBLK_TEST_HAMMER_RUNS=10 RBLK_TESTS="resync" tools/check --guest-only
 
 demo:
 	@tools/deps

@@ -253,18 +253,19 @@ nodes_create() {
 
 # node_recreate I N [SET_OPTION...]: node I's volume destroyed and created
 # again over fresh metadata (as on a new disk; the bytes stay), listening
-# with the shared secret and SET_OPTIONs, with the other nodes of N as
-# peers.
+# with the shared secret (none with NODE_AUTH=none, as nodes_create) and
+# SET_OPTIONs, with the other nodes of N as peers.
 node_recreate() {
-	local i=$1 n=$2 j dev
+	local i=$1 n=$2 j dev auth=(secret-file "$NET_STATE/secret")
 	shift 2
+	[ "${NODE_AUTH:-}" != none ] || auth=(auth none)
 	dev=$(node_dev "$i")
 	rblkctl destroy "rblk$i" || return 1
 	rblkctl create-md "$dev" --node-id "$i" --max-peers $((n - 1)) \
 		--uuid "$NET_UUID" --force >/dev/null || return 1
 	rblkctl create "$dev" minor "$i" >/dev/null || return 1
 	node_ctl "$i" set "rblk$i" listen "$(node_addr "$i"):$NET_PORT" \
-		secret-file "$NET_STATE/secret" "$@" || return 1
+		"${auth[@]}" "$@" || return 1
 	for j in $(seq 0 $((n - 1))); do
 		[ "$j" -eq "$i" ] && continue
 		node_ctl "$i" peer add "rblk$i" node "$j" addr "$(node_addr "$j"):$NET_PORT" ||
@@ -535,6 +536,9 @@ peer_writes() {
 peer_error() { peer_field "$1" "$2" "$J_P_ERROR"; }
 # peer_error_is I J TEXT: node I's last error about node J is TEXT.
 peer_error_is() { [ "$(peer_error "$1" "$2")" = "$3" ]; }
+
+# inconsistent I: node I's data is not whole (a resync into it runs).
+inconsistent() { [ $(($(vol_field "$1" md_flags) & 1)) -eq 0 ]; }
 
 # wait_connected I J: I sees J connected and J sees I.
 wait_connected() {

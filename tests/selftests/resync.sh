@@ -25,9 +25,6 @@ trap net_cleanup EXIT
 ktap_print_header
 net_up 3 || ktap_exit_fail_msg "cannot set up the network namespaces"
 
-# inconsistent I: node I's data is not whole (a resync into it runs).
-inconsistent() { [ $(($(vol_field "$1" md_flags) & 1)) -eq 0 ]; }
-
 # oos_bytes I J: the bytes node I marks out of sync with node J.
 oos_bytes() { peer_field "$1" "$2" oos_bytes; }
 
@@ -156,8 +153,17 @@ resync_under_load() {
 }
 
 # hammer: while node 1 is resynced, writes hit the same 64 KiB over and
-# over; the replicas end identical.
+# over; the replicas end identical. $RBLK_TEST_HAMMER_RUNS times (make
+# check-long: 10).
 hammer() {
+	local run
+	for run in $(seq "${RBLK_TEST_HAMMER_RUNS:-1}"); do
+		echo "run $run"
+		hammer_once
+	done
+}
+
+hammer_once() {
 	behind 2 1 8M
 	net_bg fio --name=hammer --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
 		--rw=randwrite --bs=4k --iodepth=4 --size=64k --offset=1M \
