@@ -458,8 +458,8 @@ struct rblk_peer {
  * @rs_locks:	ranges a resync is copying (struct rblk_rs_range): writes
  *		that overlap one wait like for a write in flight
  * @rs_wait:	a resync waits here for the writes in flight over the
- *		range it claimed; woken when a write ends while @rs_locks is
- *		not empty
+ *		range it claimed, and the target of one for this node's own
+ *		writes in flight to end; woken when a write ends
  * @defer_work:	dispatches them when their turn comes
  * @parked:	writes that cannot complete yet (missing peers, no quorum)
  * @suspended:	their number, for status

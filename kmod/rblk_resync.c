@@ -44,8 +44,19 @@ bool rblk_rs_locked(struct rblk_vol *vol, sector_t sector, u64 nr)
 /* Context: any (a write's completion). */
 void rblk_rs_write_done(struct rblk_vol *vol)
 {
-	if (!list_empty_careful(&vol->rs_locks))
+	if (wq_has_sleeper(&vol->rs_wait))
 		wake_up_all(&vol->rs_wait);
+}
+
+/* No write of this node is in flight. */
+static bool rblk_rs_no_writes(struct rblk_vol *vol)
+{
+	bool none;
+
+	spin_lock_irq(&vol->io_lock);
+	none = list_empty(&vol->overlaps);
+	spin_unlock_irq(&vol->io_lock);
+	return none;
 }
 
 /* Whether a write in flight overlaps @rs's range. */
@@ -669,6 +680,15 @@ void rblk_rs_send_oos(struct rblk_peer *peer)
 	u64 nbits = rblk_rs_nbits(vol), bs = vol->md.bitmap_block, b = 0, e, n = 0;
 	struct rblk_msg_rs_oos o = {};
 
+	/*
+	 * A former primary's writes still in flight (it fails them as it
+	 * steps down) mark their blocks when they end: wait for them, so
+	 * that they are told too.
+	 */
+	if (!wait_event_timeout(vol->rs_wait, rblk_rs_no_writes(vol),
+				msecs_to_jiffies(RBLK_MAX_NODES *
+						 READ_ONCE(vol->conf.ack_timeout_ms))))
+		rblk_peer_error(peer, "resync: writes still in flight here may be missed");
 	while (bm) {
 		b = find_next_bit(bm, nbits, b);
 		if (b >= nbits)
