@@ -24,12 +24,12 @@ TIMEOUTS=(ack-timeout 6000 ping-timeout 6000 ping-interval 1000)
 # connections in kernel TLS in that lane).
 [ "${RBLK_TEST_DEBUG_LANE:-}" != 1 ] || NODE_AUTH=none
 
-# fio_bg I: 30 s of verified random writes on /dev/rblkI in the background.
+# fio_bg I: 20 s of verified random writes on /dev/rblkI in the background.
 fio_bg() {
 	mkdir -p "$NET_STATE"
 	net_bg fio --name=busy --filename="/dev/rblk$1" --direct=1 --ioengine=libaio \
 		--rw=randwrite --bsrange=4k-64k --iodepth=4 --size=16M --time_based \
-		--runtime=30 --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
+		--runtime=20 --verify=crc32c --verify_fatal=1 --verify_state_save=0 \
 		--output="$NET_STATE/fio.out"
 	echo "$NET_BG_PID" >"$NET_STATE/fio.pid"
 }
