@@ -625,22 +625,32 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 }
 
 /* "   resync [#########...........]  45.0% 12.0 MiB left 3.00 MiB/s eta 4s" */
-static void print_resync(FILE *f, const struct rblk_peer_info *p)
+const char *rblk_rs_progress(uint64_t done, uint64_t left, uint64_t rate,
+			     char *buf, size_t len)
 {
-	double pct = rblk_rs_percent(p->rs_done, p->oos_bytes);
-	int64_t eta = rblk_rs_eta(p->oos_bytes, p->rs_rate);
-	struct line l = { .len = 0 };
-	char bar[21], left[32], rate[32];
+	double pct = rblk_rs_percent(done, left);
+	int64_t eta = rblk_rs_eta(left, rate);
+	char bar[21], lb[32], rb[32], eb[32] = "";
 	int i, n = (int)(pct / 5.0);
 
 	for (i = 0; i < 20; i++)
 		bar[i] = i < n ? '#' : '.';
 	bar[20] = '\0';
-	add(&l, "   resync [%s] %5.1f%% %s left %s/s", bar, pct,
-	    rblk_format_size(p->oos_bytes, left, sizeof(left)),
-	    rblk_format_size(p->rs_rate, rate, sizeof(rate)));
 	if (eta >= 0)
-		add(&l, " eta %" PRId64 "s", eta);
+		snprintf(eb, sizeof(eb), " eta %" PRId64 "s", eta);
+	snprintf(buf, len, "resync [%s] %5.1f%% %s left %s/s%s", bar, pct,
+		 rblk_format_size(left, lb, sizeof(lb)),
+		 rblk_format_size(rate, rb, sizeof(rb)), eb);
+	return buf;
+}
+
+static void print_resync(FILE *f, const struct rblk_peer_info *p)
+{
+	struct line l = { .len = 0 };
+	char buf[128];
+
+	add(&l, "   %s", rblk_rs_progress(p->rs_done, p->oos_bytes, p->rs_rate,
+					 buf, sizeof(buf)));
 	put_line(f, &l);
 }
 

@@ -230,6 +230,12 @@ const char *rblk_format_size(uint64_t bytes, char *buf, size_t len);
  */
 double rblk_rs_percent(uint64_t done, uint64_t left);
 int64_t rblk_rs_eta(uint64_t left, uint64_t rate);
+/*
+ * "resync [#########...........]  45.0% 9.00 MiB left 3.00 MiB/s eta 3s"
+ * into @buf (the eta only once a rate is known); returns @buf.
+ */
+const char *rblk_rs_progress(uint64_t done, uint64_t left, uint64_t rate,
+			     char *buf, size_t len);
 /* "0,2,1" (@sep ",") or "0 -> 2 -> 1": the ids of @l into @buf. */
 const char *rblk_format_ids(const struct rblk_node_list *l, const char *sep,
 			    char *buf, size_t len);

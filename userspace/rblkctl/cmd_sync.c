@@ -65,10 +65,7 @@ static bool sync_view_done(const struct sync_view *s)
 /* "rblk0: resync [####......]  40.0% 12.0 MiB left 3.00 MiB/s eta 4s" */
 static void sync_print(uint32_t minor, const struct sync_view *s, bool tty)
 {
-	double pct = rblk_rs_percent(s->done, s->left);
-	int64_t eta = rblk_rs_eta(s->left, s->rate);
-	char bar[21], left[32], rate[32];
-	int i, n = (int)(pct / 5.0);
+	char buf[128];
 
 	if (!s->targets) {
 		printf("%srblk%" PRIu32 ": %s%s", tty ? "\r\033[K" : "", minor,
@@ -77,15 +74,9 @@ static void sync_print(uint32_t minor, const struct sync_view *s, bool tty)
 		fflush(stdout);
 		return;
 	}
-	for (i = 0; i < 20; i++)
-		bar[i] = i < n ? '#' : '.';
-	bar[20] = '\0';
-	printf("%srblk%" PRIu32 ": resync [%s] %5.1f%% %s left %s/s", tty ? "\r\033[K" : "",
-	       minor, bar, pct, rblk_format_size(s->left, left, sizeof(left)),
-	       rblk_format_size(s->rate, rate, sizeof(rate)));
-	if (eta >= 0)
-		printf(" eta %" PRId64 "s", eta);
-	fputs(tty ? "" : "\n", stdout);
+	printf("%srblk%" PRIu32 ": %s%s", tty ? "\r\033[K" : "", minor,
+	       rblk_rs_progress(s->done, s->left, s->rate, buf, sizeof(buf)),
+	       tty ? "" : "\n");
 	fflush(stdout);
 }
 
