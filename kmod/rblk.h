@@ -37,6 +37,7 @@
 
 struct rblk_vol;
 struct rblk_peer;
+struct rblk_epoch;
 
 /**
  * struct rblk_secret - a volume's shared secret
@@ -480,6 +481,8 @@ struct rblk_peer {
  *		when the node becomes a peer, kept until the volume goes (set
  *		with atomic bitops from the completion path)
  * @oos_bits:	per node id, the bits set in @oos_bm
+ * @epoch:	per node id, the blocks of writes it acked that no flush it
+ *		acked since covers (rblk_epoch.c); allocated with @oos_bm
  * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch, @chain_cut
  *		and @chain_cut_until (the I/O path reads the last two
  *		without it, and copes with a stale view); per volume
@@ -556,6 +559,7 @@ struct rblk_vol {
 	int promised_to;
 	unsigned long *oos_bm[RBLK_MAX_NODES];
 	atomic64_t oos_bits[RBLK_MAX_NODES];
+	struct rblk_epoch *epoch[RBLK_MAX_NODES];
 	spinlock_t chain_lock;		/* chain_*: routes, links, cuts */
 	u64 chain_key;
 	unsigned long chain_heads;

@@ -630,7 +630,12 @@ int rblk_apply_rs_data(struct rblk_peer *peer, struct rblk_frame *f)
 	err = rblk_rs_target_begin(peer);
 	if (err)
 		return err;
-	rx = rblk_apply_prepare(peer, f, &d->gen, size, REQ_OP_WRITE | REQ_SYNC);
+	/*
+	 * Durable before it is acked: the source clears its bits at the
+	 * RS_ACK, and no flush epoch keeps them (rblk_epoch.h).
+	 */
+	rx = rblk_apply_prepare(peer, f, &d->gen, size,
+				REQ_OP_WRITE | REQ_SYNC | REQ_FUA);
 	if (IS_ERR_OR_NULL(rx))
 		return PTR_ERR_OR_ZERO(rx);
 	rx->bio.bi_iter.bi_sector = be64_to_cpu(d->sector);

@@ -8,6 +8,7 @@
 #include <net/netlink.h>
 
 #include "rblk.h"
+#include "rblk_epoch.h"
 #include "rblk_resync.h"
 
 static const char *const rblk_peer_repl_names[] = {
@@ -218,7 +219,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 		goto out_unlock;
 	}
 	err = -ENOMEM;
-	if (rblk_oos_alloc(vol, node_id))
+	if (rblk_oos_alloc(vol, node_id) || rblk_epoch_alloc(vol, node_id))
 		goto out_unlock;
 	peer = rblk_peer_alloc(vol, node_id);
 	if (!peer)

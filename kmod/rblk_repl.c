@@ -10,6 +10,7 @@
 #include <net/net_namespace.h>
 
 #include "rblk.h"
+#include "rblk_epoch.h"
 #include "rblk_req.h"
 #include "rblk_resync.h"
 
@@ -69,6 +70,7 @@ void rblk_repl_free(struct rblk_vol *vol)
 
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		kvfree(vol->oos_bm[id]);
+	rblk_epoch_free(vol);
 	if (vol->net)
 		put_net(vol->net);
 }
@@ -345,6 +347,35 @@ void rblk_repl_peer_unlinked(struct rblk_peer *peer)
 	rblk_state_kick(vol);
 }
 
+/*
+ * The connection to @peer ended: on a primary, the writes it acked that
+ * no flush covers may be gone from its disk (a power cut loses its
+ * volatile cache), so they are out of sync with it, and its slot starts a
+ * bitmap at this generation (rule equal-my-changes): when it comes back,
+ * even with no write since, it is resynced, not called in sync. Kept in
+ * memory when the metadata cannot be written: it holds while this node
+ * is up. Under conf_mutex.
+ */
+static void rblk_repl_epoch_lost(struct rblk_peer *peer)
+{
+	struct rblk_vol *vol = peer->vol;
+	struct rblk_gen *base = &vol->md.slot_base[peer->slot];
+	struct rblk_gen cur = vol->md.gen.current_gen;
+
+	if (vol->role != RBLK_ROLE_PRIMARY ||
+	    !rblk_epoch_lost(vol, peer->node_id) || !rblk_gen_is_none(*base))
+		return;
+	rblk_md_begin(vol);
+	*base = cur;
+	if (rblk_md_commit(vol)) {
+		*base = cur;
+		pr_warn("rblk%u: peer %u: its unflushed writes are marked out of sync in memory only: metadata not written\n",
+			vol->minor, peer->node_id);
+	}
+	pr_info("rblk%u: peer %u: disconnected with writes no flush covered: they will be resynced\n",
+		vol->minor, peer->node_id);
+}
+
 void rblk_repl_peer_down(struct rblk_peer *peer)
 {
 	struct rblk_vol *vol = peer->vol;
@@ -354,6 +385,7 @@ void rblk_repl_peer_down(struct rblk_peer *peer)
 	rblk_rs_stop(peer);
 	peer->rs_wanted = false;
 	rblk_vol_set_bits(vol, &vol->connected, 0, BIT(peer->node_id));
+	rblk_repl_epoch_lost(peer);
 	spin_lock_irq(&peer->lock);
 	was = peer->conn == RBLK_CONN_STATE_CONNECTED;
 	peer->conn = RBLK_CONN_STATE_CONNECTING;

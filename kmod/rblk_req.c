@@ -12,6 +12,7 @@
 #include <linux/blk-mq.h>
 
 #include "rblk.h"
+#include "rblk_epoch.h"
 #include "rblk_req.h"
 #include "rblk_resync.h"
 
@@ -248,6 +249,12 @@ static void rblk_req_send(struct rblk_vol *vol, struct request *rq,
 
 	for (i = 0; i < route->len; i++)
 		nodes |= BIT(route->nodes[i]);
+	/*
+	 * Before it can be on the wire: what the nodes acked so far is
+	 * durable once they ack it.
+	 */
+	if (req_op(rq) == REQ_OP_FLUSH)
+		rblk_epoch_flush_sent(vol, nodes, cmd);
 	spin_lock_irqsave(&peer->lock, flags);
 	if (peer->sock && list_empty(&e->node)) {
 		e->after = nodes & ~BIT(peer->node_id);
@@ -418,6 +425,22 @@ static struct rblk_cmd *rblk_req_find(struct rblk_peer *peer, u64 id)
 	return cmd;
 }
 
+/*
+ * @nodes acked @cmd: a plain write stays in their flush epoch until a
+ * flush covers it (a FUA write is durable when acked); a flush covers
+ * what they acked before it.
+ */
+static void rblk_req_acked_epoch(struct rblk_vol *vol, struct rblk_cmd *cmd,
+				 unsigned long nodes)
+{
+	struct request *rq = blk_mq_rq_from_pdu(cmd);
+
+	if (req_op(rq) == REQ_OP_FLUSH)
+		rblk_epoch_flush_acked(vol, nodes, cmd);
+	else if (!(rq->cmd_flags & REQ_FUA))
+		rblk_epoch_acked(vol, nodes, cmd->sector, cmd->nr_sectors);
+}
+
 int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 		 u64 promised)
 {
@@ -455,6 +478,7 @@ int rblk_req_ack(struct rblk_peer *peer, u64 id, u32 status, u32 held,
 	}
 	if (status == RBLK_ACK_OK) {
 		set_bit(peer->node_id, &cmd->acked);
+		rblk_req_acked_epoch(vol, cmd, BIT(peer->node_id) | held);
 	} else if (status == RBLK_ACK_OBSOLETE) {
 		set_bit(peer->node_id, &cmd->broken);
 	} else if (status != RBLK_ACK_STALE) {

@@ -23,6 +23,8 @@
  * @after:	chain topology: the nodes after the peer on the route it was
  *		sent along (bit per node id)
  * @route:	that route (and the epoch) on the wire, for the send work
+ * @flip:	a flush: the flush epoch of this node it closes
+ *		(rblk_epoch_flush_sent()), for its ack
  *
  * @after and @route are set before the entry is linked, under @peer->lock.
  */
@@ -33,6 +35,7 @@ struct rblk_cmd_peer {
 	struct list_head tx_node;
 	unsigned long after;
 	struct rblk_wire_route route;
+	u32 flip;
 };
 
 /**

@@ -9,6 +9,7 @@
 #include <linux/blk-mq.h>
 
 #include "rblk.h"
+#include "rblk_epoch.h"
 
 /*
  * This node followed @from to a new generation: the other peers are in
@@ -464,6 +465,8 @@ static int rblk_role_promote(struct rblk_vol *vol, bool force,
 	err = rblk_role_take_gen(vol, gen, granted, extack);
 	if (err)
 		return err;
+	/* What an earlier term left in the flush epochs is moot now. */
+	rblk_epoch_reset(vol);
 	WRITE_ONCE(vol->role, RBLK_ROLE_PRIMARY);
 	set_disk_ro(vol->disk, false);
 	rblk_repl_broadcast(vol);

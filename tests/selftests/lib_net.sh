@@ -251,19 +251,15 @@ nodes_create() {
 	done
 }
 
-# node_recreate I N [SET_OPTION...]: node I's volume destroyed and created
-# again over fresh metadata (as on a new disk; the bytes stay), listening
-# with the shared secret (none with NODE_AUTH=none, as nodes_create) and
-# SET_OPTIONs, with the other nodes of N as peers.
-node_recreate() {
-	local i=$1 n=$2 j dev auth=(secret-file "$NET_STATE/secret")
+# node_start I N [SET_OPTION...]: node I's volume created over the
+# metadata its device holds, listening with the shared secret (none with
+# NODE_AUTH=none, as nodes_create) and SET_OPTIONs, with the other nodes
+# of N as peers.
+node_start() {
+	local i=$1 n=$2 j auth=(secret-file "$NET_STATE/secret")
 	shift 2
 	[ "${NODE_AUTH:-}" != none ] || auth=(auth none)
-	dev=$(node_dev "$i")
-	rblkctl destroy "rblk$i" || return 1
-	rblkctl create-md "$dev" --node-id "$i" --max-peers $((n - 1)) \
-		--uuid "$NET_UUID" --force >/dev/null || return 1
-	rblkctl create "$dev" minor "$i" >/dev/null || return 1
+	rblkctl create "$(node_dev "$i")" minor "$i" >/dev/null || return 1
 	node_ctl "$i" set "rblk$i" listen "$(node_addr "$i"):$NET_PORT" \
 		"${auth[@]}" "$@" || return 1
 	for j in $(seq 0 $((n - 1))); do
@@ -271,6 +267,17 @@ node_recreate() {
 		node_ctl "$i" peer add "rblk$i" node "$j" addr "$(node_addr "$j"):$NET_PORT" ||
 			return 1
 	done
+}
+
+# node_recreate I N [SET_OPTION...]: node I's volume destroyed and started
+# again (node_start) over fresh metadata (as on a new disk; the bytes
+# stay).
+node_recreate() {
+	local i=$1 n=$2
+	rblkctl destroy "rblk$i" || return 1
+	rblkctl create-md "$(node_dev "$i")" --node-id "$i" --max-peers $((n - 1)) \
+		--uuid "$NET_UUID" --force >/dev/null || return 1
+	node_start "$@"
 }
 
 # dm_node_table I: the table of node I's device-mapper device: all of
