@@ -161,7 +161,11 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_vie
  * The rule table. Rules are tried in order; the first that matches
  * decides. Names are stable: they appear in the kernel log and in tests.
  *
- *  1 both-fresh             neither side ever held data
+ *  1 both-fresh             neither side ever held data: in sync when both
+ *                           are known blank (consistent: create-md
+ *                           --assume-clean); else the one known blank is
+ *                           the source of a full resync; else no source
+ *                           (until one is promoted with --force)
  *  2 me-fresh               only the peer has data: it is the source (full)
  *  3 peer-fresh             only I have data: I am the source (full)
  *  4 both-inconsistent      no side holds whole data: refuse
@@ -209,8 +213,15 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 	bool me_at_base, peer_at_base, me_behind, peer_behind;
 	bool m_changed, p_changed;
 
-	if (m_fresh && p_fresh)
-		return rblk_gen_verdict(RBLK_GEN_BOTH_FRESH, "both-fresh");
+	if (m_fresh && p_fresh) {
+		if (m->consistent && p->consistent)
+			return rblk_gen_verdict(RBLK_GEN_BOTH_FRESH, "both-fresh");
+		if (m->consistent)
+			return rblk_gen_verdict(RBLK_GEN_SOURCE_FULL, "both-fresh");
+		if (p->consistent)
+			return rblk_gen_verdict(RBLK_GEN_TARGET_FULL, "both-fresh");
+		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, "both-fresh");
+	}
 	if (m_fresh)
 		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_FULL,
 					    "me-fresh");
@@ -405,7 +416,9 @@ struct rblk_gen rblk_gen_new(struct rblk_gen_state *s, u32 self)
 
 void rblk_gen_start_sync(struct rblk_gen_state *s, const struct rblk_gen_state *src)
 {
-	if (s->consistent)
+	/* A fresh node holds nothing of its own: all it gets is the source's. */
+	if (s->consistent ||
+	    (rblk_gen_is_none(s->current_gen) && rblk_gen_is_none(s->sync_from)))
 		s->sync_from = src->current_gen;
 	else if (rblk_gen_known(src, s->sync_from))
 		s->sync_from = src->current_gen;

@@ -135,8 +135,13 @@ void rblk_md_init(struct rblk_md *md, const u8 uuid[16], u32 node_id,
 	md->bitmap_block = bitmap_block;
 	md->flags = RBLK_MD_F_CLEAN | (external ? RBLK_MD_F_EXTERNAL : 0);
 	md->layout = *l;
-	/* No data yet: the first promotion creates the first generation. */
-	md->gen.consistent = true;
+	/*
+	 * No data yet, and its content unknown (not consistent): it is not
+	 * in sync with another fresh node unless both are known blank
+	 * (create-md --assume-clean sets consistent), nor promoted without
+	 * --force. The first promotion creates the first generation.
+	 */
+	md->gen.consistent = false;
 }
 
 void rblk_md_seal(struct rblk_md_sb *sb)

@@ -176,11 +176,17 @@ static int rblk_repl_verdict(struct rblk_peer *peer,
 		return reason;
 	default:
 		spin_lock_irq(&peer->lock);
-		snprintf(peer->last_error, sizeof(peer->last_error),
-			 "%s (rule %s): generation %llu:%u here, %llu:%u there",
-			 rblk_gen_verdict_name(d->verdict), d->rule,
-			 mine->counter, mine->origin,
-			 other->current_gen.counter, other->current_gen.origin);
+		if (d->verdict == RBLK_GEN_NO_SOURCE && rblk_gen_is_none(*mine) &&
+		    rblk_gen_is_none(other->current_gen))
+			snprintf(peer->last_error, sizeof(peer->last_error),
+				 "%s (rule %s): fresh on both nodes, content unknown: promote one with --force",
+				 rblk_gen_verdict_name(d->verdict), d->rule);
+		else
+			snprintf(peer->last_error, sizeof(peer->last_error),
+				 "%s (rule %s): generation %llu:%u here, %llu:%u there",
+				 rblk_gen_verdict_name(d->verdict), d->rule,
+				 mine->counter, mine->origin,
+				 other->current_gen.counter, other->current_gen.origin);
 		spin_unlock_irq(&peer->lock);
 		return RBLK_REFUSE_GEN;
 	}

@@ -382,10 +382,11 @@ static struct rblk_gen rblk_role_next_gen(struct rblk_vol *vol)
  * Makes @gen, promised by the peers in @granted, this node's generation:
  * the peers that did not promise (or were not in sync) are left behind
  * with a bitmap from the old one; persisted here, then on the followers,
- * before any write is taken.
+ * before any write is taken. With @whole (a forced promotion), this
+ * node's data is declared whole: it becomes the source of the others.
  */
 static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
-			      unsigned long granted,
+			      unsigned long granted, bool whole,
 			      struct netlink_ext_ack *extack)
 {
 	struct rblk_md *md = &vol->md;
@@ -395,6 +396,10 @@ static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
 
 	rblk_md_begin(vol);
 	rblk_gen_set(&md->gen, gen);
+	if (whole) {
+		md->gen.consistent = true;
+		memset(&md->gen.sync_from, 0, sizeof(md->gen.sync_from));
+	}
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (vol->peers[id] && !(granted & vol->uptodate & BIT(id)))
 			behind |= BIT(id);
@@ -448,8 +453,13 @@ static int rblk_role_promote(struct rblk_vol *vol, bool force,
 		return -EHOSTUNREACH;
 	}
 	if (!vol->md.gen.consistent && !force) {
-		NL_SET_ERR_MSG(extack,
-			       "this node's data is inconsistent (a resync into it did not finish)");
+		if (rblk_gen_is_none(vol->md.gen.current_gen) &&
+		    rblk_gen_is_none(vol->md.gen.sync_from))
+			NL_SET_ERR_MSG(extack,
+				       "this node holds no known data (fresh metadata, not --assume-clean): --force makes it the source of a full sync");
+		else
+			NL_SET_ERR_MSG(extack,
+				       "this node's data is inconsistent (a resync into it did not finish)");
 		return -EUCLEAN;
 	}
 	gen = rblk_role_next_gen(vol);
@@ -462,7 +472,7 @@ static int rblk_role_promote(struct rblk_vol *vol, bool force,
 				   n, nodes, gen.counter, need);
 		return -EHOSTUNREACH;
 	}
-	err = rblk_role_take_gen(vol, gen, granted, extack);
+	err = rblk_role_take_gen(vol, gen, granted, force, extack);
 	if (err)
 		return err;
 	/* What an earlier term left in the flush epochs is moot now. */

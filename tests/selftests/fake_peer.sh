@@ -39,7 +39,7 @@ trap cleanup EXIT
 ktap_print_header
 brd_setup 1 32
 # This node is 1 and the fake peer 0: the lower id dials, so the fake does.
-rblkctl create-md /dev/ram0 --node-id 1 --max-peers 1 --uuid "$UUID" --force >/dev/null
+rblkctl create-md /dev/ram0 --node-id 1 --max-peers 1 --uuid "$UUID" --assume-clean --force >/dev/null
 SIZE=$(data_size /dev/ram0)
 { rblkctl create /dev/ram0 minor 0 &&
 	rblkctl set rblk0 listen "$LISTEN" secret-file "$SECRET" &&

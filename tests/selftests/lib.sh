@@ -92,7 +92,7 @@ brd_setup() {
 }
 
 make_md() {
-	rblkctl create-md "$1" --node-id 0 --max-peers 1 --force "${@:2}" >/dev/null
+	rblkctl create-md "$1" --node-id 0 --max-peers 1 --assume-clean --force "${@:2}" >/dev/null
 }
 
 # Bytes of DEV that rblk exports (the data area before the metadata).

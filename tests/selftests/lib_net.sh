@@ -183,10 +183,13 @@ node_dev() {
 # $NODE_SET_I instead when that is set (e.g. NODE_SET_0="ack-timeout
 # 10000"), and every other node as a peer. The nodes share a random
 # secret ($NET_STATE/secret: connections authenticate and run in kernel
-# TLS), or with NODE_AUTH=none use none. Starts the network (net_up N)
-# when fewer than N namespaces exist.
+# TLS), or with NODE_AUTH=none use none. The metadata is created with
+# --assume-clean (the devices are blank: no initial sync), or with
+# NODE_UNCLEAN=1 without (content unknown: the nodes refuse each other
+# until one is promoted with --force). Starts the network (net_up N) when
+# fewer than N namespaces exist.
 nodes_create() {
-	local n=$1 size=${2:-32} i j var opts dev auth
+	local n=$1 size=${2:-32} i j var opts dev auth clean
 	shift
 	[ $# -gt 0 ] && shift
 	nodes_destroy
@@ -224,11 +227,14 @@ nodes_create() {
 	[ -s "$NET_STATE/secret" ] || head -c 32 /dev/urandom >"$NET_STATE/secret"
 	auth=(secret-file "$NET_STATE/secret")
 	[ "${NODE_AUTH:-}" != none ] || auth=(auth none)
+	# The devices start blank (zeros): no initial sync, unless asked.
+	clean=(--assume-clean)
+	[ "${NODE_UNCLEAN:-}" != 1 ] || clean=()
 	for i in $(seq 0 $((n - 1))); do
 		dev=$(node_dev "$i")
 		[ -b "$dev" ] || { echo "no $dev"; return 1; }
 		rblkctl create-md "$dev" --node-id "$i" --max-peers $((n - 1)) \
-			--uuid "$NET_UUID" --force >/dev/null || return 1
+			--uuid "$NET_UUID" "${clean[@]}" --force >/dev/null || return 1
 		rblkctl create "$dev" minor "$i" >/dev/null || return 1
 		var=NODE_SET_$i
 		opts=("$@")

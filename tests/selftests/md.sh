@@ -19,8 +19,9 @@ field() {
 }
 
 round_trip() {
-	rblkctl create-md /dev/ram0 --node-id 3 --max-peers 2 --uuid $UUID --force
+	rblkctl create-md /dev/ram0 --node-id 3 --max-peers 2 --uuid $UUID --assume-clean --force
 	rblkctl dump-md /dev/ram0
+	rblkctl dump-md /dev/ram0 | grep -q "generation    none (no data yet, assumed clean)"
 	rblkctl -j dump-md /dev/ram0 | grep -q "\"uuid\":\"$UUID\""
 	rblkctl -j dump-md /dev/ram0 | grep -q '"node_id":3'
 	rblkctl -j dump-md /dev/ram0 | grep -q '"max_peers":2'
@@ -70,6 +71,25 @@ external_md() {
 	dd if=/dev/zero of=/dev/ram1 bs=1M oflag=direct status=none 2>/dev/null || true
 	make_md /dev/ram1
 	expect_err 7 "/dev/ram1 holds no rblk metadata" rblkctl create /dev/ram0 md /dev/ram1
+}
+
+# Fresh metadata without --assume-clean: the content is unknown, so the
+# node is inconsistent and its promotion is refused unless forced; a
+# forced promotion makes it whole, at generation 1.
+fresh_unknown() {
+	rblkctl create-md /dev/ram0 --node-id 0 --max-peers 1 --force
+	rblkctl dump-md /dev/ram0 | grep "generation    none (no data yet, content unknown)"
+	rblkctl create /dev/ram0 >/dev/null
+	[ $(($(field md_flags) & 1)) -eq 0 ] || fail "fresh metadata of unknown content is consistent"
+	expect_err 7 "this node holds no known data (fresh metadata, not --assume-clean): --force makes it the source of a full sync" \
+		rblkctl primary rblk0
+	[ "$(field role)" = secondary ]
+	rblkctl primary rblk0 --force
+	[ "$(field generation)" = 1:0 ]
+	[ $(($(field md_flags) & 1)) -eq 1 ] || fail "forced, still inconsistent"
+	rblkctl destroy rblk0
+	rblkctl dump-md /dev/ram0 | grep -E "flags +consistent"
+	make_md /dev/ram0
 }
 
 # Fingerprint of the metadata area of ram0 (superblocks included).
@@ -173,8 +193,9 @@ offline_changes() {
 	make_md /dev/ram0
 }
 
-ktap_set_plan 8
+ktap_set_plan 9
 t "create-md / dump-md / status round trip"	round_trip
+t "fresh metadata without --assume-clean: promotion only forced" fresh_unknown
 t "exported size is the device minus metadata"	exported_size
 t "external metadata"				external_md
 t "no metadata: create refused, nothing written" no_metadata

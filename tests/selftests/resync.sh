@@ -16,7 +16,10 @@
 #   it;
 # - a node with fresh metadata joins a volume holding data: full resync;
 #   promoting it is refused while it is inconsistent, and wait-sync on it
-#   times out with exit status 8.
+#   times out with exit status 8;
+# - two nodes with fresh metadata over different bytes (no --assume-clean)
+#   are not called in sync: refused until one is promoted with --force,
+#   which then fully resyncs the other.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 need fio nft ip jq python3
@@ -218,11 +221,35 @@ full_initial() {
 	[ "$moved" -le $((size * 13 / 10)) ] || fail "moved $moved bytes for $size"
 }
 
-ktap_set_plan 6
+# fresh_pair: two nodes with fresh metadata (not --assume-clean) over
+# devices of different bytes: they are not called in sync (each refuses
+# the other, naming the way out), neither is promoted unless forced; node
+# 0 promoted with --force is the source of a full sync into node 1, which
+# ends byte-identical.
+fresh_pair() {
+	local out
+	NODE_UNCLEAN=1 nodes_create 2 16
+	dd if=/dev/urandom of="$(node_dev 1)" bs=1M count=8 oflag=direct status=none
+	wait_for "$NET_WAIT" "node 0 to refuse node 1" peer_error_is 0 1 \
+		"no-source (rule both-fresh): fresh on both nodes, content unknown: promote one with --force"
+	[ "$(peer_conn 0 1)" != "$CONNECTED" ] || fail "two fresh nodes of unknown content connected"
+	if out=$(try_primary 0 2>&1); then
+		fail "a node of unknown content was promoted unforced"
+	fi
+	echo "promotion refused: $out"
+	case $out in *"no known data"*) ;; *) fail "refused, but not for the unknown data" ;; esac
+	node_ctl 0 primary rblk0 --force
+	wait_for "$NET_WAIT" "node 0 to reach node 1" eq "$CONNECTED" peer_conn 0 1
+	wait_for 120 "node 0 to resync node 1" eq 0 oos_bytes 0 1
+	synced 2 1
+}
+
+ktap_set_plan 7
 t "2 nodes: a secondary back after missing 4 MiB is resynced by itself, moving at most 1.25x the dirty bytes + 1 MiB" bitmap_resync 2
 t "3 nodes: the same, the third node untouched" bitmap_resync 3
 t "a resync cut at half and healed goes on: at most 1.3x the dirty bytes in all" interrupted
 t "fio writes and verifies through the heal and the resync" resync_under_load
 t "writes hammer 64 KiB while the resync passes: replicas identical" hammer
 t "fresh metadata over other bytes: full resync, promotion refused until done" full_initial
+t "two fresh nodes of unknown content: refused until one is forced, then a full sync" fresh_pair
 ktap_finished

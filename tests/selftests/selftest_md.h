@@ -13,7 +13,7 @@ static inline int make_md(int n)
 
 	for (int i = 0; i < n; i++) {
 		snprintf(cmd, sizeof(cmd),
-			 "%s/build/rblkctl create-md /dev/ram%d --node-id 0 --max-peers 1 --force >/dev/null",
+			 "%s/build/rblkctl create-md /dev/ram%d --node-id 0 --max-peers 1 --assume-clean --force >/dev/null",
 			 tree ? tree : ".", i);
 		if (system(cmd))
 			return -1;

@@ -122,8 +122,15 @@ static void check_row(struct __test_metadata *_metadata, const struct row *r)
 TEST(rule_table)
 {
 	const struct row rows[] = {
-		{ "both fresh", S(NONE, 0), NONE, S(NONE, 0), NONE,
+		{ "both fresh and known blank", S(NONE, 0), NONE, S(NONE, 0), NONE,
 		  RBLK_GEN_BOTH_FRESH, "both-fresh" },
+		{ "both fresh, content unknown", inconsistent(S(NONE, 0)), NONE,
+		  inconsistent(S(NONE, 0)), NONE, RBLK_GEN_NO_SOURCE, "both-fresh" },
+		{ "both fresh, only I known blank", S(NONE, 0), NONE,
+		  inconsistent(S(NONE, 0)), NONE, RBLK_GEN_SOURCE_FULL, "both-fresh" },
+		{ "I am fresh with unknown content, the peer has data",
+		  inconsistent(S(NONE, 0)), NONE, S(G(1, 2), 0), NONE,
+		  RBLK_GEN_TARGET_FULL, "me-fresh" },
 		{ "I am fresh, the peer has data", S(NONE, 0), NONE,
 		  S(G(1, 2), 0), NONE, RBLK_GEN_TARGET_FULL, "me-fresh" },
 		{ "I am fresh, the peer is inconsistent", S(NONE, 0), NONE,
@@ -286,7 +293,8 @@ TEST(symmetric_and_total)
 			for (int k = 0; k < 2; k++) {
 				struct rblk_gen_state s = S(gens[c], 0);
 
-				if (!gens[c].counter && (gens[h].counter || !k))
+				/* Fresh: known blank (k) or not. */
+				if (!gens[c].counter && gens[h].counter)
 					continue;
 				if (gens[h].counter) {
 					if (gens[h].counter >= gens[c].counter)

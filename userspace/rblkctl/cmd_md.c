@@ -27,6 +27,8 @@
  * @bitmap_block: --bitmap-block
  * @uuid:	--uuid, or NULL for a new random one
  * @force:	--force
+ * @assume_clean: --assume-clean: the device is blank, like every other
+ *		node's: no initial sync
  * @gen:	the COUNTER:ORIGIN argument of set-gen
  * @have_gen:	whether it was given
  */
@@ -38,6 +40,7 @@ struct md_args {
 	uint64_t bitmap_block;
 	const char *uuid;
 	bool force;
+	bool assume_clean;
 	struct rblk_gen gen;
 	bool have_gen;
 };
@@ -95,6 +98,8 @@ static int parse_md_args(const char *cmd, int argc, char **argv, bool want_gen,
 
 		if (!strcmp(o, "--force")) {
 			a->force = true;
+		} else if (!strcmp(o, "--assume-clean") && !strcmp(cmd, "create-md")) {
+			a->assume_clean = true;
 		} else if (!strcmp(o, "--external") && has_val) {
 			a->external = argv[++i];
 		} else if (!strcmp(o, "--node-id") && has_val) {
@@ -210,6 +215,8 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 	}
 	rblk_md_init(&md, uuid, (u32)a.node_id, (u32)a.max_peers,
 		     (u32)a.bitmap_block, a.external, &md.layout);
+	/* Known blank, like the other nodes' devices: in sync with them. */
+	md.gen.consistent = a.assume_clean;
 	if (rblk_md_compute_layout(io.md_dev_size, io.data_size, a.external,
 				   (u32)a.max_peers, (u32)a.bitmap_block,
 				   &md.layout, &why)) {
@@ -227,8 +234,10 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 	if (ret)
 		return md_error(a.dev, RBLKCTL_EXIT_FAIL, err);
 	uuid_unparse_lower(uuid, err);
-	printf("%s: rblk metadata created: node %ld, %ld peers, uuid %s, data size %" PRIu64 " bytes\n",
-	       a.dev, a.node_id, a.max_peers, err, md.layout.data_size);
+	printf("%s: rblk metadata created: node %ld, %ld peers, uuid %s, data size %" PRIu64 " bytes%s\n",
+	       a.dev, a.node_id, a.max_peers, err, md.layout.data_size,
+	       a.assume_clean ? ", assumed clean (no initial sync)" :
+	       ", data unknown (a full sync from a node with data, or the first promotion with --force)");
 	return RBLKCTL_EXIT_OK;
 }
 
@@ -328,7 +337,8 @@ static void md_print(const struct rblk_mdio *io, const char *dev)
 	       l->al_offset, md->max_peers, l->bm_bytes, l->bm_offset, l->sb_offset);
 	printf("  bitmap block  %u bytes\n", md->bitmap_block);
 	if (rblk_gen_is_none(md->gen.current_gen))
-		printf("  generation    none (no data yet)\n");
+		printf("  generation    none (no data yet%s)\n",
+		       md->gen.consistent ? ", assumed clean" : ", content unknown");
 	else
 		printf("  generation    %" PRIu64 ":%u%s\n", md->gen.current_gen.counter,
 		       md->gen.current_gen.origin,
