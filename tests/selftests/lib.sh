@@ -23,12 +23,14 @@ rblk_load() {
 # t DESCRIPTION COMMAND...: one test case. COMMAND runs in a subshell with
 # errexit on; its output is shown as TAP comments before the result line.
 t() {
-	local desc=$1 out rc
+	local desc=$1 out rc start=$SECONDS
 	shift
 	out=$(mktemp)
 	( set -e; "$@" ) >"$out" 2>&1
 	rc=$?
 	sed 's/^/# /' "$out"
+	# What each case costs, to keep make check within its budget.
+	echo "# ($((SECONDS - start)) s)"
 	rm -f "$out"
 	if [ $rc -eq 0 ]; then
 		ktap_test_pass "$desc"

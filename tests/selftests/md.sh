@@ -115,8 +115,16 @@ no_metadata() {
 }
 
 # One bad field in the newest copy: the older copy is used. In both: refused.
+# The debug lane (RBLK_TEST_DEBUG_LANE) checks one field per stage of the
+# validation (encoding, checksum, ranges, layout, generations, slots):
+# the decoder is pure C that the fuzzer and the unit tests cover under
+# ASan; what KASAN adds is the module's create and its refusal path, and
+# every field costs 8 s there.
+DEBUG_FIELDS=" magic crc flags md_offset gen_origin slot0_flags "
 bad_field() {
 	local name=$1 value=$2 text=$3 flag=${4:-}
+	[ "${RBLK_TEST_DEBUG_LANE:-}" != 1 ] || [[ "$DEBUG_FIELDS" == *" $name "* ]] ||
+		return 0
 	make_md /dev/ram0
 	"$POKE" /dev/ram0 1 "$name" "$value" $flag
 	rblkctl create /dev/ram0 >/dev/null

@@ -22,7 +22,7 @@ TIMEOUTS=(ack-timeout 6000 ping-timeout 6000 ping-interval 1000)
 # that the load is not paced by the emulated AES: what is torn down here
 # is a volume and its peers under load (auth.sh and fake_peer tear down
 # connections in kernel TLS in that lane).
-[ "${RBLK_TEST_DEBUG_LANE:-}" != 1 ] || NODE_AUTH=none
+[ "${RBLK_TEST_DEBUG_LANE:-}" != 1 ] || { NODE_AUTH=none; DEBUG_FIO_SIZE=2M; }
 
 # fio_bg I: 20 s of verified random writes on /dev/rblkI in the background.
 fio_bg() {
@@ -72,7 +72,8 @@ peer_del_mid_load() {
 unload_connected() {
 	nodes_create 3 32
 	make_primary 0 3
-	fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16
+	# Enough to have writes of every node in flight; the debug lane is slow.
+	FIO_SIZE=${DEBUG_FIO_SIZE:-8M} fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=16
 	wait_all_connected 3
 	modprobe -r rblk 2>/dev/null || rmmod rblk
 	[ ! -e /sys/module/rblk ] || fail "rblk still loaded"
