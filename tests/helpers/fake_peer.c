@@ -1135,7 +1135,9 @@ static void act_flood(struct peer *p, const struct mode *m)
 
 /*
  * split-ack (with --follow): the kernel's next writes each get their ACK in
- * three pieces, SPLIT_PAUSE_MS apart, so that no piece holds a whole ACK.
+ * three pieces, SPLIT_PAUSE_MS apart, so that no piece holds a whole ACK;
+ * then the FLUSH that follows gets a whole one (it closes the writes'
+ * flush epoch: without it the kernel resyncs them at the next connection).
  */
 static void act_split_ack(struct peer *p, const struct mode *m)
 {
@@ -1171,6 +1173,15 @@ static void act_split_ack(struct peer *p, const struct mode *m)
 	printf("answered %d of %d writes\n", n, SPLIT_WRITES);
 	if (n < SPLIT_WRITES)
 		exit(verdict(false, "the kernel did not send the writes"));
+	while (next_frame(p, &f) == IO_OK) {
+		if (be16_to_cpu(f.hdr.type) != RBLK_MSG_FLUSH)
+			continue;
+		ack.h = make_hdr(RBLK_MSG_ACK, sizeof(ack.a), be64_to_cpu(f.hdr.id));
+		send_raw(p, (u8 *)&ack, sizeof(ack));
+		printf("answered the FLUSH\n");
+		return;
+	}
+	exit(verdict(false, "the kernel did not send the flush"));
 }
 
 /* --- what the kernel must do ---------------------------------------------- */

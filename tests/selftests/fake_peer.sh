@@ -162,7 +162,9 @@ promote() {
 # as they arrive (rblk_ackrx.c); under TLS its peer thread reads them.
 # Two writes whose ACKs come in three pieces each, 100 ms apart: each
 # write completes (with W = 2 it waits for that ACK; a lost one would
-# leave dd frozen), the peer stays connected and in sync.
+# leave dd frozen), the peer stays connected and in sync. A flush then
+# closes the writes' flush epoch (else the next connection would begin
+# with a resync of them, which this fake does not do).
 split_ack() {
 	local pid rc=0 i
 	fake_bg split-ack
@@ -173,6 +175,7 @@ split_ack() {
 		timeout "$NET_WAIT" dd if=/dev/urandom of=/dev/rblk0 bs=4k count=1 seek=$i \
 			oflag=direct status=none || { echo "write $i did not complete"; rc=1; }
 	done
+	[ $rc -ne 0 ] || timeout "$NET_WAIT" sync /dev/rblk0 || { echo "the flush did not complete"; rc=1; }
 	wait "$pid" || rc=1
 	[ "$(peer_disk 0 0)" = "$UPTODATE" ] || { echo "peer 0 is $(peer_disk 0 0)"; rc=1; }
 	wait_for 5 "peer 0 gone" ne "$CONNECTED" peer_conn 0 0 || rc=1
