@@ -344,6 +344,9 @@ enum rblk_peer_repl {
  * @rs_begun:	this node is the peer's sync target and has persisted that
  *		its data is inconsistent (rblk_rs_target_begin()), on this
  *		connection
+ * @rs_paused:	an operator paused the resync from this node into the peer
+ *		(rblkctl pause-sync, until resume-sync; kept across
+ *		connections); under @lock
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
@@ -413,6 +416,7 @@ struct rblk_peer {
 	bool rs_send_oos;
 	bool rs_oos_done;
 	bool rs_begun;
+	bool rs_paused;
 };
 
 /**
@@ -722,6 +726,17 @@ void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer);
 bool rblk_peer_set_repl(struct rblk_peer *peer, enum rblk_peer_repl to);
 /* The uapi's enum rblk_peer_disk for a replication state, for status. */
 u32 rblk_peer_disk(enum rblk_peer_repl s);
+/*
+ * Node @id is behind since its slot's bitmap base, and the bitmap is not
+ * kept on disk (yet): every block counts as out of sync. Under conf_mutex.
+ */
+void rblk_oos_fill(struct rblk_vol *vol, u32 id);
+/*
+ * rblk_rsctl.c: operator control of resyncs (enum rblk_sync_action) on
+ * @vol, for peer @node (-1: none given). Refusals say why in @extack.
+ */
+int rblk_rsctl(struct rblk_vol *vol, u32 action, int node,
+	       struct netlink_ext_ack *extack);
 
 /* rblk_repl.c: the replication state of a volume and of its peers. */
 void rblk_repl_init(struct rblk_vol *vol);

@@ -108,6 +108,8 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	spin_lock_irq(&peer->lock);
 	p.conn = peer->conn;
 	p.disk = rblk_peer_disk(peer->repl);
+	if (p.disk == RBLK_PEER_DISK_SYNC_TARGET && peer->rs_paused)
+		p.disk = RBLK_PEER_DISK_PAUSED;
 	p.primary = peer->primary;
 	p.gen = peer->gen;
 	p.ninflight = peer->ninflight;
@@ -423,6 +425,15 @@ static int rblk_nl_configure(struct rblk_vol *vol, void *arg)
 		return rblk_role_set(vol, nla_get_u32(info->attrs[RBLK_A_VOL_ROLE]),
 				     nla_get_flag(info->attrs[RBLK_A_VOL_FORCE]),
 				     info->extack);
+	case RBLK_CMD_VOL_SYNC:
+		if (!info->attrs[RBLK_A_VOL_PEER])
+			return rblk_rsctl(vol, nla_get_u32(info->attrs[RBLK_A_VOL_SYNC_ACTION]),
+					  -1, info->extack);
+		err = rblk_nl_peer_attrs(info, tb);
+		if (err)
+			return err;
+		return rblk_rsctl(vol, nla_get_u32(info->attrs[RBLK_A_VOL_SYNC_ACTION]),
+				  nla_get_u32(tb[RBLK_A_PEER_NODE_ID]), info->extack);
 	default:
 		err = rblk_nl_peer_attrs(info, tb);
 		if (err)
@@ -470,6 +481,13 @@ int rblk_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info)
 int rblk_nl_vol_role_doit(struct sk_buff *skb, struct genl_info *info)
 {
 	if (GENL_REQ_ATTR_CHECK(info, RBLK_A_VOL_ROLE))
+		return -EINVAL;
+	return rblk_nl_config_doit(info);
+}
+
+int rblk_nl_vol_sync_doit(struct sk_buff *skb, struct genl_info *info)
+{
+	if (GENL_REQ_ATTR_CHECK(info, RBLK_A_VOL_SYNC_ACTION))
 		return -EINVAL;
 	return rblk_nl_config_doit(info);
 }

@@ -36,7 +36,7 @@ const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_RATE + 1] = {
 	[RBLK_A_PEER_NODE_ID] = NLA_POLICY_MAX(NLA_U32, 15),
 	[RBLK_A_PEER_ADDR] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_PEER_CONN_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
-	[RBLK_A_PEER_DISK] = NLA_POLICY_MAX(NLA_U32, 4),
+	[RBLK_A_PEER_DISK] = NLA_POLICY_MAX(NLA_U32, 5),
 	[RBLK_A_PEER_ROLE] = NLA_POLICY_MAX(NLA_U32, 1),
 	[RBLK_A_PEER_GEN_COUNTER] = { .type = NLA_U64, },
 	[RBLK_A_PEER_GEN_ORIGIN] = { .type = NLA_U32, },
@@ -112,6 +112,13 @@ static const struct nla_policy rblk_vol_role_nl_policy[RBLK_A_VOL_FORCE + 1] = {
 	[RBLK_A_VOL_FORCE] = { .type = NLA_FLAG, },
 };
 
+/* RBLK_CMD_VOL_SYNC - do */
+static const struct nla_policy rblk_vol_sync_nl_policy[RBLK_A_VOL_SYNC_ACTION + 1] = {
+	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
+	[RBLK_A_VOL_SYNC_ACTION] = NLA_POLICY_MAX(NLA_U32, 3),
+	[RBLK_A_VOL_PEER] = NLA_POLICY_NESTED(rblk_peer_nl_policy),
+};
+
 /* Ops table for rblk */
 static const struct genl_split_ops rblk_nl_ops[] = {
 	{
@@ -174,6 +181,14 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.doit		= rblk_nl_vol_role_doit,
 		.policy		= rblk_vol_role_nl_policy,
 		.maxattr	= RBLK_A_VOL_FORCE,
+		.flags		= GENL_CMD_CAP_DO,
+	},
+	{
+		.cmd		= RBLK_CMD_VOL_SYNC,
+		.pre_doit	= rblk_nl_pre_doit,
+		.doit		= rblk_nl_vol_sync_doit,
+		.policy		= rblk_vol_sync_nl_policy,
+		.maxattr	= RBLK_A_VOL_SYNC_ACTION,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 };

@@ -27,6 +27,7 @@ int rblk_nl_vol_set_doit(struct sk_buff *skb, struct genl_info *info);
 int rblk_nl_peer_add_doit(struct sk_buff *skb, struct genl_info *info);
 int rblk_nl_peer_del_doit(struct sk_buff *skb, struct genl_info *info);
 int rblk_nl_vol_role_doit(struct sk_buff *skb, struct genl_info *info);
+int rblk_nl_vol_sync_doit(struct sk_buff *skb, struct genl_info *info);
 
 enum {
 	RBLK_NLGRP_EVENTS,

@@ -132,11 +132,7 @@ static int rblk_oos_alloc(struct rblk_vol *vol, u32 id)
 	return 0;
 }
 
-/*
- * Node @id is behind since its slot's bitmap base, and the bitmap is not
- * kept on disk (yet): every block counts as out of sync with it.
- */
-static void rblk_oos_fill(struct rblk_vol *vol, u32 id)
+void rblk_oos_fill(struct rblk_vol *vol, u32 id)
 {
 	u64 bits = DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
 

@@ -319,6 +319,12 @@ static int rblk_rs_run(struct rblk_resync *rs)
 			err = -ECANCELED;
 			break;
 		}
+		/* Paused by an operator: new writes still reach the target. */
+		if (READ_ONCE(peer->rs_paused)) {
+			wait_event_interruptible(rs->wait, !READ_ONCE(peer->rs_paused) ||
+						 kthread_should_stop());
+			continue;
+		}
 		b = find_next_bit(bm, nbits, rs->next);
 		if (b >= nbits) {
 			err = rblk_rs_settled(rs, &empty);

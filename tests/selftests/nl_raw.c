@@ -40,6 +40,8 @@ struct req {
 	int minor_u8;
 	const uint8_t *order;
 	int order_len;
+	int sync_set;
+	uint32_t sync_action;
 };
 
 static void build(struct nlmsghdr *nlh, const void *arg)
@@ -60,6 +62,8 @@ static void build(struct nlmsghdr *nlh, const void *arg)
 		mnl_attr_put_u32(nlh, (uint16_t)r->extra_type, 1);
 	if (r->order)
 		mnl_attr_put(nlh, RBLK_A_VOL_CHAIN_ORDER, r->order_len, r->order);
+	if (r->sync_set)
+		mnl_attr_put_u32(nlh, RBLK_A_VOL_SYNC_ACTION, r->sync_action);
 }
 
 static int count_cb(const struct nlattr *const *tb, void *arg)
@@ -276,6 +280,35 @@ TEST_F(nl, chain_order_refusals)
 	r.order = good;
 	r.order_len = sizeof(good);
 	EXPECT_EQ(0, send_req(_metadata, self, RBLK_CMD_VOL_SET, &r));
+}
+
+/* vol-sync: the action checked, and each refused where it cannot apply. */
+TEST_F(nl, sync_refusals)
+{
+	struct req create = { .minor = 0, .path = "/dev/ram0" };
+	struct req r = { .minor = 0 };
+
+	ASSERT_EQ(0, send_req(_metadata, self, RBLK_CMD_VOL_CREATE, &create));
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SYNC, &r));
+	EXPECT_EQ(EINVAL, self->e.err);
+	EXPECT_EQ(RBLK_A_VOL_SYNC_ACTION, self->e.missing_attr);
+	r.sync_set = 1;
+	r.sync_action = RBLK_SYNC_ACTION_RESUME + 1;
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SYNC, &r));
+	EXPECT_EQ(ERANGE, self->e.err);
+	EXPECT_EQ(RBLK_A_VOL_SYNC_ACTION, self->e.bad_attr);
+	r.sync_action = RBLK_SYNC_ACTION_INVALIDATE_REMOTE;
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SYNC, &r));
+	EXPECT_EQ(EINVAL, self->e.err);
+	EXPECT_NE(NULL, strstr(self->e.msg, "needs the peer"));
+	r.sync_action = RBLK_SYNC_ACTION_INVALIDATE;
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SYNC, &r));
+	EXPECT_EQ(EHOSTUNREACH, self->e.err);
+	EXPECT_NE(NULL, strstr(self->e.msg, "nothing to resync from"));
+	r.sync_action = RBLK_SYNC_ACTION_PAUSE;
+	ASSERT_EQ(-1, send_req(_metadata, self, RBLK_CMD_VOL_SYNC, &r));
+	EXPECT_EQ(EINVAL, self->e.err);
+	EXPECT_NE(NULL, strstr(self->e.msg, "resyncs run from the primary"));
 }
 
 TEST_F(nl, destroy_open_volume)

@@ -63,6 +63,7 @@ static const char *const peer_disk_names[] = {
 	[RBLK_PEER_DISK_OUTDATED] = "outdated",
 	[RBLK_PEER_DISK_SYNC_SOURCE] = "sync-source",
 	[RBLK_PEER_DISK_SYNC_TARGET] = "sync-target",
+	[RBLK_PEER_DISK_PAUSED] = "paused",
 };
 
 struct name_set {

@@ -1,10 +1,12 @@
 // SPDX-License-Identifier: GPL-2.0
 /*
  * rblkctl's replication commands: set (settings), peer add/del, primary
- * and secondary. Each sends one request about one volume; the kernel's
- * refusals come back as "rblkN: REASON".
+ * and secondary, invalidate, invalidate-remote, pause-sync, resume-sync.
+ * Each sends one request about one volume; the kernel's refusals come back
+ * as "rblkN: REASON".
  */
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
 
 #include <libmnl/libmnl.h>
@@ -147,4 +149,82 @@ int cmd_primary(struct ctl *c, int argc, char **argv)
 int cmd_secondary(struct ctl *c, int argc, char **argv)
 {
 	return cmd_role(c, argc, argv, RBLK_ROLE_SECONDARY);
+}
+
+/**
+ * struct sync_args - request attributes of vol-sync
+ * @minor:	the volume
+ * @action:	enum rblk_sync_action
+ * @node:	the peer's node id, or -1
+ */
+struct sync_args {
+	uint32_t minor;
+	uint32_t action;
+	long node;
+};
+
+static void build_sync(struct nlmsghdr *nlh, const void *arg)
+{
+	const struct sync_args *s = arg;
+	struct nlattr *nest;
+
+	mnl_attr_put_u32(nlh, RBLK_A_VOL_MINOR, s->minor);
+	mnl_attr_put_u32(nlh, RBLK_A_VOL_SYNC_ACTION, s->action);
+	if (s->node < 0)
+		return;
+	nest = mnl_attr_nest_start(nlh, RBLK_A_VOL_PEER);
+	mnl_attr_put_u32(nlh, RBLK_A_PEER_NODE_ID, (uint32_t)s->node);
+	mnl_attr_nest_end(nlh, nest);
+}
+
+/*
+ * CMD VOLUME [PEER]: @peer says whether PEER is taken (1: required,
+ * 0: optional, -1: none).
+ */
+static int cmd_sync_action(struct ctl *c, int argc, char **argv,
+			   const char *cmd, uint32_t action, int peer)
+{
+	struct sync_args s = { .action = action, .node = -1 };
+	int max = peer >= 0 ? 2 : 1;
+	char *end;
+	int ret;
+
+	if (argc < 1)
+		return usage_error("%s: %s", cmd, "missing VOLUME");
+	if (peer > 0 && argc < 2)
+		return usage_error("%s: %s", cmd, "missing PEER (its node id)");
+	if (argc > max)
+		return usage_error("%s: unexpected argument '%s'", cmd, argv[max]);
+	ret = parse_vol(cmd, argv[0], &s.minor);
+	if (ret)
+		return ret;
+	if (argc == 2) {
+		s.node = strtol(argv[1], &end, 10);
+		if (end == argv[1] || *end || s.node < 0 || s.node >= RBLK_MAX_NODES)
+			return usage_error("%s: bad PEER '%s' (a node id, 0-%d)", cmd,
+					   argv[1], RBLK_MAX_NODES - 1);
+	}
+	return vol_request(c, s.minor, RBLK_CMD_VOL_SYNC, build_sync, &s);
+}
+
+int cmd_invalidate(struct ctl *c, int argc, char **argv)
+{
+	return cmd_sync_action(c, argc, argv, "invalidate",
+			       RBLK_SYNC_ACTION_INVALIDATE, -1);
+}
+
+int cmd_invalidate_remote(struct ctl *c, int argc, char **argv)
+{
+	return cmd_sync_action(c, argc, argv, "invalidate-remote",
+			       RBLK_SYNC_ACTION_INVALIDATE_REMOTE, 1);
+}
+
+int cmd_pause_sync(struct ctl *c, int argc, char **argv)
+{
+	return cmd_sync_action(c, argc, argv, "pause-sync", RBLK_SYNC_ACTION_PAUSE, 0);
+}
+
+int cmd_resume_sync(struct ctl *c, int argc, char **argv)
+{
+	return cmd_sync_action(c, argc, argv, "resume-sync", RBLK_SYNC_ACTION_RESUME, 0);
 }

@@ -48,7 +48,8 @@ static void sync_view_of(const struct rblk_vol_info *v, struct sync_view *s)
 
 		if (p->disk == RBLK_PEER_DISK_SYNC_SOURCE) {
 			s->sources++;
-		} else if (p->disk == RBLK_PEER_DISK_SYNC_TARGET) {
+		} else if (p->disk == RBLK_PEER_DISK_SYNC_TARGET ||
+			   p->disk == RBLK_PEER_DISK_PAUSED) {
 			s->targets++;
 			s->done += p->rs_done;
 			s->left += p->oos_bytes;

@@ -59,6 +59,12 @@ static void usage(FILE *f)
 	      "  wait-sync VOLUME [--timeout S]\n"
 	      "                             wait until no resync into or from this node runs\n"
 	      "                             and its data is consistent, showing progress\n"
+	      "  invalidate VOLUME          make this node (a secondary) the target of a full\n"
+	      "                             resync from an up-to-date peer\n"
+	      "  invalidate-remote VOLUME PEER\n"
+	      "                             (on the primary) copy every block to PEER\n"
+	      "  pause-sync VOLUME [PEER]   (on the primary) hold the resync into PEER (all)\n"
+	      "  resume-sync VOLUME [PEER]  let it go on\n"
 	      "  create-md DEV --node-id N --max-peers P [--external MDDEV]\n"
 	      "            [--bitmap-block SIZE] [--uuid UUID] [--assume-clean] [--force]\n"
 	      "                             write fresh metadata for DEV (--assume-clean:\n"
@@ -397,6 +403,10 @@ static const struct command commands[] = {
 	{ "secondary", cmd_secondary },
 	{ "events", cmd_events },
 	{ "wait-sync", cmd_wait_sync },
+	{ "invalidate", cmd_invalidate },
+	{ "invalidate-remote", cmd_invalidate_remote },
+	{ "pause-sync", cmd_pause_sync },
+	{ "resume-sync", cmd_resume_sync },
 };
 
 int main(int argc, char **argv)

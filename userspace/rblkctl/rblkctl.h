@@ -74,6 +74,10 @@ int cmd_events(struct ctl *c, int argc, char **argv);
 
 /* cmd_sync.c: waiting for resyncs. */
 int cmd_wait_sync(struct ctl *c, int argc, char **argv);
+int cmd_invalidate(struct ctl *c, int argc, char **argv);
+int cmd_invalidate_remote(struct ctl *c, int argc, char **argv);
+int cmd_pause_sync(struct ctl *c, int argc, char **argv);
+int cmd_resume_sync(struct ctl *c, int argc, char **argv);
 
 /*
  * Fetches volume @minor into @v over c->nl (open); returns 0 or the exit

@@ -120,6 +120,8 @@ enum rblk_conn_state {
  *   resync.
  * @RBLK_PEER_DISK_SYNC_TARGET: Lacks data this node has; this node is copying
  *   it there (and sends it new writes meanwhile).
+ * @RBLK_PEER_DISK_PAUSED: A sync target whose resync an operator paused
+ *   (pause-sync): it gets the new writes, the copy waits for resume-sync.
  */
 enum rblk_peer_disk {
 	RBLK_PEER_DISK_UNKNOWN,
@@ -127,6 +129,24 @@ enum rblk_peer_disk {
 	RBLK_PEER_DISK_OUTDATED,
 	RBLK_PEER_DISK_SYNC_SOURCE,
 	RBLK_PEER_DISK_SYNC_TARGET,
+	RBLK_PEER_DISK_PAUSED,
+};
+
+/**
+ * enum rblk_sync_action - What vol-sync does.
+ * @RBLK_SYNC_ACTION_INVALIDATE: This node (a secondary with an up-to-date
+ *   peer) becomes the target of a full resync.
+ * @RBLK_SYNC_ACTION_INVALIDATE_REMOTE: The peer becomes the target of a full
+ *   resync from this node (the primary).
+ * @RBLK_SYNC_ACTION_PAUSE: The resync from this node into the peer (all peers
+ *   without one) waits.
+ * @RBLK_SYNC_ACTION_RESUME: A paused resync goes on.
+ */
+enum rblk_sync_action {
+	RBLK_SYNC_ACTION_INVALIDATE,
+	RBLK_SYNC_ACTION_INVALIDATE_REMOTE,
+	RBLK_SYNC_ACTION_PAUSE,
+	RBLK_SYNC_ACTION_RESUME,
 };
 
 enum {
@@ -168,6 +188,7 @@ enum {
 	RBLK_A_VOL_CHAIN_HEADS,
 	RBLK_A_VOL_AUTH,
 	RBLK_A_VOL_SECRET,
+	RBLK_A_VOL_SYNC_ACTION,
 
 	__RBLK_A_VOL_MAX,
 	RBLK_A_VOL_MAX = (__RBLK_A_VOL_MAX - 1)
@@ -214,6 +235,7 @@ enum {
 	RBLK_CMD_PEER_DEL,
 	RBLK_CMD_VOL_ROLE,
 	RBLK_CMD_VOL_EVENT,
+	RBLK_CMD_VOL_SYNC,
 
 	__RBLK_CMD_MAX,
 	RBLK_CMD_MAX = (__RBLK_CMD_MAX - 1)
