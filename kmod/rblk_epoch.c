@@ -111,8 +111,13 @@ void rblk_epoch_acked(struct rblk_vol *vol, unsigned long nodes,
 	}
 }
 
-void rblk_epoch_flush_sent(struct rblk_vol *vol, unsigned long nodes,
-			   struct rblk_cmd *cmd)
+/*
+ * A flush to @nodes: being sent (!@acked), it flips their epochs and notes
+ * the flip it made in @cmd; acked, it clears the bitmap it closed, unless
+ * a later flush flipped again.
+ */
+static void rblk_epoch_flush(struct rblk_vol *vol, unsigned long nodes,
+			     struct rblk_cmd *cmd, bool acked)
 {
 	unsigned long flags;
 	int id;
@@ -123,29 +128,26 @@ void rblk_epoch_flush_sent(struct rblk_vol *vol, unsigned long nodes,
 		if (!ep)
 			continue;
 		spin_lock_irqsave(&ep->lock, flags);
-		ep->cur ^= 1;
-		cmd->peer[id].flip = ++ep->flips;
+		if (!acked) {
+			ep->cur ^= 1;
+			cmd->peer[id].flip = ++ep->flips;
+		} else if (ep->flips == cmd->peer[id].flip) {
+			rblk_epoch_clear(ep, ep->cur ^ 1);
+		}
 		spin_unlock_irqrestore(&ep->lock, flags);
 	}
+}
+
+void rblk_epoch_flush_sent(struct rblk_vol *vol, unsigned long nodes,
+			   struct rblk_cmd *cmd)
+{
+	rblk_epoch_flush(vol, nodes, cmd, false);
 }
 
 void rblk_epoch_flush_acked(struct rblk_vol *vol, unsigned long nodes,
 			    struct rblk_cmd *cmd)
 {
-	unsigned long flags;
-	int id;
-
-	for_each_set_bit(id, &nodes, RBLK_MAX_NODES) {
-		struct rblk_epoch *ep = READ_ONCE(vol->epoch[id]);
-
-		if (!ep)
-			continue;
-		spin_lock_irqsave(&ep->lock, flags);
-		/* No flush was sent since: the other bitmap is what it closed. */
-		if (ep->flips == cmd->peer[id].flip)
-			rblk_epoch_clear(ep, ep->cur ^ 1);
-		spin_unlock_irqrestore(&ep->lock, flags);
-	}
+	rblk_epoch_flush(vol, nodes, cmd, true);
 }
 
 /*
