@@ -485,7 +485,7 @@ struct rblk_peer {
  *		when the node becomes a peer, kept until the volume goes (set
  *		with atomic bitops from the completion path)
  * @oos_bits:	per node id, the bits set in @oos_bm
- * @epoch:	per node id, the blocks of writes it acked that no flush it
+ * @epoch:	per node id, the regions of writes it acked that no flush it
  *		acked since covers (rblk_epoch.c); allocated with @oos_bm
  * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch, @chain_cut
  *		and @chain_cut_until (the I/O path reads the last two

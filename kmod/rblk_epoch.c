@@ -21,14 +21,15 @@
 #include "rblk_epoch.h"
 #include "rblk_req.h"
 
-static u64 rblk_epoch_nbits(struct rblk_vol *vol)
+/* Bits of node @id's out-of-sync bitmap: blocks of md.bitmap_block bytes. */
+static u64 rblk_epoch_oos_bits(struct rblk_vol *vol)
 {
 	return DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
 }
 
 int rblk_epoch_alloc(struct rblk_vol *vol, u32 id)
 {
-	u64 bits = rblk_epoch_nbits(vol);
+	u64 regions = BITS_TO_LONGS(rblk_epoch_oos_bits(vol));
 	struct rblk_epoch *ep;
 	int i;
 
@@ -38,9 +39,11 @@ int rblk_epoch_alloc(struct rblk_vol *vol, u32 id)
 	if (!ep)
 		return -ENOMEM;
 	spin_lock_init(&ep->lock);
-	ep->sum_bits = DIV_ROUND_UP_ULL(bits, RBLK_EPOCH_SUM_BITS);
+	ep->sum_bits = DIV_ROUND_UP_ULL(regions, RBLK_EPOCH_SUM_BITS);
 	for (i = 0; i < 2; i++) {
-		ep->bm[i] = kvcalloc(BITS_TO_LONGS(bits), sizeof(long), GFP_KERNEL);
+		/* Whole summary chunks, which rblk_epoch_clear() wipes. */
+		ep->bm[i] = kvcalloc(ep->sum_bits * RBLK_EPOCH_SUM_BITS / BITS_PER_LONG,
+				     sizeof(long), GFP_KERNEL);
 		ep->sum[i] = kvcalloc(BITS_TO_LONGS(ep->sum_bits), sizeof(long),
 				      GFP_KERNEL);
 		if (!ep->bm[i] || !ep->sum[i])
@@ -90,23 +93,24 @@ static void rblk_epoch_clear(struct rblk_epoch *ep, u32 i)
 void rblk_epoch_acked(struct rblk_vol *vol, unsigned long nodes,
 		      sector_t sector, u64 nr)
 {
-	u64 bs = vol->md.bitmap_block, b, last;
+	u64 bs = vol->md.bitmap_block, r, last;
 	unsigned long flags;
 	int id;
 
 	if (!nr)
 		return;
-	b = div64_u64((u64)sector << SECTOR_SHIFT, bs);
-	last = div64_u64(((u64)(sector + nr) << SECTOR_SHIFT) - 1, bs);
+	/* A region is a word of the out-of-sync bitmap. */
+	r = div64_u64((u64)sector << SECTOR_SHIFT, bs) / BITS_PER_LONG;
+	last = div64_u64(((u64)(sector + nr) << SECTOR_SHIFT) - 1, bs) / BITS_PER_LONG;
 	for_each_set_bit(id, &nodes, RBLK_MAX_NODES) {
 		struct rblk_epoch *ep = READ_ONCE(vol->epoch[id]);
 
 		if (!ep)
 			continue;
 		spin_lock_irqsave(&ep->lock, flags);
-		bitmap_set(ep->bm[ep->cur], b, last - b + 1);
-		bitmap_set(ep->sum[ep->cur], b / RBLK_EPOCH_SUM_BITS,
-			   last / RBLK_EPOCH_SUM_BITS - b / RBLK_EPOCH_SUM_BITS + 1);
+		bitmap_set(ep->bm[ep->cur], r, last - r + 1);
+		bitmap_set(ep->sum[ep->cur], r / RBLK_EPOCH_SUM_BITS,
+			   last / RBLK_EPOCH_SUM_BITS - r / RBLK_EPOCH_SUM_BITS + 1);
 		spin_unlock_irqrestore(&ep->lock, flags);
 	}
 }
@@ -151,28 +155,26 @@ void rblk_epoch_flush_acked(struct rblk_vol *vol, unsigned long nodes,
 }
 
 /*
- * Adds bitmap @i of @ep to node @id's out-of-sync bitmap, a word at a time
- * (the I/O path sets bits there concurrently); whether it had any bit.
- * Under @ep->lock.
+ * Adds the regions of bitmap @i of @ep to node @id's out-of-sync bitmap,
+ * a word of it each (the I/O path sets bits there concurrently; none past
+ * its last block); whether there was any. Under @ep->lock.
  */
 static bool rblk_epoch_merge(struct rblk_vol *vol, u32 id,
 			     struct rblk_epoch *ep, u32 i)
 {
 	atomic_long_t *oos = (atomic_long_t *)vol->oos_bm[id];
-	const u32 words = RBLK_EPOCH_SUM_BITS / BITS_PER_LONG;
-	u64 nwords = BITS_TO_LONGS(rblk_epoch_nbits(vol)), w, end;
-	unsigned long s, v, old;
+	u64 bits = rblk_epoch_oos_bits(vol), words = BITS_TO_LONGS(bits);
+	unsigned long s, r, end, v, old;
 	bool any = false;
 
 	lockdep_assert_held(&ep->lock);
 	for_each_set_bit(s, ep->sum[i], ep->sum_bits) {
-		end = min_t(u64, (s + 1) * words, nwords);
-		for (w = s * words; w < end; w++) {
-			v = ep->bm[i][w];
-			if (!v)
-				continue;
+		r = s * RBLK_EPOCH_SUM_BITS;
+		end = min_t(u64, r + RBLK_EPOCH_SUM_BITS, words);
+		for_each_set_bit_from(r, ep->bm[i], end) {
+			v = r == words - 1 ? BITMAP_LAST_WORD_MASK(bits) : ~0UL;
 			any = true;
-			old = atomic_long_fetch_or(v, &oos[w]);
+			old = atomic_long_fetch_or(v, &oos[r]);
 			atomic64_add(hweight_long(v & ~old), &vol->oos_bits[id]);
 		}
 	}

@@ -14,7 +14,7 @@
 
 struct rblk_cmd;
 
-/* Bits of an epoch bitmap one bit of its summary stands for. */
+/* Regions (bits of an epoch bitmap) one bit of its summary stands for. */
 #define RBLK_EPOCH_SUM_BITS	4096
 
 /**
@@ -22,10 +22,12 @@ struct rblk_cmd;
  * @lock:	protects @cur, @flips, the marking of bits and the clearing of
  *		a bitmap; taken where acks are taken (any context: irq-safe);
  *		one per node, never with another one
- * @bm:		two bitmaps of md.bitmap_block blocks: @bm[@cur] takes the
- *		blocks of the writes acked from now on; the other one holds
- *		those acked before the last flush was sent (and older ones
- *		when an older flush's ack did not clear them)
+ * @bm:		two bitmaps of regions (a region: a word of the out-of-sync
+ *		bitmap, BITS_PER_LONG blocks of md.bitmap_block bytes):
+ *		@bm[@cur] takes the regions of the writes acked from now on;
+ *		the other one holds those acked before the last flush was sent
+ *		(and older ones when an older flush's ack did not clear them);
+ *		sized in whole summary chunks
  * @sum:	per bitmap, a bit per RBLK_EPOCH_SUM_BITS bits of it, set
  *		when one of them may be set: clearing touches only those
  * @sum_bits:	bits of each summary
@@ -46,7 +48,7 @@ int rblk_epoch_alloc(struct rblk_vol *vol, u32 id);
 void rblk_epoch_free(struct rblk_vol *vol);
 /*
  * @nodes acked a write of [@sector, @sector + @nr) that no flush covers
- * yet. Context: any.
+ * yet: its regions join their current epochs. Context: any.
  */
 void rblk_epoch_acked(struct rblk_vol *vol, unsigned long nodes,
 		      sector_t sector, u64 nr);
@@ -61,8 +63,9 @@ void rblk_epoch_flush_sent(struct rblk_vol *vol, unsigned long nodes,
 void rblk_epoch_flush_acked(struct rblk_vol *vol, unsigned long nodes,
 			    struct rblk_cmd *cmd);
 /*
- * The connection to node @id ended: the blocks it acked that no flush
- * covers become out of sync with it. Whether there were any.
+ * The connection to node @id ended: the regions of what it acked that no
+ * flush covers become out of sync with it (every block of them). Whether
+ * there were any.
  * Context: process (walks the bitmaps with the lock held).
  */
 bool rblk_epoch_lost(struct rblk_vol *vol, u32 id);
