@@ -41,8 +41,9 @@ mid_resync() {
 		rblkctl create "$(node_dev 1)" minor 1 >/dev/null
 	fi
 	node_recreate 1 2 write-quorum 1 "${TIMEOUTS[@]}"
-	# Inconsistent: the full resync into the new node 1 has begun.
-	wait_for "$NET_WAIT" "the resync into node 1" inconsistent 1
+	# Copying: the full resync into the new node 1 has begun (fresh
+	# metadata is inconsistent from the start: no sign of it).
+	wait_for "$NET_WAIT" "the resync into node 1" ge 1 peer_field 0 1 rs_done
 	cut 0 1
 	[ "$(peer_disk 0 1)" = "$SYNC_TARGET" ] || fail "node 0 does not resync node 1"
 	j=$(peer_field 0 1 oos_bytes)
