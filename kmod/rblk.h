@@ -69,6 +69,10 @@ struct rblk_secret {
  * @data_digest: enum rblk_digest offered to peers (new connections)
  * @auth:	enum rblk_auth: how connections authenticate
  * @secret:	the shared secret, with RBLK_AUTH_HMAC_SHA256; never shown
+ * @resync_rate_kib: the most a resync from this node copies, KiB/s (0: no
+ *		limit); read by the resync thread without the lock
+ * @resync_min_rate_kib: what it keeps copying while the application does
+ *		I/O, KiB/s (0: no slowing down); likewise
  */
 struct rblk_conf {
 	struct sockaddr_storage listen;
@@ -87,6 +91,8 @@ struct rblk_conf {
 	u32 data_digest;
 	u32 auth;
 	struct rblk_secret secret;
+	u32 resync_rate_kib;
+	u32 resync_min_rate_kib;
 };
 
 /**
@@ -480,6 +486,9 @@ struct rblk_peer {
  * @naccepting:	their number; bounded
  * @accept_wait: teardown waits here for them to end
  * @peer_wait:	rblk_peer_del() waits here for a peer's users to go
+ * @app_at:	jiffies of the application's latest request (written by the
+ *		I/O path at most once a jiffy, read racily by the resync
+ *		controller: rblk_rs_rate())
  * @oos_bm:	per node id, the blocks (of md.bitmap_block bytes) that writes
  *		completed without that node changed: what it lacks. Allocated
  *		when the node becomes a peer, kept until the volume goes (set
@@ -581,6 +590,7 @@ struct rblk_vol {
 	atomic_t naccepting;
 	wait_queue_head_t accept_wait;
 	wait_queue_head_t peer_wait;
+	unsigned long app_at;
 };
 
 /*

@@ -25,6 +25,8 @@
  * may not exceed ping-timeout (rblk_conf_check_set()).
  */
 #define RBLK_DEF_ACK_TMO_MS	2000
+/* What a resync keeps while the application does I/O: 4 MiB/s. */
+#define RBLK_DEF_RS_MIN_RATE_KIB	4096
 
 void rblk_conf_init(struct rblk_conf *c)
 {
@@ -36,6 +38,7 @@ void rblk_conf_init(struct rblk_conf *c)
 	c->ping_timeout_ms = RBLK_DEF_PING_TMO_MS;
 	c->ack_timeout_ms = RBLK_DEF_ACK_TMO_MS;
 	c->auth = RBLK_AUTH_UNSET;
+	c->resync_min_rate_kib = RBLK_DEF_RS_MIN_RATE_KIB;
 }
 
 u64 rblk_conf_features(const struct rblk_conf *c)
@@ -447,6 +450,11 @@ int rblk_conf_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
 		   rblk_conf_u32(tb, RBLK_A_VOL_ACK_TIMEOUT_MS, c->ack_timeout_ms));
 	WRITE_ONCE(c->data_digest,
 		   rblk_conf_u32(tb, RBLK_A_VOL_DATA_DIGEST, c->data_digest));
+	/* The resync thread takes the new rates before its next request. */
+	WRITE_ONCE(c->resync_rate_kib,
+		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_RATE, c->resync_rate_kib));
+	WRITE_ONCE(c->resync_min_rate_kib,
+		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_MIN_RATE, c->resync_min_rate_kib));
 	if (rblk_conf_set_auth(c, tb))
 		renegotiate = true;
 	if (renegotiate)

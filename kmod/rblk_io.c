@@ -113,6 +113,7 @@ static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	struct request *rq = bd->rq;
 	struct rblk_vol *vol = rq->q->queuedata;
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	unsigned long now;
 
 	switch (req_op(rq)) {
 	case REQ_OP_FLUSH:
@@ -126,6 +127,13 @@ static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	}
 
 	blk_mq_start_request(rq);
+	/*
+	 * The resync controller backs off while the application does I/O;
+	 * the stamp is written once a jiffy at most (a shared line).
+	 */
+	now = jiffies;
+	if (READ_ONCE(vol->app_at) != now)
+		WRITE_ONCE(vol->app_at, now);
 	atomic_set(&cmd->pending, 1);
 	cmd->status = BLK_STS_OK;
 	cmd->repl = false;

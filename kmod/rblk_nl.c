@@ -198,6 +198,8 @@ static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_SUSPENDED, READ_ONCE(vol->suspended)) ||
 	    nla_put_u32(skb, RBLK_A_VOL_DATA_DIGEST, c->data_digest) ||
 	    nla_put_u32(skb, RBLK_A_VOL_AUTH, c->auth) ||
+	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_RATE, c->resync_rate_kib) ||
+	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_MIN_RATE, c->resync_min_rate_kib) ||
 	    (c->chain_order_len &&
 	     nla_put(skb, RBLK_A_VOL_CHAIN_ORDER, c->chain_order_len, c->chain_order)) ||
 	    rblk_nl_put_chain(skb, vol))

@@ -76,7 +76,7 @@ static const struct nla_policy rblk_vol_get_nl_policy[RBLK_A_VOL_MINOR + 1] = {
 };
 
 /* RBLK_CMD_VOL_SET - do */
-static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_SECRET + 1] = {
+static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_MIN_RATE + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_LISTEN] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_VOL_TOPOLOGY] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -91,6 +91,8 @@ static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_SECRET + 1] = {
 	[RBLK_A_VOL_CHAIN_ORDER] = { .type = NLA_BINARY, },
 	[RBLK_A_VOL_AUTH] = NLA_POLICY_MAX(NLA_U32, 2),
 	[RBLK_A_VOL_SECRET] = { .type = NLA_BINARY, },
+	[RBLK_A_VOL_RESYNC_RATE] = { .type = NLA_U32, },
+	[RBLK_A_VOL_RESYNC_MIN_RATE] = { .type = NLA_U32, },
 };
 
 /* RBLK_CMD_PEER_ADD - do */
@@ -156,7 +158,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_set_doit,
 		.policy		= rblk_vol_set_nl_policy,
-		.maxattr	= RBLK_A_VOL_SECRET,
+		.maxattr	= RBLK_A_VOL_RESYNC_MIN_RATE,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{

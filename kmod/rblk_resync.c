@@ -241,6 +241,50 @@ static int rblk_rs_send(struct rblk_resync *rs, sector_t sector, u32 bytes,
 	return 0;
 }
 
+/*
+ * The controller: the rate a resync may copy at now, in bytes per second
+ * (0: no limit). resync-rate while the application is idle (no request in
+ * the last RBLK_RS_BUSY_MS); resync-min-rate, capped by resync-rate,
+ * while it does I/O. docs/resync.md, "Rate control".
+ */
+static u64 rblk_rs_rate(struct rblk_vol *vol)
+{
+	u64 max = (u64)READ_ONCE(vol->conf.resync_rate_kib) << 10;
+	u64 min = (u64)READ_ONCE(vol->conf.resync_min_rate_kib) << 10;
+	unsigned long busy_until = READ_ONCE(vol->app_at) +
+				   msecs_to_jiffies(RBLK_RS_BUSY_MS);
+
+	if (!min || !time_before(jiffies, busy_until))
+		return max;
+	return max ? min_t(u64, min, max) : min;
+}
+
+/*
+ * Waits until a request of @bytes may start at the controller's rate:
+ * request n starts no earlier than request n-1's start plus its bytes
+ * over the rate; time left unused is not saved up. False when the thread
+ * must stop or pause instead.
+ */
+static bool rblk_rs_pace(struct rblk_resync *rs, u32 bytes)
+{
+	struct rblk_peer *peer = rs->peer;
+	u64 rate = rblk_rs_rate(peer->vol);
+	unsigned long now = jiffies;
+
+	if (!rate)
+		return true;
+	if (time_before(rs->pace_at, now))
+		rs->pace_at = now;
+	if (time_after(rs->pace_at, now) &&
+	    wait_event_interruptible_timeout(rs->wait, kthread_should_stop() ||
+					     READ_ONCE(peer->rs_paused),
+					     rs->pace_at - now))
+		return false;
+	rs->pace_at += max_t(unsigned long, 1,
+			     div64_u64((u64)bytes * HZ, rate));
+	return true;
+}
+
 /* Copies bits [@b, @e) to the target. */
 static int rblk_rs_copy(struct rblk_resync *rs, u64 b, u64 e, struct bio *bio)
 {
@@ -334,6 +378,8 @@ static int rblk_rs_run(struct rblk_resync *rs)
 			continue;
 		}
 		e = find_next_zero_bit(bm, min(nbits, b + max), b);
+		if (!rblk_rs_pace(rs, (e - b) * vol->md.bitmap_block))
+			continue;
 		err = rblk_rs_copy(rs, b, e, bio);
 		if (err)
 			break;

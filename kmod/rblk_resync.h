@@ -12,6 +12,11 @@
 
 /* Largest RS_DATA a source sends: one request of the resync. */
 #define RBLK_RS_CHUNK		(256 * 1024)
+/*
+ * The application counts as busy for this long after its latest request
+ * (the controller's window, like DRBD's c-plan-ahead).
+ */
+#define RBLK_RS_BUSY_MS		100
 
 /**
  * struct rblk_rs_range - blocks a resync is copying; a write that overlaps
@@ -43,6 +48,8 @@ struct rblk_rs_range {
  * @rate:	bytes acked per second over the last second or more
  * @rate_at:	jiffies when @rate was measured
  * @rate_moved:	@moved then
+ * @pace_at:	jiffies before which the next request may not start (the
+ *		rate controller, rblk_rs_pace())
  * @event_pct:	percent done when the last progress event went out
  * @done:	@thread sent RS_DONE: the target adopts this node's generation
  *		and says so with a STATE (rblk_rs_check())
@@ -66,6 +73,7 @@ struct rblk_resync {
 	u64 rate;
 	unsigned long rate_at;
 	u64 rate_moved;
+	unsigned long pace_at;
 	u32 event_pct;
 	bool done;
 	bool failed;

@@ -427,6 +427,28 @@ static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
 	return 0;
 }
 
+/*
+ * The new primary's connected peers that are not in sync with it and that
+ * no handshake made it the source of (their sync source was another node,
+ * gone, or they fell behind while this node was a secondary beside them):
+ * their connections start over, so that a handshake decides their resync.
+ */
+static void rblk_role_resync_behind(struct rblk_vol *vol)
+{
+	unsigned long peers = vol->connected & ~vol->uptodate;
+	int id;
+
+	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
+		struct rblk_peer *peer = vol->peers[id];
+
+		if (!peer || peer->rs_wanted)
+			continue;
+		pr_info("rblk%u: peer %u: behind the new primary: reconnecting for a resync\n",
+			vol->minor, id);
+		rblk_peer_drop(peer, "behind the new primary: reconnecting for a resync");
+	}
+}
+
 static int rblk_role_promote(struct rblk_vol *vol, bool force,
 			     struct netlink_ext_ack *extack)
 {
@@ -480,6 +502,7 @@ static int rblk_role_promote(struct rblk_vol *vol, bool force,
 	WRITE_ONCE(vol->role, RBLK_ROLE_PRIMARY);
 	set_disk_ro(vol->disk, false);
 	rblk_repl_broadcast(vol);
+	rblk_role_resync_behind(vol);
 	pr_info("rblk%u: primary at generation %llu:%u (%d of %u nodes promised)\n",
 		vol->minor, gen.counter, gen.origin, n, nodes);
 	return 0;

@@ -21,7 +21,11 @@
 #   are not called in sync: refused until one is promoted with --force,
 #   which then fully resyncs the other;
 # - the operator's commands: invalidate, invalidate-remote, pause-sync,
-#   resume-sync, and their refusals.
+#   resume-sync, and their refusals;
+# - rate control: resync-rate caps a resync, application I/O slows it to
+#   resync-min-rate;
+# - 3 nodes: two behind at once, both resynced; the source lost in the
+#   middle of a resync, the target finishes from the promoted survivor.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 need fio nft ip jq python3
@@ -302,7 +306,90 @@ operator() {
 	synced 2 1
 }
 
-ktap_set_plan 8
+# copied_over S J SIZE: bytes per second node 0 copied to node J (of a
+# resync of SIZE bytes) over S seconds.
+copied_over() {
+	local s=$1 j=$2 size=$3 c0 c1 t0 t1
+	t0=$(date +%s%N)
+	c0=$((size - $(oos_bytes 0 "$j")))
+	sleep "$s"
+	t1=$(date +%s%N)
+	c1=$((size - $(oos_bytes 0 "$j")))
+	echo $(((c1 - c0) * 1000000000 / (t1 - t0)))
+}
+
+# reads_on I: the reads /dev/rblkI completed so far.
+reads_on() { awk '{ print $1 }' "/sys/block/rblk$1/stat"; }
+
+# rates: node 0's resync-rate 1M caps a full resync of node 1 (over 3 s
+# at most 1.25 MiB/s and a request); with no cap and resync-min-rate
+# 512K, while the application reads on node 0 the copy keeps to about
+# 512 KiB/s (at most 1.25x and a request over 3 s); once the reads stop it
+# ends. Asserting that the copy does not go faster: bounded waits.
+rates() {
+	local size rate slack reads
+	nodes_create 2 16
+	make_primary 0 2
+	size=$(vol_field 0 "$J_SIZE")
+	node_ctl 0 set rblk0 resync-rate 1M
+	node_ctl 0 status rblk0 | grep "resync-rate 1.00 MiB/s resync-min-rate 4.00 MiB/s" ||
+		fail "status does not show the rates"
+	node_ctl 0 invalidate-remote rblk0 1
+	wait_for "$NET_WAIT" "node 0 copying to node 1" eq sync-target peer_disk 0 1
+	slack=$((256 * 1024 / 3))
+	rate=$(copied_over 3 1 "$size")
+	echo "resync-rate 1M: $rate bytes/s"
+	[ "$rate" -gt 0 ] || fail "nothing copied"
+	[ "$rate" -le $((1024 * 1024 * 5 / 4 + slack)) ] || fail "$rate bytes/s above resync-rate 1M"
+	node_ctl 0 set rblk0 resync-rate 0 resync-min-rate 512K
+	reads=$(reads_on 0)
+	net_bg node_exec 0 fio --name=reads --filename=/dev/rblk0 --direct=1 \
+		--ioengine=psync --rw=randread --bs=4k --time_based --runtime=60 \
+		--output=/dev/null
+	wait_for "$NET_WAIT" "the application reading" ge $((reads + 100)) reads_on 0
+	rate=$(copied_over 3 1 "$size")
+	echo "application reading, resync-min-rate 512K: $rate bytes/s"
+	[ "$rate" -le $((512 * 1024 * 5 / 4 + slack)) ] ||
+		fail "$rate bytes/s above resync-min-rate 512K while the application reads"
+	net_bg_stop
+	wait_for 120 "node 0 to resync node 1" eq 0 oos_bytes 0 1
+	synced 2 1
+}
+
+# source_lost: 3 nodes, quorum off (node 0 alone may write). Nodes 1 and
+# 2 both cut while node 0 writes: both resynced at once after the heal. Then node 2 alone falls 16 MiB behind;
+# node 0 resyncs it (at resync-rate 2M) and is cut off at half; node 1 (up to date, connected
+# to node 2 throughout) is promoted, and node 2 finishes from it (a full
+# resync: node 1 kept no bitmap for node 2) and ends identical to it.
+source_lost() {
+	local dirty
+	nodes_create 3 32 write-quorum 1 quorum off
+	make_primary 0 3
+	cut 0 1
+	cut 0 2
+	FIO_SIZE=4M fio_verify_on 0 --rw=randwrite --bs=4k --iodepth=8
+	heal
+	synced 3 1
+	synced 3 2
+	cut 0 2
+	FIO_SIZE=16M fio_verify_on 0 --rw=write --bs=64k --iodepth=4
+	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
+	dirty=$(oos_bytes 0 2)
+	# Slow enough to be cut off in the middle.
+	node_ctl 0 set rblk0 resync-rate 2M
+	heal
+	wait_for 60 "half of node 2's resync" half_copied 2 "$dirty"
+	isolate 0
+	wait_for "$NET_WAIT" "node 1 to lose node 0" ne "$CONNECTED" peer_conn 1 0
+	inconsistent 2 || fail "node 2's resync ended before node 0 was cut off"
+	node_ctl 1 primary rblk1
+	wait_for 120 "node 1 to resync node 2" eq "$UPTODATE" peer_disk 1 2
+	wait_for "$NET_WAIT" "node 2 whole" consistent 2
+	flush_vol 1
+	compare_backing 1 2
+}
+
+ktap_set_plan 10
 t "2 nodes: a secondary back after missing 4 MiB is resynced by itself, moving at most 1.25x the dirty bytes + 1 MiB" bitmap_resync 2
 t "3 nodes: the same, the third node untouched" bitmap_resync 3
 t "a resync cut at half and healed goes on: at most 1.3x the dirty bytes in all" interrupted
@@ -311,4 +398,6 @@ t "writes hammer 64 KiB while the resync passes: replicas identical" hammer
 t "fresh metadata over other bytes: full resync, promotion refused until done" full_initial
 t "two fresh nodes of unknown content: refused until one is forced, then a full sync" fresh_pair
 t "invalidate, invalidate-remote, pause-sync and resume-sync" operator
+t "resync-rate caps a resync; application I/O slows it to resync-min-rate" rates
+t "3 nodes: two behind at once; a source lost mid-resync, the target finishes from the new primary" source_lost
 ktap_finished

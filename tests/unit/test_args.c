@@ -36,7 +36,8 @@ TEST(set_accepts_every_setting)
 				"write-quorum", "0", "quorum", "off",
 				"on-no-quorum", "io-error", "connect-timeout", "100",
 				"ping-interval", "600000", "ping-timeout", "500",
-				"ack-timeout", "3000"))) {
+				"ack-timeout", "3000", "resync-rate", "100M",
+				"resync-min-rate", "0"))) {
 		TH_LOG("%s", err);
 	}
 	EXPECT_STREQ("[2001:db8::1]:7789", a.addr);
@@ -48,6 +49,9 @@ TEST(set_accepts_every_setting)
 	EXPECT_EQ(600000, a.num[RBLK_A_VOL_PING_INTERVAL_MS]);
 	EXPECT_EQ(500, a.num[RBLK_A_VOL_PING_TIMEOUT_MS]);
 	EXPECT_EQ(3000, a.num[RBLK_A_VOL_ACK_TIMEOUT_MS]);
+	EXPECT_EQ(100 * 1024, a.num[RBLK_A_VOL_RESYNC_RATE]);
+	EXPECT_EQ(0, a.num[RBLK_A_VOL_RESYNC_MIN_RATE]);
+	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_RESYNC_MIN_RATE));
 	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_WRITE_QUORUM));
 	EXPECT_FALSE(rblk_present(a.present, RBLK_A_VOL_ROLE));
 }
@@ -69,6 +73,12 @@ TEST(set_refusals_name_the_value)
 		{ { "on-no-quorum", "panic" }, "bad on-no-quorum 'panic' (suspend-io|io-error)" },
 		{ { "listen", "10.0.0.1" },
 		  "bad listen '10.0.0.1' (ADDR:PORT, e.g. 192.0.2.1:7789 or [2001:db8::1]:7789)" },
+		{ { "resync-rate", "fast" },
+		  "bad resync-rate 'fast' (bytes per second with K, M or G, e.g. 100M; 0: none)" },
+		{ { "resync-rate", "512" },
+		  "bad resync-rate '512' (bytes per second with K, M or G, e.g. 100M; 0: none)" },
+		{ { "resync-min-rate", "5T" },
+		  "bad resync-min-rate '5T' (bytes per second with K, M or G, e.g. 100M; 0: none)" },
 		{ { "quorum" }, "missing value after 'quorum'" },
 		{ { "role", "primary" }, "unexpected argument 'role'" },
 		{ { "quorum", "on", "quorum", "off" }, "'quorum' given twice" },

@@ -45,6 +45,9 @@ static const struct rblk_arg_spec vol_set[] = {
 	  .kind = RBLK_ARG_IDS },
 	NAME_ARG("auth", RBLK_A_VOL_AUTH, RBLK_NAMES_AUTH),
 	{ .key = "secret-file", .attr = RBLK_A_VOL_SECRET, .kind = RBLK_ARG_FILE },
+	{ .key = "resync-rate", .attr = RBLK_A_VOL_RESYNC_RATE, .kind = RBLK_ARG_RATE },
+	{ .key = "resync-min-rate", .attr = RBLK_A_VOL_RESYNC_MIN_RATE,
+	  .kind = RBLK_ARG_RATE },
 };
 
 static const struct rblk_arg_spec peer_add[] = {
@@ -72,6 +75,17 @@ int rblk_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
 	if (errno || *end || v < lo || v > hi)
 		return -1;
 	*out = (uint32_t)v;
+	return 0;
+}
+
+int rblk_parse_rate(const char *s, uint32_t *kib)
+{
+	uint64_t bytes;
+
+	if (rblk_parse_size(s, &bytes) || (bytes && bytes < 1024) ||
+	    bytes >> 10 > UINT32_MAX)
+		return -1;
+	*kib = (uint32_t)(bytes >> 10);
 	return 0;
 }
 
@@ -172,6 +186,8 @@ static const char *value_hint(const struct rblk_arg_spec *sp, char *buf,
 	case RBLK_ARG_FILE:
 		snprintf(buf, len, "a readable file of 1 to %d bytes", RBLK_SECRET_MAX);
 		return buf;
+	case RBLK_ARG_RATE:
+		return "bytes per second with K, M or G, e.g. 100M; 0: none";
 	default:
 		snprintf(buf, len, "%" PRIu32 "-%" PRIu32 "%s", sp->lo, sp->hi,
 			 sp->unit);
@@ -194,6 +210,8 @@ static int parse_value(const struct rblk_arg_spec *sp, const char *val,
 		return rblk_parse_ids(val, &a->ids);
 	case RBLK_ARG_FILE:
 		return read_small_file(val, a->file, sizeof(a->file), &a->file_len);
+	case RBLK_ARG_RATE:
+		return rblk_parse_rate(val, &a->num[sp->attr]);
 	default:
 		return rblk_parse_u32(val, sp->lo, sp->hi, &a->num[sp->attr]);
 	}

@@ -22,6 +22,7 @@ enum rblk_arg_kind {
 	RBLK_ARG_ADDR,	/* ADDR:PORT, sent as a string */
 	RBLK_ARG_IDS,	/* node ids "0,2,1", sent as one byte each */
 	RBLK_ARG_FILE,	/* a file's contents (at most RBLK_SECRET_MAX bytes) */
+	RBLK_ARG_RATE,	/* bytes per second ("100M"), sent as u32 KiB/s */
 };
 
 /**
@@ -108,5 +109,11 @@ int rblk_parse_u32(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
  * Returns 0, or -1 when @s is not one.
  */
 int rblk_parse_addr(const char *s);
+/*
+ * A rate in bytes per second with an optional K, M, G or T suffix ("100M",
+ * "0" for none), at least 1K when not 0, as KiB per second in @kib; -1 when
+ * malformed or too large for 32 bits of KiB.
+ */
+int rblk_parse_rate(const char *s, uint32_t *kib);
 
 #endif /* RBLK_ARGS_H */

@@ -231,6 +231,9 @@ static const struct field vol_fields[] = {
 	VOL(PING_INTERVAL_MS, "ping_interval_ms", F_U32, NONE, ping_interval_ms),
 	VOL(PING_TIMEOUT_MS, "ping_timeout_ms", F_U32, NONE, ping_timeout_ms),
 	VOL(ACK_TIMEOUT_MS, "ack_timeout_ms", F_U32, NONE, ack_timeout_ms),
+	VOL(RESYNC_RATE, "resync_rate_kib", F_U32, NONE, resync_rate_kib),
+	VOL(RESYNC_MIN_RATE, "resync_min_rate_kib", F_U32, NONE,
+	    resync_min_rate_kib),
 	VOL(PROMISED, "promised", F_U64, NONE, promised),
 	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
 	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
@@ -625,6 +628,29 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 		    v->auth == RBLK_AUTH_UNSET ? " (connections refused)" : "");
 }
 
+/* " resync-rate unlimited resync-min-rate 4.00 MiB/s" */
+static void print_rates(struct line *l, const struct rblk_vol_info *v)
+{
+	char buf[32];
+
+	if (rblk_present(v->present, RBLK_A_VOL_RESYNC_RATE)) {
+		if (v->resync_rate_kib)
+			add(l, " resync-rate %s/s",
+			    rblk_format_size((uint64_t)v->resync_rate_kib << 10, buf,
+					     sizeof(buf)));
+		else
+			add(l, " resync-rate unlimited");
+	}
+	if (rblk_present(v->present, RBLK_A_VOL_RESYNC_MIN_RATE)) {
+		if (v->resync_min_rate_kib)
+			add(l, " resync-min-rate %s/s",
+			    rblk_format_size((uint64_t)v->resync_min_rate_kib << 10,
+					     buf, sizeof(buf)));
+		else
+			add(l, " resync-min-rate off");
+	}
+}
+
 /* "   resync [#########...........]  45.0% 12.0 MiB left 3.00 MiB/s eta 4s" */
 const char *rblk_rs_progress(uint64_t done, uint64_t left, uint64_t rate,
 			     char *buf, size_t len)
@@ -739,6 +765,7 @@ static void print_repl(FILE *f, const struct rblk_vol_info *v)
 	print_quorum(&l, v);
 	put_line(f, &l);
 	print_timeouts(&l, v);
+	print_rates(&l, v);
 	put_line(f, &l);
 	for (i = 0; i < v->n_peers; i++)
 		print_peer(f, &v->peers[i]);

@@ -115,6 +115,9 @@ struct rblk_peer_info {
  * @ping_interval_ms:
  * @ping_timeout_ms:
  * @ack_timeout_ms:
+ * @resync_rate_kib: the most a resync from this node copies, KiB/s (0: no
+ *		limit)
+ * @resync_min_rate_kib: what it keeps while the application does I/O
  * @promised:	highest generation counter this node promised to follow
  * @suspended:	writes held by on-no-quorum suspend-io
  * @chain_order: configured chain order
@@ -156,6 +159,8 @@ struct rblk_vol_info {
 	uint32_t ping_interval_ms;
 	uint32_t ping_timeout_ms;
 	uint32_t ack_timeout_ms;
+	uint32_t resync_rate_kib;
+	uint32_t resync_min_rate_kib;
 	uint64_t promised;
 	uint32_t suspended;
 	struct rblk_node_list chain_order;
