@@ -440,6 +440,10 @@ struct rblk_peer {
  *		rblk_md_commit() puts back when the change cannot be written;
  *		under conf_mutex (here, not on the stack: it is large)
  * @md_copy:	the superblock copy @md came from
+ * @md_clean:	the metadata said clean shutdown when it was loaded: the
+ *		peer bitmaps on disk are whole (rblk_md_open())
+ * @oos_loaded: node ids whose @oos was loaded (from disk, or filled)
+ *		since the volume was created; under conf_mutex
  * @bioset:	clones of the bios submitted to @backing come from here
  * @tag_set:	blk-mq tag set of @disk
  * @disk:	the exported disk
@@ -489,13 +493,14 @@ struct rblk_peer {
  * @app_at:	jiffies of the application's latest request (written by the
  *		I/O path at most once a jiffy, read racily by the resync
  *		controller: rblk_rs_rate())
- * @oos_bm:	per node id, the blocks (of md.bitmap_block bytes) that writes
- *		completed without that node changed: what it lacks. Allocated
- *		when the node becomes a peer, kept until the volume goes (set
- *		with atomic bitops from the completion path)
- * @oos_bits:	per node id, the bits set in @oos_bm
+ * @oos:	per node id, the blocks (of md.bitmap_block bytes) that writes
+ *		completed without that node changed: what it lacks. A sparse
+ *		bitmap (rblk_bm.h; set without a lock from the completion
+ *		path), allocated when the node becomes a peer, kept until the
+ *		volume goes, written to its slot's bitmap on disk at a clean
+ *		shutdown (rblk_md_io.c)
  * @epoch:	per node id, the regions of writes it acked that no flush it
- *		acked since covers (rblk_epoch.c); allocated with @oos_bm
+ *		acked since covers (rblk_epoch.c); allocated with @oos
  * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch, @chain_cut
  *		and @chain_cut_until (the I/O path reads the last two
  *		without it, and copes with a stale view); per volume
@@ -540,6 +545,8 @@ struct rblk_vol {
 	struct rblk_md md;
 	struct rblk_md md_undo;
 	int md_copy;
+	bool md_clean;
+	unsigned long oos_loaded;
 	struct bio_set bioset;
 	struct blk_mq_tag_set tag_set;
 	struct gendisk *disk;
@@ -570,8 +577,7 @@ struct rblk_vol {
 	wait_queue_head_t call_wait;
 	bool dying;
 	int promised_to;
-	unsigned long *oos_bm[RBLK_MAX_NODES];
-	atomic64_t oos_bits[RBLK_MAX_NODES];
+	struct rblk_bm *oos[RBLK_MAX_NODES];
 	struct rblk_epoch *epoch[RBLK_MAX_NODES];
 	spinlock_t chain_lock;		/* chain_*: routes, links, cuts */
 	u64 chain_key;
@@ -673,6 +679,25 @@ extern struct workqueue_struct *rblk_accept_wq;
  * @vol->md, and writes nothing.
  */
 int rblk_md_load(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+/*
+ * The volume takes its metadata into use, before any write can reach the
+ * device: a clean-shutdown flag is noted (@md_clean), the out-of-sync
+ * bitmaps of the slots with a base are loaded (every write from here on
+ * marks them, a peer or not), and the flag is cleared on disk.
+ */
+int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+/*
+ * Node @id, of peer slot @slot, is behind since the slot's bitmap base:
+ * its out-of-sync bitmap comes from the slot's bitmap on disk after a
+ * clean shutdown, else every block counts. Under conf_mutex.
+ */
+void rblk_md_bm_load(struct rblk_vol *vol, u32 id, int slot);
+/*
+ * The clean shutdown of a volume whose I/O has ended: the bitmaps of the
+ * slots with a base are written, then the superblock with the
+ * clean-shutdown flag. Whether it could.
+ */
+int rblk_md_close(struct rblk_vol *vol);
 /* Persists @vol->md as the next superblock copy; under conf_mutex. */
 int rblk_md_persist(struct rblk_vol *vol);
 void rblk_md_begin(struct rblk_vol *vol);
@@ -736,10 +761,9 @@ void rblk_peer_retire(struct rblk_vol *vol, struct rblk_peer *peer);
 bool rblk_peer_set_repl(struct rblk_peer *peer, enum rblk_peer_repl to);
 /* The uapi's enum rblk_peer_disk for a replication state, for status. */
 u32 rblk_peer_disk(enum rblk_peer_repl s);
-/*
- * Node @id is behind since its slot's bitmap base, and the bitmap is not
- * kept on disk (yet): every block counts as out of sync. Under conf_mutex.
- */
+/* The in-memory out-of-sync bitmap for node @id, once per volume. */
+int rblk_oos_alloc(struct rblk_vol *vol, u32 id);
+/* Every block counts as out of sync with node @id. Under conf_mutex. */
 void rblk_oos_fill(struct rblk_vol *vol, u32 id);
 /*
  * rblk_rsctl.c: operator control of resyncs (enum rblk_sync_action) on

@@ -18,6 +18,7 @@
 #include <linux/slab.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 #include "rblk_epoch.h"
 #include "rblk_req.h"
 
@@ -162,9 +163,8 @@ void rblk_epoch_flush_acked(struct rblk_vol *vol, unsigned long nodes,
 static bool rblk_epoch_merge(struct rblk_vol *vol, u32 id,
 			     struct rblk_epoch *ep, u32 i)
 {
-	atomic_long_t *oos = (atomic_long_t *)vol->oos_bm[id];
-	u64 bits = rblk_epoch_oos_bits(vol), words = BITS_TO_LONGS(bits);
-	unsigned long s, r, end, v, old;
+	u64 words = BITS_TO_LONGS(rblk_epoch_oos_bits(vol));
+	unsigned long s, r, end;
 	bool any = false;
 
 	lockdep_assert_held(&ep->lock);
@@ -172,10 +172,8 @@ static bool rblk_epoch_merge(struct rblk_vol *vol, u32 id,
 		r = s * RBLK_EPOCH_SUM_BITS;
 		end = min_t(u64, r + RBLK_EPOCH_SUM_BITS, words);
 		for_each_set_bit_from(r, ep->bm[i], end) {
-			v = r == words - 1 ? BITMAP_LAST_WORD_MASK(bits) : ~0UL;
 			any = true;
-			old = atomic_long_fetch_or(v, &oos[r]);
-			atomic64_add(hweight_long(v & ~old), &vol->oos_bits[id]);
+			rblk_bm_or_word(vol->oos[id], r, ~0UL);
 		}
 	}
 	return any;
@@ -187,7 +185,7 @@ bool rblk_epoch_lost(struct rblk_vol *vol, u32 id)
 	bool any = false;
 	u32 i;
 
-	if (!ep || !vol->oos_bm[id])
+	if (!ep || !vol->oos[id])
 		return false;
 	spin_lock_irq(&ep->lock);
 	for (i = 0; i < 2; i++) {

@@ -267,6 +267,9 @@ int rblk_vol_create(const char *path, const char *md_path, int minor,
 	err = rblk_md_load(vol, extack);
 	if (err)
 		goto out_free;
+	err = rblk_md_open(vol, extack);
+	if (err)
+		goto out_free;
 
 	mutex_lock(&rblk_vols_lock);
 	err = rblk_vol_reserve_minor(vol, minor, extack);
@@ -303,6 +306,8 @@ static void rblk_vol_teardown(struct rblk_vol *vol)
 	/* Connections and parked writes end before the queue drains. */
 	rblk_repl_stop(vol);
 	rblk_vol_release_disk(vol);
+	/* No I/O is left: the bitmaps on disk can be made whole. */
+	rblk_md_close(vol);
 	rblk_vol_free(vol);
 }
 

@@ -9,6 +9,7 @@
 #include <linux/gfp.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 
 /* Both superblock copies, read in one go. */
 #define RBLK_MD_IO_SB_BYTES	(2 * RBLK_MD_BLOCK)
@@ -94,10 +95,125 @@ out:
 	return err;
 }
 
+static struct block_device *rblk_md_bdev(struct rblk_vol *vol)
+{
+	return vol->md_file ? file_bdev(vol->md_file) : rblk_backing_bdev(vol);
+}
+
+/* Byte offset of peer slot @slot's bitmap on the metadata device. */
+static u64 rblk_md_bm_offset(struct rblk_vol *vol, int slot)
+{
+	return vol->md.layout.bm_offset + (u64)slot * vol->md.layout.bm_bytes;
+}
+
+int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack)
+{
+	struct rblk_md *md = &vol->md;
+	int i, err = 0;
+
+	mutex_lock(&vol->conf_mutex);
+	vol->md_clean = md->flags & RBLK_MD_F_CLEAN;
+	for (i = 0; i < md->max_peers; i++) {
+		if (!(md->slot_flags[i] & RBLK_MD_SLOT_USED) ||
+		    rblk_gen_is_none(md->slot_base[i]))
+			continue;
+		err = rblk_oos_alloc(vol, md->slots[i]);
+		if (err) {
+			NL_SET_ERR_MSG_FMT(extack, "no memory for the bitmap of node %u",
+					   md->slots[i]);
+			goto out;
+		}
+		rblk_md_bm_load(vol, md->slots[i], i);
+	}
+	if (vol->md_clean) {
+		/* From here on a crash leaves the bitmaps on disk short. */
+		md->flags &= ~RBLK_MD_F_CLEAN;
+		err = rblk_md_persist(vol);
+		if (err)
+			NL_SET_ERR_MSG_FMT(extack, "cannot write the metadata of %s: error %d",
+					   vol->md_file ? vol->md_path : vol->backing_path,
+					   err);
+	}
+out:
+	mutex_unlock(&vol->conf_mutex);
+	return err;
+}
+
+void rblk_md_bm_load(struct rblk_vol *vol, u32 id, int slot)
+{
+	struct rblk_bm *bm = vol->oos[id];
+	int err;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	/*
+	 * Loaded once: from then on every write this node lacks is marked
+	 * in memory, a peer or not (rblk_req_end()).
+	 */
+	if (test_and_set_bit(id, &vol->oos_loaded))
+		return;
+	if (!vol->md_clean) {
+		rblk_bm_fill(bm);
+		return;
+	}
+	err = rblk_bm_read(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, slot));
+	if (err)
+		pr_warn("rblk%u: peer %u: cannot read its bitmap (error %d): every block counts as out of sync\n",
+			vol->minor, id, err);
+	else
+		pr_info("rblk%u: peer %u: bitmap read, %llu KiB out of sync\n",
+			vol->minor, id,
+			(rblk_bm_weight(bm) * vol->md.bitmap_block) >> 10);
+}
+
+/* Writes slot @slot's bitmap: node @id's, or all set when it has none. */
+static int rblk_md_bm_write(struct rblk_vol *vol, int slot, u32 id)
+{
+	struct rblk_bm *bm = vol->oos[id], *tmp = NULL;
+	int err;
+
+	/* Not a peer since a clean start: the disk holds it as it was. */
+	if (!bm && vol->md_clean)
+		return 0;
+	if (!bm) {
+		tmp = rblk_bm_alloc(DIV_ROUND_UP_ULL(vol->md.layout.data_size,
+						     vol->md.bitmap_block));
+		if (!tmp)
+			return -ENOMEM;
+		rblk_bm_fill(tmp);
+		bm = tmp;
+	}
+	err = rblk_bm_write(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, slot));
+	rblk_bm_free(tmp);
+	return err;
+}
+
+int rblk_md_close(struct rblk_vol *vol)
+{
+	struct rblk_md *md = &vol->md;
+	int i, err = 0;
+
+	mutex_lock(&vol->conf_mutex);
+	for (i = 0; i < md->max_peers && !err; i++)
+		if ((md->slot_flags[i] & RBLK_MD_SLOT_USED) &&
+		    !rblk_gen_is_none(md->slot_base[i]))
+			err = rblk_md_bm_write(vol, i, md->slots[i]);
+	if (!err) {
+		/* The superblock's flush makes the bitmaps durable first. */
+		md->flags |= RBLK_MD_F_CLEAN;
+		err = rblk_md_persist(vol);
+		if (err)
+			md->flags &= ~RBLK_MD_F_CLEAN;
+	}
+	mutex_unlock(&vol->conf_mutex);
+	if (err)
+		pr_warn("rblk%u: no clean shutdown (error %d): the bitmaps on disk will count every block\n",
+			vol->minor, err);
+	return err;
+}
+
 int rblk_md_persist(struct rblk_vol *vol)
 {
-	struct block_device *mdev = vol->md_file ? file_bdev(vol->md_file) :
-						   rblk_backing_bdev(vol);
+	struct block_device *mdev = rblk_md_bdev(vol);
 	int copy = rblk_md_next_copy(vol->md_copy);
 	struct rblk_md_sb *sb;
 	const char *why;

@@ -8,6 +8,7 @@
 #include <net/genetlink.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 #include "rblk_resync.h"
 #include "rblk_nl_gen.h"
 
@@ -132,7 +133,7 @@ static int rblk_nl_put_peer(struct sk_buff *skb, struct rblk_vol *vol,
 	      nla_put_u32(skb, RBLK_A_PEER_GEN_ORIGIN, p.gen.origin) ||
 	      nla_put_u64_64bit(skb, RBLK_A_PEER_OOS_BYTES,
 				min_t(u64, vol->md.layout.data_size,
-				      atomic64_read(&vol->oos_bits[peer->node_id]) *
+				      rblk_bm_weight(vol->oos[peer->node_id]) *
 				      vol->md.bitmap_block), 0) ||
 	      nla_put_u32(skb, RBLK_A_PEER_INFLIGHT, p.ninflight) ||
 	      nla_put_u32(skb, RBLK_A_PEER_FORWARDED, p.nfwd) ||

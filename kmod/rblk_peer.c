@@ -8,6 +8,7 @@
 #include <net/netlink.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 #include "rblk_epoch.h"
 #include "rblk_resync.h"
 
@@ -117,27 +118,23 @@ bool rblk_peer_set_repl(struct rblk_peer *peer, enum rblk_peer_repl to)
 	return true;
 }
 
-/* The in-memory out-of-sync bitmap for node @id, once per volume. */
-static int rblk_oos_alloc(struct rblk_vol *vol, u32 id)
+int rblk_oos_alloc(struct rblk_vol *vol, u32 id)
 {
 	u64 bits = DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
-	unsigned long *bm;
+	struct rblk_bm *bm;
 
-	if (vol->oos_bm[id])
+	if (vol->oos[id])
 		return 0;
-	bm = kvcalloc(BITS_TO_LONGS(bits), sizeof(long), GFP_KERNEL);
+	bm = rblk_bm_alloc(bits);
 	if (!bm)
 		return -ENOMEM;
-	WRITE_ONCE(vol->oos_bm[id], bm);
+	WRITE_ONCE(vol->oos[id], bm);
 	return 0;
 }
 
 void rblk_oos_fill(struct rblk_vol *vol, u32 id)
 {
-	u64 bits = DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
-
-	bitmap_fill(vol->oos_bm[id], bits);
-	atomic64_set(&vol->oos_bits[id], bits);
+	rblk_bm_fill(vol->oos[id]);
 }
 
 /* The metadata slot of @node_id, taken when it has none; -1 when full. */
@@ -253,10 +250,13 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 	WRITE_ONCE(vol->peers[node_id], peer);
 	WRITE_ONCE(vol->npeers, vol->npeers + 1);
 	/* In sync when last known: writes must reach it or leave it behind. */
-	if (rblk_gen_is_none(vol->md.slot_base[peer->slot]))
+	if (rblk_gen_is_none(vol->md.slot_base[peer->slot])) {
 		rblk_peer_repl_start(peer, RBLK_REPL_PRESUMED);
-	else
-		rblk_oos_fill(vol, node_id);
+		/* In sync: its bits start here, in memory. */
+		set_bit(node_id, &vol->oos_loaded);
+	} else {
+		rblk_md_bm_load(vol, node_id, peer->slot);
+	}
 	mutex_unlock(&vol->conf_mutex);
 	rblk_state_kick(vol);
 	rblk_nl_notify(vol);

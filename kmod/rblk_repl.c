@@ -10,14 +10,13 @@
 #include <net/net_namespace.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 #include "rblk_epoch.h"
 #include "rblk_req.h"
 #include "rblk_resync.h"
 
 void rblk_repl_init(struct rblk_vol *vol)
 {
-	int i;
-
 	mutex_init(&vol->conf_mutex);
 	spin_lock_init(&vol->io_lock);
 	spin_lock_init(&vol->chain_lock);
@@ -40,8 +39,6 @@ void rblk_repl_init(struct rblk_vol *vol)
 	vol->role = RBLK_ROLE_SECONDARY;
 	vol->promised_to = -1;
 	rblk_conf_init(&vol->conf);
-	for (i = 0; i < RBLK_MAX_NODES; i++)
-		atomic64_set(&vol->oos_bits[i], 0);
 }
 
 void rblk_repl_stop(struct rblk_vol *vol)
@@ -69,7 +66,7 @@ void rblk_repl_free(struct rblk_vol *vol)
 	int id;
 
 	for (id = 0; id < RBLK_MAX_NODES; id++)
-		kvfree(vol->oos_bm[id]);
+		rblk_bm_free(vol->oos[id]);
 	rblk_epoch_free(vol);
 	if (vol->net)
 		put_net(vol->net);

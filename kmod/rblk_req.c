@@ -12,6 +12,7 @@
 #include <linux/blk-mq.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 #include "rblk_epoch.h"
 #include "rblk_req.h"
 #include "rblk_resync.h"
@@ -65,16 +66,14 @@ static void rblk_overlap_enter(struct rblk_vol *vol, struct rblk_cmd *cmd)
 
 void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u64 nr)
 {
-	unsigned long *bm = READ_ONCE(vol->oos_bm[id]);
+	struct rblk_bm *bm = READ_ONCE(vol->oos[id]);
 	u64 bs = vol->md.bitmap_block, b, last;
 
 	if (!bm || !nr)
 		return;
 	b = div64_u64((u64)sector << SECTOR_SHIFT, bs);
 	last = div64_u64(((u64)(sector + nr) << SECTOR_SHIFT) - 1, bs);
-	for (; b <= last; b++)
-		if (!test_and_set_bit(b, bm))
-			atomic64_inc(&vol->oos_bits[id]);
+	rblk_bm_set(bm, b, last + 1);
 }
 
 /* Ends @rq. Context: any (see rblk_req_decide()). */

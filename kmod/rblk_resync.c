@@ -21,6 +21,7 @@
 #include <net/netlink.h>
 
 #include "rblk.h"
+#include "rblk_bm.h"
 #include "rblk_req.h"
 #include "rblk_resync.h"
 
@@ -119,31 +120,19 @@ static u64 rblk_rs_nbits(struct rblk_vol *vol)
 /* Node @id holds what this node holds: no bit is out of sync with it. */
 static void rblk_oos_forget(struct rblk_vol *vol, u32 id)
 {
-	if (!vol->oos_bm[id])
-		return;
-	bitmap_zero(vol->oos_bm[id], rblk_rs_nbits(vol));
-	atomic64_set(&vol->oos_bits[id], 0);
+	if (vol->oos[id])
+		rblk_bm_zero(vol->oos[id]);
 }
 
 /* Marks bits [@b, @e) of @rs's target out of sync (again). */
 static void rblk_rs_mark(struct rblk_resync *rs, u64 b, u64 e)
 {
-	struct rblk_vol *vol = rs->peer->vol;
-	unsigned long *bm = vol->oos_bm[rs->peer->node_id];
-
-	for (; b < e; b++)
-		if (!test_and_set_bit(b, bm))
-			atomic64_inc(&vol->oos_bits[rs->peer->node_id]);
+	rblk_bm_set(rs->peer->vol->oos[rs->peer->node_id], b, e);
 }
 
-static void rblk_rs_clear(struct rblk_resync *rs, u64 b, u64 e)
+static int rblk_rs_clear(struct rblk_resync *rs, u64 b, u64 e)
 {
-	struct rblk_vol *vol = rs->peer->vol;
-	unsigned long *bm = vol->oos_bm[rs->peer->node_id];
-
-	for (; b < e; b++)
-		if (test_and_clear_bit(b, bm))
-			atomic64_dec(&vol->oos_bits[rs->peer->node_id]);
+	return rblk_bm_clear(rs->peer->vol->oos[rs->peer->node_id], b, e);
 }
 
 /* Reads @bytes at @sector into @rs's pages: a bio ready to be sent. */
@@ -178,7 +167,7 @@ static int rblk_rs_read(struct rblk_resync *rs, sector_t sector, u32 bytes,
 static void rblk_rs_progress(struct rblk_resync *rs)
 {
 	struct rblk_vol *vol = rs->peer->vol;
-	u64 left = atomic64_read(&vol->oos_bits[rs->peer->node_id]) *
+	u64 left = rblk_bm_weight(vol->oos[rs->peer->node_id]) *
 		   vol->md.bitmap_block;
 	u32 pct = div64_u64(rs->moved * 100, rs->moved + left);
 	bool second = time_after_eq(jiffies, rs->rate_at + HZ);
@@ -298,7 +287,12 @@ static int rblk_rs_copy(struct rblk_resync *rs, u64 b, u64 e, struct bio *bio)
 	err = rblk_rs_claim(rs, sector, bytes >> SECTOR_SHIFT);
 	if (err)
 		goto out;
-	rblk_rs_clear(rs, b, e);
+	err = rblk_rs_clear(rs, b, e);
+	if (err) {
+		/* Part of the range may be clear already: all of it stays. */
+		rblk_rs_mark(rs, b, e);
+		goto out;
+	}
 	err = rblk_rs_read(rs, sector, bytes, bio);
 	if (!err)
 		err = rblk_rs_send(rs, sector, bytes, bio);
@@ -320,7 +314,7 @@ static int rblk_rs_settled(struct rblk_resync *rs, bool *empty)
 	int err;
 
 	err = rblk_rs_claim(rs, 0, vol->md.layout.data_size >> SECTOR_SHIFT);
-	*empty = !atomic64_read(&vol->oos_bits[rs->peer->node_id]);
+	*empty = !rblk_bm_weight(vol->oos[rs->peer->node_id]);
 	rblk_rs_release(rs);
 	return err;
 }
@@ -329,7 +323,7 @@ static int rblk_rs_run(struct rblk_resync *rs)
 {
 	struct rblk_peer *peer = rs->peer;
 	struct rblk_vol *vol = peer->vol;
-	unsigned long *bm = vol->oos_bm[peer->node_id];
+	struct rblk_bm *bm = vol->oos[peer->node_id];
 	u64 nbits = rblk_rs_nbits(vol), b, e;
 	u64 max = RBLK_RS_CHUNK / vol->md.bitmap_block;
 	struct bio *bio;
@@ -353,8 +347,7 @@ static int rblk_rs_run(struct rblk_resync *rs)
 		return -ENOMEM;
 	pr_info("rblk%u: peer %u: %s resync started, %llu KiB to copy\n",
 		vol->minor, peer->node_id, rs->full ? "full" : "bitmap",
-		(atomic64_read(&vol->oos_bits[peer->node_id]) *
-		 vol->md.bitmap_block) >> 10);
+		(rblk_bm_weight(bm) * vol->md.bitmap_block) >> 10);
 	while (!kthread_should_stop()) {
 		/* Only a primary orders the copies with the writes. */
 		if (READ_ONCE(peer->repl) != RBLK_REPL_SYNC_TARGET ||
@@ -369,7 +362,7 @@ static int rblk_rs_run(struct rblk_resync *rs)
 						 kthread_should_stop());
 			continue;
 		}
-		b = find_next_bit(bm, nbits, rs->next);
+		b = rblk_bm_next(bm, rs->next, nbits, true);
 		if (b >= nbits) {
 			err = rblk_rs_settled(rs, &empty);
 			if (err || empty)
@@ -377,7 +370,7 @@ static int rblk_rs_run(struct rblk_resync *rs)
 			rs->next = 0;
 			continue;
 		}
-		e = find_next_zero_bit(bm, min(nbits, b + max), b);
+		e = rblk_bm_next(bm, b, min(nbits, b + max), false);
 		if (!rblk_rs_pace(rs, (e - b) * vol->md.bitmap_block))
 			continue;
 		err = rblk_rs_copy(rs, b, e, bio);
@@ -448,12 +441,11 @@ bool rblk_rs_resumes(struct rblk_peer *peer, const struct rblk_gen_state *other)
 int rblk_rs_start(struct rblk_peer *peer, bool full)
 {
 	struct rblk_vol *vol = peer->vol;
-	u64 nbits = rblk_rs_nbits(vol);
 	struct rblk_resync *rs;
 	u32 i;
 
 	lockdep_assert_held(&vol->conf_mutex);
-	if (peer->rs || !vol->oos_bm[peer->node_id])
+	if (peer->rs || !vol->oos[peer->node_id])
 		return -EBUSY;
 	rs = kzalloc(sizeof(*rs), GFP_KERNEL);
 	if (!rs)
@@ -470,8 +462,7 @@ int rblk_rs_start(struct rblk_peer *peer, bool full)
 			goto out_free;
 	}
 	if (full) {
-		bitmap_fill(vol->oos_bm[peer->node_id], nbits);
-		atomic64_set(&vol->oos_bits[peer->node_id], nbits);
+		rblk_bm_fill(vol->oos[peer->node_id]);
 		peer->rs_full_gen = vol->md.gen.current_gen;
 	}
 	refcount_inc(&peer->ref);
@@ -728,7 +719,7 @@ int rblk_rs_recv_oos(struct rblk_peer *peer, struct rblk_frame *f)
 void rblk_rs_send_oos(struct rblk_peer *peer)
 {
 	struct rblk_vol *vol = peer->vol;
-	unsigned long *bm = vol->oos_bm[peer->node_id];
+	struct rblk_bm *bm = vol->oos[peer->node_id];
 	u64 nbits = rblk_rs_nbits(vol), bs = vol->md.bitmap_block, b = 0, e, n = 0;
 	struct rblk_msg_rs_oos o = {};
 
@@ -742,10 +733,10 @@ void rblk_rs_send_oos(struct rblk_peer *peer)
 						 READ_ONCE(vol->conf.ack_timeout_ms))))
 		rblk_peer_error(peer, "resync: writes still in flight here may be missed");
 	while (bm) {
-		b = find_next_bit(bm, nbits, b);
+		b = rblk_bm_next(bm, b, nbits, true);
 		if (b >= nbits)
 			break;
-		e = find_next_zero_bit(bm, nbits, b);
+		e = rblk_bm_next(bm, b, nbits, false);
 		o.sector = cpu_to_be64((b * bs) >> SECTOR_SHIFT);
 		o.nr_sectors = cpu_to_be64((min_t(u64, e * bs, vol->md.layout.data_size) -
 					    b * bs) >> SECTOR_SHIFT);

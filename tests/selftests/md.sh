@@ -128,9 +128,11 @@ bad_field() {
 	make_md /dev/ram0
 	"$POKE" /dev/ram0 1 "$name" "$value" $flag
 	rblkctl create /dev/ram0 >/dev/null
-	[ "$(field md_copy)" = 0 ]
+	# Copy 0 was read: clearing its clean-shutdown flag wrote copy 1.
+	[ "$(field md_copy)" = 1 ]
 	rblkctl destroy rblk0
 	"$POKE" /dev/ram0 0 "$name" "$value" $flag
+	"$POKE" /dev/ram0 1 "$name" "$value" $flag
 	refused_unchanged 7 "$text"
 }
 
@@ -163,7 +165,7 @@ torn_copy() {
 	"$POKE" /dev/ram0 1 tear
 	rblkctl dump-md /dev/ram0 | grep 'copy 1 .*invalid: superblock checksum mismatch'
 	rblkctl create /dev/ram0 >/dev/null
-	[ "$(field md_copy)" = 0 ]
+	[ "$(field md_copy)" = 1 ]	# copy 0 read, the clean flag cleared in 1
 	[ "$(field generation)" = 7:0 ]
 	rblkctl destroy rblk0
 	make_md /dev/ram0
@@ -186,7 +188,7 @@ create_md_refusals() {
 
 offline_changes() {
 	rblkctl outdate /dev/ram0
-	rblkctl -j dump-md /dev/ram0 | grep -q '"flags":"consistent outdated clean"'
+	rblkctl -j dump-md /dev/ram0 | grep -q '"flags":"consistent outdated clean-shutdown"'
 	expect_err 2 "add --force" rblkctl set-gen /dev/ram0 4:1
 	rblkctl set-gen /dev/ram0 4:1 --force
 	rblkctl set-gen /dev/ram0 6:2 --force

@@ -25,7 +25,9 @@
 # - rate control: resync-rate caps a resync, application I/O slows it to
 #   resync-min-rate;
 # - 3 nodes: two behind at once, both resynced; the source lost in the
-#   middle of a resync, the target finishes from the promoted survivor.
+#   middle of a resync, the target finishes from the promoted survivor;
+# - the primary restarted: after a clean shutdown it reads the bitmap
+#   back from its metadata; after a crash every block counts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 need fio nft ip jq python3
@@ -389,7 +391,64 @@ source_lost() {
 	compare_backing 1 2
 }
 
-ktap_set_plan 10
+# md_area I: "SKIP COUNT" of node I's metadata area in 4 KiB blocks.
+md_area() {
+	local j
+	j=$(rblkctl -j dump-md "$(node_dev "$1")")
+	echo "$(($(echo "$j" | jq .md_offset) / 4096)) $(($(echo "$j" | jq .md_size) / 4096))"
+}
+
+# restart MODE: node 1 misses 4 MiB while node 0 is primary; node 0's
+# volume is destroyed and created again over its metadata, node 1 still
+# away. MODE clean: the destroy wrote node 1's bitmap and the
+# clean-shutdown flag, node 0 reads them back and the resync moves only
+# the dirty blocks. MODE crash: the metadata area is put back as it was
+# before the destroy (as a crash would have left it: the flag was
+# cleared when the volume was created), and every block is resynced.
+restart() {
+	local mode=$1 dirty size before moved area
+	behind 2 1 4M
+	dirty=$(oos_bytes 0 1)
+	size=$(vol_field 0 "$J_SIZE")
+	area=$(md_area 0)
+	# shellcheck disable=SC2086 # SKIP COUNT
+	set -- $area
+	dd if="$(node_dev 0)" of="$NET_STATE/md0.img" bs=4096 skip="$1" count="$2" \
+		iflag=direct status=none
+	rblkctl destroy rblk0
+	rblkctl dump-md "$(node_dev 0)" | grep -E "^ *flags .*clean-shutdown" ||
+		fail "no clean-shutdown flag after the destroy"
+	if [ "$mode" = crash ]; then
+		dd if="$NET_STATE/md0.img" of="$(node_dev 0)" bs=4096 seek="$1" \
+			oflag=direct conv=notrunc status=none
+		! rblkctl dump-md "$(node_dev 0)" | grep -E "^ *flags .*clean-shutdown" ||
+			fail "the running volume's metadata had the clean-shutdown flag"
+	fi
+	node_start 0 2 write-quorum 1
+	if [ "$mode" = clean ]; then
+		[ "$(oos_bytes 0 1)" = "$dirty" ] ||
+			fail "bitmap read back: $(oos_bytes 0 1) bytes, $dirty before"
+	else
+		[ "$(oos_bytes 0 1)" = "$size" ] ||
+			fail "after a crash $(oos_bytes 0 1) of $size bytes out of sync"
+	fi
+	echo "$(oos_bytes 0 1) bytes out of sync after the restart ($dirty dirty)"
+	before=$(tx_bytes 1)
+	heal
+	wait_all_connected 2
+	node_ctl 0 primary rblk0
+	synced 2 1
+	moved=$(($(tx_bytes 1) - before))
+	echo "sent to node 1: $moved bytes"
+	if [ "$mode" = clean ]; then
+		[ "$moved" -le $((dirty * 5 / 4 + (1 << 20))) ] ||
+			fail "moved $moved bytes for $dirty dirty"
+	else
+		[ "$moved" -ge "$size" ] || fail "moved $moved bytes of $size: not a full resync"
+	fi
+}
+
+ktap_set_plan 12
 t "2 nodes: a secondary back after missing 4 MiB is resynced by itself, moving at most 1.25x the dirty bytes + 1 MiB" bitmap_resync 2
 t "3 nodes: the same, the third node untouched" bitmap_resync 3
 t "a resync cut at half and healed goes on: at most 1.3x the dirty bytes in all" interrupted
@@ -400,4 +459,6 @@ t "two fresh nodes of unknown content: refused until one is forced, then a full 
 t "invalidate, invalidate-remote, pause-sync and resume-sync" operator
 t "resync-rate caps a resync; application I/O slows it to resync-min-rate" rates
 t "3 nodes: two behind at once; a source lost mid-resync, the target finishes from the new primary" source_lost
+t "the primary restarted cleanly reads its bitmap back: only the dirty blocks move" restart clean
+t "the primary restarted after a crash (no clean-shutdown flag): every block moves" restart crash
 ktap_finished

@@ -244,7 +244,7 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 static void flags_text(u32 flags, char *buf, size_t len)
 {
 	static const char *const names[] = { "consistent", "outdated",
-					     "was-primary", "clean", "external",
+					     "was-primary", "clean-shutdown", "external",
 					     "uncommitted" };
 
 	buf[0] = 0;
