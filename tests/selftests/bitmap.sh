@@ -1,19 +1,21 @@
 #!/bin/bash
 # SPDX-License-Identifier: GPL-2.0
 # Sparse out-of-sync bitmaps (docs/resync.md, "Bitmaps"): a 1 TiB volume
-# (device-mapper zero target; external metadata on a loop device over a
-# tmpfs file) with 3 peers that never connect. Whole, its bitmaps would
+# (a null_blk device that keeps nothing; external metadata on a loop
+# device over a tmpfs file) with 3 peers that never connect. Whole, its bitmaps would
 # pin 3 x 32 MiB; sparse, adding the peers and writing at both ends of
 # the device costs a few MiB (pointer arrays and flush epochs), the
 # written blocks are marked for every peer, and after a destroy and a
 # create the bitmaps read back from the metadata hold the same bits.
 . "$(dirname "$0")/lib.sh"
-need dmsetup losetup jq
+need losetup jq
 DIR=$(mktemp -d)
-ZERO=rblk-bm-zero
+# The null_blk device: its configfs directory names the disk.
+NULLB=/sys/kernel/config/nullb/bmdata
 cleanup() {
 	cleanup_volumes
-	dmsetup remove "$ZERO" 2>/dev/null
+	[ ! -d "$NULLB" ] || rmdir "$NULLB"
+	[ ! -e "$DIR/module" ] || rmmod null_blk
 	[ ! -s "$DIR/loop" ] || losetup -d "$(cat "$DIR/loop")" 2>/dev/null
 	rm -rf "$DIR"
 }
@@ -52,11 +54,19 @@ used() {
 
 sparse() {
 	local m0 i sectors end
-	modprobe dm-zero
+	if [ ! -e /sys/module/null_blk ]; then
+		modprobe null_blk nr_devices=0
+		touch "$DIR/module"
+	fi
+	[ -d /sys/kernel/config/nullb ] || mount -t configfs configfs /sys/kernel/config
 	modprobe loop 2>/dev/null || true
 	sectors=$((TIB << 31))
-	dmsetup create "$ZERO" --table "0 $sectors zero"
-	DATA=/dev/$(dmsetup info -c --noheadings -o blkdevname "$ZERO")
+	mkdir "$NULLB"
+	echo $((TIB << 20)) >"$NULLB/size"	# MiB
+	echo 4096 >"$NULLB/blocksize"
+	echo 1 >"$NULLB/power"
+	DATA=/dev/bmdata
+	[ -b "$DATA" ] || fail "no $DATA"
 	truncate -s 128M "$DIR/md.img"
 	losetup -f --show "$DIR/md.img" >"$DIR/loop"
 	MD=$(cat "$DIR/loop")
