@@ -50,7 +50,7 @@ help:
 	@echo "make check      unit tests (ASan/UBSan) natively, selftests in a guest"
 	@echo "make check-debug  the teardown/error-path selftests on the KASAN+lockdep kernel"
 	@echo "make check-long   the soaks make check sizes down (a hammered range resynced 10 times)"
-	@echo "make bench      fio on a raw RAM disk, rblk (2, 3 nodes, chain) and DRBD 8.4"
+	@echo "make bench      fio on a raw RAM disk, rblk (2, 3 nodes, chain) and DRBD 8.4; full resyncs"
 	@echo "make lint       checkpatch --strict, sparse and the generated-code check"
 
 # --- kernel source pieces: checkpatch, ynl-gen, kselftest harness --------
