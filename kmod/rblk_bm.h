@@ -41,7 +41,7 @@ struct rblk_bm {
 	unsigned long **pages;
 	unsigned long *dirty;
 	atomic64_t weight;
-	struct mutex lock;
+	struct mutex lock;	/* clear, fill, zero, read, write */
 	bool on_disk;
 };
 
