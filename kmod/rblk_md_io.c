@@ -165,26 +165,15 @@ void rblk_md_bm_load(struct rblk_vol *vol, u32 id, int slot)
 			(rblk_bm_weight(bm) * vol->md.bitmap_block) >> 10);
 }
 
-/* Writes slot @slot's bitmap: node @id's, or all set when it has none. */
+/* Writes slot @slot's bitmap, node @id's. */
 static int rblk_md_bm_write(struct rblk_vol *vol, int slot, u32 id)
 {
-	struct rblk_bm *bm = vol->oos[id], *tmp = NULL;
-	int err;
+	struct rblk_bm *bm = vol->oos[id];
 
-	/* Not a peer since a clean start: the disk holds it as it was. */
-	if (!bm && vol->md_clean)
-		return 0;
-	if (!bm) {
-		tmp = rblk_bm_alloc(DIV_ROUND_UP_ULL(vol->md.layout.data_size,
-						     vol->md.bitmap_block));
-		if (!tmp)
-			return -ENOMEM;
-		rblk_bm_fill(tmp);
-		bm = tmp;
-	}
-	err = rblk_bm_write(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, slot));
-	rblk_bm_free(tmp);
-	return err;
+	/* rblk_md_open() or the peer's add gave each slot with a base one. */
+	if (WARN_ON_ONCE(!bm))
+		return -EINVAL;
+	return rblk_bm_write(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, slot));
 }
 
 int rblk_md_close(struct rblk_vol *vol)
