@@ -170,8 +170,11 @@ static int rblk_md_bm_write(struct rblk_vol *vol, int slot, u32 id)
 {
 	struct rblk_bm *bm = vol->oos[id];
 
-	/* rblk_md_open() or the peer's add gave each slot with a base one. */
-	if (WARN_ON_ONCE(!bm))
+	/*
+	 * rblk_md_open() or the peer's add gave each slot with a base one;
+	 * without, no clean shutdown (every block counts at the next start).
+	 */
+	if (!bm)
 		return -EINVAL;
 	return rblk_bm_write(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, slot));
 }
