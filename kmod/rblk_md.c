@@ -124,6 +124,12 @@ static struct rblk_gen rblk_md_get_gen(const struct rblk_md_gen *d)
 	return g;
 }
 
+bool rblk_md_al_ok(u32 extents, u32 shift)
+{
+	return extents >= RBLK_MD_AL_EXTENTS_MIN && extents <= RBLK_MD_AL_EXTENTS_MAX &&
+	       shift >= RBLK_MD_AL_SHIFT_MIN && shift <= RBLK_MD_AL_SHIFT_MAX;
+}
+
 void rblk_md_init(struct rblk_md *md, const u8 uuid[16], u32 node_id,
 		  u32 max_peers, u32 bitmap_block, bool external,
 		  const struct rblk_md_layout *l)
@@ -133,6 +139,9 @@ void rblk_md_init(struct rblk_md *md, const u8 uuid[16], u32 node_id,
 	md->node_id = node_id;
 	md->max_peers = max_peers;
 	md->bitmap_block = bitmap_block;
+	/* The log's defaults: zero on disk, as before the fields existed. */
+	md->al_extents = 0;
+	md->al_shift = 0;
 	md->flags = RBLK_MD_F_CLEAN | (external ? RBLK_MD_F_EXTERNAL : 0);
 	md->layout = *l;
 	/*
@@ -180,6 +189,8 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 	sb->md_size = cpu_to_le64(l->md_size);
 	sb->al_offset = cpu_to_le64(l->al_offset);
 	sb->al_blocks = cpu_to_le32(RBLK_MD_AL_BLOCKS);
+	sb->al_extents = cpu_to_le16(md->al_extents);
+	sb->al_shift = md->al_shift;
 	sb->bm_offset = cpu_to_le64(l->bm_offset);
 	sb->bm_bytes = cpu_to_le64(l->bm_bytes);
 	sb->sb_offset = cpu_to_le64(l->sb_offset);
@@ -303,7 +314,7 @@ static enum rblk_md_status rblk_md_check_slots(const struct rblk_md_sb *sb,
 				return rblk_md_bad(why, "unused peer slot not zero");
 			continue;
 		}
-		if (flags & ~RBLK_MD_SLOT_USED)
+		if (flags & ~RBLK_MD_SLOT_ALL)
 			return rblk_md_bad(why, "unknown peer slot flags");
 		if (id >= RBLK_MAX_NODES || id == md->node_id)
 			return rblk_md_bad(why, "peer slot node id out of range");
@@ -369,6 +380,12 @@ enum rblk_md_status rblk_md_decode(const void *buf, size_t len, u64 dev_size,
 	md->bitmap_block = le32_to_cpu(sb->bitmap_block);
 	if (!rblk_md_bitmap_block_ok(md->bitmap_block))
 		return rblk_md_bad(why, "bitmap block size not a power of two from 4 KiB to 1 GiB");
+
+	/* Zero (metadata made before they could be set): the defaults. */
+	md->al_extents = le16_to_cpu(sb->al_extents);
+	md->al_shift = sb->al_shift;
+	if (!rblk_md_al_ok(rblk_md_al_extents(md), rblk_md_al_shift(md)))
+		return rblk_md_bad(why, "write-intent log extents out of range (64-1000 of 4 MiB to 1 GiB)");
 
 	st = rblk_md_check_layout(sb, dev_size, data_dev_size, md, why);
 	if (st != RBLK_MD_OK)

@@ -20,6 +20,18 @@
 #define RBLK_MD_BITMAP_DEFAULT	4096
 /* Write-intent log: RBLK_MD_AL_BLOCKS transaction blocks of 4 KiB. */
 #define RBLK_MD_AL_BLOCKS	32
+/*
+ * Its hot extents: how many (one transaction block lists them all) and
+ * how large (log2 of bytes). A request spans at most
+ * RBLK_PROTO_MAX_RANGE / 4 MiB + 1 = 17 extents: the minimum leaves room
+ * for a few such requests at once.
+ */
+#define RBLK_MD_AL_EXTENTS_MIN	64
+#define RBLK_MD_AL_EXTENTS_MAX	1000
+#define RBLK_MD_AL_EXTENTS_DEFAULT 512
+#define RBLK_MD_AL_SHIFT_MIN	22	/* 4 MiB */
+#define RBLK_MD_AL_SHIFT_MAX	30	/* 1 GiB */
+#define RBLK_MD_AL_SHIFT_DEFAULT 22
 
 /* Superblock flags. */
 #define RBLK_MD_F_CONSISTENT	BIT(0)	/* the data is whole */
@@ -33,6 +45,13 @@
 
 /* Peer slot flags. */
 #define RBLK_MD_SLOT_USED	BIT(0)
+/*
+ * The slot's bitmap holds only what a crash left unknown (the write-intent
+ * log's extents at the restart): no write this node took that the peer
+ * lacks (docs/generations.md, rule equal-both-changed).
+ */
+#define RBLK_MD_SLOT_CRASH	BIT(1)
+#define RBLK_MD_SLOT_ALL	0x3
 
 /**
  * struct rblk_md_gen - a generation on disk
@@ -79,6 +98,9 @@ struct rblk_md_slot {
  * @md_size:	bytes of the metadata area
  * @al_offset:	byte offset of the write-intent log on the metadata device
  * @al_blocks:	its 4 KiB blocks
+ * @al_extents:	hot extents of the write-intent log (0: the default)
+ * @al_shift:	log2 of the bytes of an extent (0: the default)
+ * @pad1:	zero
  * @pad1:	zero
  * @bm_offset:	byte offset of the first peer bitmap on the metadata device
  * @bm_bytes:	bytes per peer bitmap
@@ -111,7 +133,9 @@ struct rblk_md_sb {
 	__le64 md_size;
 	__le64 al_offset;
 	__le32 al_blocks;
-	__le32 pad1;
+	__le16 al_extents;
+	u8 al_shift;
+	u8 pad1;
 	__le64 bm_offset;
 	__le64 bm_bytes;
 	__le64 sb_offset;
@@ -155,6 +179,9 @@ struct rblk_md_layout {
  * @max_peers:	peer slots
  * @flags:	RBLK_MD_F_*
  * @bitmap_block: bytes per bitmap bit
+ * @al_extents:	hot extents of the write-intent log (0: the default;
+ *		rblk_md_al_extents())
+ * @al_shift:	log2 of an extent's bytes (0: the default; rblk_md_al_shift())
  * @layout:	areas
  * @gen:	generation state
  * @slots:	peer node ids (valid with RBLK_MD_SLOT_USED)
@@ -168,6 +195,8 @@ struct rblk_md {
 	u32 max_peers;
 	u32 flags;
 	u32 bitmap_block;
+	u32 al_extents;
+	u32 al_shift;
 	struct rblk_md_layout layout;
 	struct rblk_gen_state gen;
 	u32 slots[RBLK_MD_MAX_PEERS];
@@ -200,6 +229,19 @@ enum rblk_md_status {
 int rblk_md_compute_layout(u64 dev_size, u64 data_dev_size, bool external,
 			   u32 max_peers, u32 bitmap_block,
 			   struct rblk_md_layout *l, const char **why);
+
+static inline u32 rblk_md_al_extents(const struct rblk_md *md)
+{
+	return md->al_extents ? md->al_extents : RBLK_MD_AL_EXTENTS_DEFAULT;
+}
+
+static inline u32 rblk_md_al_shift(const struct rblk_md *md)
+{
+	return md->al_shift ? md->al_shift : RBLK_MD_AL_SHIFT_DEFAULT;
+}
+
+/* Whether @extents hot extents of 2^@shift bytes make a valid intent log. */
+bool rblk_md_al_ok(u32 extents, u32 shift);
 
 /*
  * Fresh metadata for a new node: no data generation yet, no peers, the

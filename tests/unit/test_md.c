@@ -113,6 +113,9 @@ TEST(round_trip)
 	sample(&md, 42);
 	md.gen.consistent = false;
 	md.gen.sync_from = G(8, 0);
+	md.al_extents = 100;
+	md.al_shift = 25;
+	md.slot_flags[1] |= RBLK_MD_SLOT_CRASH;
 	rblk_md_encode(&md, &sb);
 	ASSERT_EQ(RBLK_MD_OK, rblk_md_decode(&sb, sizeof(sb), 64 * MIB, 0, &back, &why)) {
 		TH_LOG("%s", why);
@@ -130,6 +133,9 @@ TEST(round_trip)
 	EXPECT_EQ(9, back.gen.seen);
 	EXPECT_EQ(2, back.slots[1]);
 	EXPECT_TRUE(rblk_gen_eq(G(5, 1), back.slot_base[0]));
+	EXPECT_EQ(RBLK_MD_SLOT_USED | RBLK_MD_SLOT_CRASH, back.slot_flags[1]);
+	EXPECT_EQ(100, back.al_extents);
+	EXPECT_EQ(25, back.al_shift);
 	EXPECT_EQ(0, memcmp(&md.layout, &back.layout, sizeof(md.layout)));
 }
 
@@ -181,7 +187,12 @@ TEST(every_field_checked)
 		{ "md_size", F(md_size), 8, 1, "metadata area" },
 		{ "al_offset", F(al_offset), 8, 0, "write-intent log" },
 		{ "al_blocks", F(al_blocks), 4, 64, "write-intent log" },
-		{ "pad1", F(pad1), 4, 1, "padding" },
+		{ "pad1", F(pad1), 1, 1, "padding" },
+		{ "al_extents low", F(al_extents), 2, 63, "write-intent log extents" },
+		{ "al_extents high", F(al_extents), 2, 1001, "write-intent log extents" },
+		{ "al_extents default", F(al_extents), 2, 0, NULL },
+		{ "al_shift low", F(al_shift), 1, 21, "write-intent log extents" },
+		{ "al_shift high", F(al_shift), 1, 31, "write-intent log extents" },
 		{ "bm_offset", F(bm_offset), 8, 1, "bitmap area" },
 		{ "bm_bytes", F(bm_bytes), 8, 8192, "bitmap area" },
 		{ "sb_offset", F(sb_offset), 8, 0, "superblock offset" },
@@ -200,7 +211,8 @@ TEST(every_field_checked)
 		{ "slot node id", F(slots[0].node_id), 4, 16, "node id out of range" },
 		{ "slot own id", F(slots[0].node_id), 4, 1, "node id out of range" },
 		{ "slot duplicate", F(slots[0].node_id), 4, 2, "two peer slots" },
-		{ "slot flags", F(slots[0].flags), 4, 3, "unknown peer slot flags" },
+		{ "slot flags", F(slots[0].flags), 4, 5, "unknown peer slot flags" },
+		{ "slot crash flag", F(slots[0].flags), 4, 3, NULL },
 		{ "slot base", F(slots[0].bitmap_base.origin), 4, 20, "bitmap base" },
 		{ "slot beyond max", F(slots[3].node_id), 4, 5, "unused peer slot" },
 		{ "unused slot", F(slots[2].bitmap_base.counter), 8, 1, "unused peer slot" },

@@ -25,6 +25,8 @@
  * @node_id:	--node-id, -1 when not given
  * @max_peers:	--max-peers, -1 when not given
  * @bitmap_block: --bitmap-block
+ * @al_extents:	--al-extents
+ * @al_extent_size: --al-extent-size
  * @uuid:	--uuid, or NULL for a new random one
  * @force:	--force
  * @assume_clean: --assume-clean: the device is blank, like every other
@@ -38,6 +40,8 @@ struct md_args {
 	long node_id;
 	long max_peers;
 	uint64_t bitmap_block;
+	long al_extents;
+	uint64_t al_extent_size;
 	const char *uuid;
 	bool force;
 	bool assume_clean;
@@ -92,6 +96,8 @@ static int parse_md_args(const char *cmd, int argc, char **argv, bool want_gen,
 	memset(a, 0, sizeof(*a));
 	a->node_id = a->max_peers = -1;
 	a->bitmap_block = RBLK_MD_BITMAP_DEFAULT;
+	a->al_extents = RBLK_MD_AL_EXTENTS_DEFAULT;
+	a->al_extent_size = 1ULL << RBLK_MD_AL_SHIFT_DEFAULT;
 	for (i = 0; i < argc; i++) {
 		const char *o = argv[i];
 		bool has_val = i + 1 < argc;
@@ -114,6 +120,19 @@ static int parse_md_args(const char *cmd, int argc, char **argv, bool want_gen,
 			    a->bitmap_block > RBLK_MD_BITMAP_MAX ||
 			    (a->bitmap_block & (a->bitmap_block - 1)))
 				return usage_error("%s: bad bitmap block size '%s' (a power of two from 4K to 1G)",
+						   cmd, argv[i]);
+		} else if (!strcmp(o, "--al-extents") && has_val) {
+			if (parse_long(argv[++i], RBLK_MD_AL_EXTENTS_MIN,
+				       RBLK_MD_AL_EXTENTS_MAX, &a->al_extents))
+				return usage_error("%s: bad number of intent-log extents '%s' (%d-%d)",
+						   cmd, argv[i], RBLK_MD_AL_EXTENTS_MIN,
+						   RBLK_MD_AL_EXTENTS_MAX);
+		} else if (!strcmp(o, "--al-extent-size") && has_val) {
+			if (rblk_parse_size(argv[++i], &a->al_extent_size) ||
+			    a->al_extent_size < 1ULL << RBLK_MD_AL_SHIFT_MIN ||
+			    a->al_extent_size > 1ULL << RBLK_MD_AL_SHIFT_MAX ||
+			    (a->al_extent_size & (a->al_extent_size - 1)))
+				return usage_error("%s: bad intent-log extent size '%s' (a power of two from 4M to 1G)",
 						   cmd, argv[i]);
 		} else if (!strcmp(o, "--uuid") && has_val) {
 			a->uuid = argv[++i];
@@ -215,6 +234,11 @@ int cmd_create_md(struct ctl *c, int argc, char **argv)
 	}
 	rblk_md_init(&md, uuid, (u32)a.node_id, (u32)a.max_peers,
 		     (u32)a.bitmap_block, a.external, &md.layout);
+	/* The defaults stay zero on disk (rblk_md_al_extents()). */
+	if (a.al_extents != RBLK_MD_AL_EXTENTS_DEFAULT)
+		md.al_extents = (u32)a.al_extents;
+	if (a.al_extent_size != 1ULL << RBLK_MD_AL_SHIFT_DEFAULT)
+		md.al_shift = (u32)__builtin_ctzll(a.al_extent_size);
 	/* Known blank, like the other nodes' devices: in sync with them. */
 	md.gen.consistent = a.assume_clean;
 	if (rblk_md_compute_layout(io.md_dev_size, io.data_size, a.external,
@@ -286,6 +310,9 @@ static struct json_object *md_json(const struct rblk_mdio *io)
 	json_object_object_add(o, "md_offset", json_object_new_uint64(l->md_offset));
 	json_object_object_add(o, "md_size", json_object_new_uint64(l->md_size));
 	json_object_object_add(o, "al_offset", json_object_new_uint64(l->al_offset));
+	json_object_object_add(o, "al_extents", json_object_new_int64(rblk_md_al_extents(md)));
+	json_object_object_add(o, "al_extent_size",
+			       json_object_new_uint64(1ULL << rblk_md_al_shift(md)));
 	json_object_object_add(o, "bm_offset", json_object_new_uint64(l->bm_offset));
 	json_object_object_add(o, "bm_bytes", json_object_new_uint64(l->bm_bytes));
 	json_object_object_add(o, "sb_offset", json_object_new_uint64(l->sb_offset));
@@ -308,6 +335,9 @@ static struct json_object *md_json(const struct rblk_mdio *io)
 		s = json_object_new_object();
 		json_object_object_add(s, "node_id", json_object_new_int64(md->slots[i]));
 		json_object_object_add(s, "bitmap_base", gen_json(md->slot_base[i]));
+		json_object_object_add(s, "crash_marks",
+				       json_object_new_boolean(md->slot_flags[i] &
+							       RBLK_MD_SLOT_CRASH));
 		json_object_array_add(arr, s);
 	}
 	json_object_object_add(o, "peers", arr);
@@ -336,6 +366,8 @@ static void md_print(const struct rblk_mdio *io, const char *dev)
 	       " bytes at %" PRIu64 ", superblocks at %" PRIu64 "\n",
 	       l->al_offset, md->max_peers, l->bm_bytes, l->bm_offset, l->sb_offset);
 	printf("  bitmap block  %u bytes\n", md->bitmap_block);
+	printf("  intent log    %u extents of %s\n", rblk_md_al_extents(md),
+	       rblk_format_size(1ULL << rblk_md_al_shift(md), s1, sizeof(s1)));
 	if (rblk_gen_is_none(md->gen.current_gen))
 		printf("  generation    none (no data yet%s)\n",
 		       md->gen.consistent ? ", assumed clean" : ", content unknown");
