@@ -38,6 +38,7 @@
 struct rblk_vol;
 struct rblk_peer;
 struct rblk_epoch;
+struct rblk_al;
 
 /**
  * struct rblk_secret - a volume's shared secret
@@ -501,6 +502,8 @@ struct rblk_peer {
  *		shutdown (rblk_md_io.c)
  * @epoch:	per node id, the regions of writes it acked that no flush it
  *		acked since covers (rblk_epoch.c); allocated with @oos
+ * @al:		the write-intent log (rblk_al.c): every write on this node
+ *		holds its extents from before it starts until it ended
  * @chain_lock:	protects @chain_key, @chain_heads, @chain_epoch, @chain_cut
  *		and @chain_cut_until (the I/O path reads the last two
  *		without it, and copes with a stale view); per volume
@@ -579,6 +582,7 @@ struct rblk_vol {
 	int promised_to;
 	struct rblk_bm *oos[RBLK_MAX_NODES];
 	struct rblk_epoch *epoch[RBLK_MAX_NODES];
+	struct rblk_al *al;
 	spinlock_t chain_lock;		/* chain_*: routes, links, cuts */
 	u64 chain_key;
 	unsigned long chain_heads;
@@ -686,6 +690,17 @@ int rblk_md_load(struct rblk_vol *vol, struct netlink_ext_ack *extack);
  * marks them, a peer or not), and the flag is cleared on disk.
  */
 int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack);
+/*
+ * A secondary lost the primary @id, whose writes in flight may have
+ * reached this node and not the others, or the others and not this one:
+ * the hot extents of this node's write-intent log count as out of sync
+ * with every other node (crash marks, as after a crash of this node),
+ * so that the next primary reconciles them (docs/resync.md). Under
+ * conf_mutex.
+ */
+void rblk_md_primary_lost(struct rblk_vol *vol, u32 id);
+/* The device the metadata is on: the backing device, or its own. */
+struct block_device *rblk_md_bdev(struct rblk_vol *vol);
 /*
  * Node @id, of peer slot @slot, is behind since the slot's bitmap base:
  * its out-of-sync bitmap comes from the slot's bitmap on disk after a

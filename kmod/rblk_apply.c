@@ -10,6 +10,7 @@
 #include <linux/slab.h>
 
 #include "rblk.h"
+#include "rblk_al.h"
 #include "rblk_apply.h"
 #include "rblk_resync.h"
 
@@ -219,6 +220,15 @@ static void rblk_apply_lock(struct rblk_peer *peer)
 	mutex_lock(&vol->apply_mutex);
 }
 
+/* @rx's write ended (or never started): its intent-log extents go. */
+static void rblk_rx_al_end(struct rblk_rx *rx)
+{
+	if (!rx->al)
+		return;
+	rx->al = false;
+	rblk_al_end(rx->peer->vol->al, rx->sector << SECTOR_SHIFT, rx->bytes);
+}
+
 /* Context: bio completion (interrupt, or the submitter for brd). */
 static void rblk_rx_end_io(struct bio *bio)
 {
@@ -228,6 +238,7 @@ static void rblk_rx_end_io(struct bio *bio)
 
 	if (bio->bi_status)
 		rx->status = RBLK_ACK_EIO;
+	rblk_rx_al_end(rx);
 	/* @vol outlives @peer's writes: its teardown waits for them. */
 	if (atomic_dec_and_test(&peer->rx_local))
 		wake_up_all(&vol->apply_wait);
@@ -480,6 +491,15 @@ static int rblk_apply_start(struct rblk_peer *peer, struct rblk_rx *rx,
 	struct rblk_vol *vol = peer->vol;
 	union rblk_msg_fixed out;
 
+	/* A write changes the disk: the intent log covers it first. */
+	if (write) {
+		if (rblk_al_begin(vol->al, rx->sector << SECTOR_SHIFT, rx->bytes)) {
+			rx->status = RBLK_ACK_EIO;
+			rblk_rx_part_done(rx);
+			return 0;
+		}
+		rx->al = true;
+	}
 	rblk_apply_lock(peer);
 	if (write && !rblk_chain_admit(peer, be64_to_cpu(gen->counter),
 				       be32_to_cpu(route->epoch))) {
@@ -500,6 +520,7 @@ static int rblk_apply_start(struct rblk_peer *peer, struct rblk_rx *rx,
 
 out_unlock:
 	mutex_unlock(&vol->apply_mutex);
+	rblk_rx_al_end(rx);
 	rblk_rx_part_done(rx);
 	return 0;
 }

@@ -35,6 +35,7 @@
  * @promised:	see @down_stale
  * @sector:	first sector (for status: the bio's iterator moves)
  * @bytes:	bytes it covers (0 for a flush)
+ * @al:		holds its extents of the write-intent log (rblk_al.c)
  * @bio:	the bio submitted to the backing device; its inline vectors
  *		follow
  */
@@ -56,6 +57,7 @@ struct rblk_rx {
 	u64 promised;
 	u64 sector;
 	u32 bytes;
+	bool al;
 	struct bio bio;
 };
 

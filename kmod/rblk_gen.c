@@ -52,6 +52,9 @@ enum rblk_gen_verdict rblk_gen_mirror(enum rblk_gen_verdict v)
  *		part of the state's history: nothing is copied)
  * @history_len: their number
  * @slot_base:	its bitmap for the other side (see struct rblk_gen_side)
+ * @crash_only:	see struct rblk_gen_side
+ * @node_id:	its node id
+ * @primary:	see struct rblk_gen_side
  */
 struct rblk_gen_view {
 	const struct rblk_gen_state *s;
@@ -59,6 +62,9 @@ struct rblk_gen_view {
 	const struct rblk_gen *history;
 	u32 history_len;
 	struct rblk_gen slot_base;
+	bool crash_only;
+	u32 node_id;
+	bool primary;
 };
 
 static bool rblk_gen_in_list(const struct rblk_gen *list, u32 n, struct rblk_gen g)
@@ -170,13 +176,21 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_vie
  *  3 peer-fresh             only I have data: I am the source (full)
  *  4 both-inconsistent      no side holds whole data: refuse
  *  5 equal-both-changed     same generation, but each side took writes
- *                           within it that the other lacks: split brain
+ *                           within it that the other lacks: split brain;
+ *    equal-crash-marks      unless one side's bitmap holds only crash
+ *                           marks (its write-intent log after a crash or
+ *                           a lost primary): a bitmap resync of both
+ *                           sets, from the side with real changes; when
+ *                           every bitmap (one or two) holds crash marks
+ *                           only, from a primary, else the generation's
+ *                           creator, else the lower node id (also before
+ *                           rules 6 and 7)
  *  6 equal-my-changes       same generation, and I took writes the peer
  *                           lacks (I keep a bitmap for it): I am the
  *                           source, bitmap resync (full if the peer is
  *                           inconsistent)
  *  7 equal-peer-changes     the mirror of 6
- *  8 equal                  same generation: in sync (reconcile intents);
+ *  8 equal                  same generation: in sync;
  *                           if one side is inconsistent the other is the
  *                           source of a full resync
  *  9 conflicting-lineage    each side is behind the other (its current
@@ -204,6 +218,24 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_vie
  * against a side that holds that generation: it took it, so there it
  * counts as itself.
  */
+/*
+ * Same generation, and every bitmap either side keeps for the other holds
+ * only crash marks: no write either took that the other lacks, only
+ * blocks that may differ. One bitmap resync of both sets (the target
+ * tells its own) reconciles them. Whether @me is its source: a primary,
+ * else the side that created the generation (it was primary), else the
+ * lower node id.
+ */
+static bool rblk_gen_crash_source(const struct rblk_gen_view *me,
+				  const struct rblk_gen_view *peer)
+{
+	if (me->primary != peer->primary)
+		return me->primary;
+	if (me->current.origin == me->node_id || me->current.origin == peer->node_id)
+		return me->current.origin == me->node_id;
+	return me->node_id < peer->node_id;
+}
+
 static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view *me,
 						      const struct rblk_gen_view *peer)
 {
@@ -211,7 +243,7 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 	bool m_fresh = rblk_gen_is_none(me->current);
 	bool p_fresh = rblk_gen_is_none(peer->current);
 	bool me_at_base, peer_at_base, me_behind, peer_behind;
-	bool m_changed, p_changed;
+	bool m_changed, p_changed, m_real, p_real;
 
 	if (m_fresh && p_fresh) {
 		if (m->consistent && p->consistent)
@@ -240,9 +272,19 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 	p_changed = !rblk_gen_is_none(peer->slot_base);
 
 	if (rblk_gen_eq(me->current, peer->current)) {
-		if (m_changed && p_changed)
+		m_real = m_changed && !me->crash_only;
+		p_real = p_changed && !peer->crash_only;
+		if (m_real && p_real)
 			return rblk_gen_verdict(RBLK_GEN_SPLIT_BRAIN,
 						"equal-both-changed");
+		/* Crash marks on one side: the other's real changes lead. */
+		if (m_changed && p_changed && (m_real || p_real))
+			return rblk_gen_equal_changed(me, peer, m_real,
+						      "equal-crash-marks");
+		if ((m_changed && !m_real) || (p_changed && !p_real))
+			return rblk_gen_equal_changed(me, peer,
+						      rblk_gen_crash_source(me, peer),
+						      "equal-crash-marks");
 		if (m_changed)
 			return rblk_gen_equal_changed(me, peer, true,
 						      "equal-my-changes");
@@ -361,6 +403,9 @@ static void rblk_gen_view_of(const struct rblk_gen_side *in,
 	v->history = s->history;
 	v->history_len = n;
 	v->slot_base = in->slot_base;
+	v->crash_only = in->crash_only;
+	v->node_id = in->node_id;
+	v->primary = in->primary;
 	if (!s->uncommitted || rblk_gen_known(other, s->current_gen))
 		return;
 	v->current = n ? s->history[0] : (struct rblk_gen){ 0, 0 };

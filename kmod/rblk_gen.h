@@ -73,10 +73,18 @@ struct rblk_gen_state {
  * @slot_base:	the generation at which this node's out-of-sync bitmap for
  *		the other side started (counter 0: no bitmap, the peer was
  *		in sync when last seen)
+ * @crash_only:	that bitmap holds only what a crash of this node left
+ *		unknown (its write-intent log's extents), no write the other
+ *		side lacks
+ * @node_id:	the node's id
+ * @primary:	the node is primary (a crash's marks resync from it)
  */
 struct rblk_gen_side {
 	const struct rblk_gen_state *state;
 	struct rblk_gen slot_base;
+	bool crash_only;
+	u32 node_id;
+	bool primary;
 };
 
 /**

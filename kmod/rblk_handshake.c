@@ -244,6 +244,8 @@ static void rblk_hs_fill_hello(struct rblk_peer *peer, struct rblk_msg_hello *h)
 		flags |= RBLK_HELLO_F_UNCOMMITTED;
 	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY)
 		flags |= RBLK_HELLO_F_PRIMARY;
+	if (vol->md.slot_flags[peer->slot] & RBLK_MD_SLOT_CRASH)
+		flags |= RBLK_HELLO_F_CRASH;
 	h->flags = cpu_to_be32(flags);
 	h->history_len = cpu_to_be32(g->history_len);
 	rblk_gen_to_wire(&h->current_gen, g->current_gen);

@@ -137,6 +137,7 @@ static blk_status_t rblk_queue_rq(struct blk_mq_hw_ctx *hctx,
 	atomic_set(&cmd->pending, 1);
 	cmd->status = BLK_STS_OK;
 	cmd->repl = false;
+	cmd->al = false;
 	if (req_op(rq) != REQ_OP_READ) {
 		switch (rblk_req_start(vol, rq)) {
 		case RBLK_START_FAIL:
@@ -157,6 +158,9 @@ void rblk_io_dispatch(struct rblk_vol *vol, struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
 
+	/* Nowhere, local or remote, before the intent log covers it. */
+	if (cmd->repl && req_op(rq) != REQ_OP_FLUSH && !rblk_req_al_begin(vol, rq))
+		return;
 	if (req_op(rq) == REQ_OP_FLUSH)
 		rblk_submit_flush(vol, rq);
 	else

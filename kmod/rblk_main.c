@@ -11,6 +11,7 @@
 #include <linux/xarray.h>
 
 #include "rblk.h"
+#include "rblk_al.h"
 
 static int rblk_major;
 
@@ -184,6 +185,7 @@ static void rblk_vol_release_disk(struct rblk_vol *vol)
 static void rblk_vol_free(struct rblk_vol *vol)
 {
 	rblk_repl_free(vol);
+	rblk_al_destroy(vol);
 	bioset_exit(&vol->bioset);
 	if (vol->md_file)
 		bdev_fput(vol->md_file);

@@ -9,7 +9,9 @@
 #include <linux/gfp.h>
 
 #include "rblk.h"
+#include "rblk_al.h"
 #include "rblk_bm.h"
+#include "rblk_req.h"
 
 /* Both superblock copies, read in one go. */
 #define RBLK_MD_IO_SB_BYTES	(2 * RBLK_MD_BLOCK)
@@ -95,7 +97,7 @@ out:
 	return err;
 }
 
-static struct block_device *rblk_md_bdev(struct rblk_vol *vol)
+struct block_device *rblk_md_bdev(struct rblk_vol *vol)
 {
 	return vol->md_file ? file_bdev(vol->md_file) : rblk_backing_bdev(vol);
 }
@@ -106,11 +108,101 @@ static u64 rblk_md_bm_offset(struct rblk_vol *vol, int slot)
 	return vol->md.layout.bm_offset + (u64)slot * vol->md.layout.bm_bytes;
 }
 
+/* Bytes [@pos, @pos + @len) may differ from every peer's copy. */
+static void rblk_md_crash_mark(struct rblk_vol *vol, u64 pos, u64 len)
+{
+	struct rblk_md *md = &vol->md;
+	u32 i;
+
+	for (i = 0; i < md->max_peers; i++)
+		if (md->slot_flags[i] & RBLK_MD_SLOT_USED)
+			rblk_oos_mark(vol, md->slots[i], pos >> SECTOR_SHIFT,
+				      len >> SECTOR_SHIFT);
+}
+
+/*
+ * The slots in sync start a bitmap of crash marks (based at the current
+ * generation, flagged RBLK_MD_SLOT_CRASH: their nodes are told in the
+ * handshake); a slot behind keeps its base. Whether a slot changed.
+ * Under conf_mutex.
+ */
+static int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed)
+{
+	struct rblk_md *md = &vol->md;
+	u32 i;
+	int err;
+
+	*changed = false;
+	for (i = 0; i < md->max_peers; i++) {
+		if (!(md->slot_flags[i] & RBLK_MD_SLOT_USED) ||
+		    !rblk_gen_is_none(md->slot_base[i]))
+			continue;
+		err = rblk_oos_alloc(vol, md->slots[i]);
+		if (err)
+			return err;
+		set_bit(md->slots[i], &vol->oos_loaded);
+		md->slot_base[i] = md->gen.current_gen;
+		md->slot_flags[i] |= RBLK_MD_SLOT_CRASH;
+		*changed = true;
+	}
+	return 0;
+}
+
+/*
+ * After a crash: the extents of the write-intent log may differ from every
+ * peer (a slot behind already counts every block). An inconsistent node
+ * gets what it lacks from its source anyway.
+ */
+static int rblk_md_crash_recover(struct rblk_vol *vol, bool *changed)
+{
+	struct rblk_md *md = &vol->md;
+	int err;
+
+	*changed = false;
+	if (rblk_gen_is_none(md->gen.current_gen) || !md->gen.consistent)
+		return 0;
+	err = rblk_md_crash_slots(vol, changed);
+	if (err)
+		return err;
+	rblk_al_recovered(vol->al, md->layout.data_size, rblk_md_crash_mark);
+	return 0;
+}
+
+void rblk_md_primary_lost(struct rblk_vol *vol, u32 id)
+{
+	struct rblk_md *md = &vol->md;
+	bool changed;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	if (!md->gen.consistent)
+		return;
+	rblk_md_begin(vol);
+	if (rblk_md_crash_slots(vol, &changed)) {
+		pr_warn("rblk%u: primary %u lost, and no memory to mark the write-intent log's extents\n",
+			vol->minor, id);
+		vol->md = vol->md_undo;
+		return;
+	}
+	rblk_al_hot_extents(vol->al, md->layout.data_size, rblk_md_crash_mark);
+	if (changed && rblk_md_commit(vol))
+		pr_warn("rblk%u: the write-intent log's extents are marked in memory only: metadata not written\n",
+			vol->minor);
+	pr_info("rblk%u: primary %u lost: the write-intent log's extents count as out of sync with the other nodes\n",
+		vol->minor, id);
+}
+
 int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 {
 	struct rblk_md *md = &vol->md;
+	bool changed = false;
 	int i, err = 0;
 
+	err = rblk_al_create(vol);
+	if (err) {
+		NL_SET_ERR_MSG_FMT(extack, "cannot read the write-intent log of %s: error %d",
+				   vol->md_file ? vol->md_path : vol->backing_path, err);
+		return err;
+	}
 	mutex_lock(&vol->conf_mutex);
 	vol->md_clean = md->flags & RBLK_MD_F_CLEAN;
 	for (i = 0; i < md->max_peers; i++) {
@@ -125,7 +217,17 @@ int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 		}
 		rblk_md_bm_load(vol, md->slots[i], i);
 	}
-	if (vol->md_clean) {
+	if (!vol->md_clean) {
+		err = rblk_md_crash_recover(vol, &changed);
+		if (err) {
+			NL_SET_ERR_MSG(extack, "no memory for the bitmaps of the write-intent log");
+			goto out;
+		}
+		if (changed)
+			pr_info("rblk: %s: not shut down cleanly: the write-intent log's extents count as out of sync with every peer\n",
+				vol->backing_path);
+	}
+	if (vol->md_clean || changed) {
 		/* From here on a crash leaves the bitmaps on disk short. */
 		md->flags &= ~RBLK_MD_F_CLEAN;
 		err = rblk_md_persist(vol);

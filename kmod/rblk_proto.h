@@ -33,8 +33,12 @@
 /* Longest route of a chained WRITE or FLUSH: every node but two. */
 #define RBLK_ROUTE_MAX		16
 
-/* Largest range of one DISCARD or WRITE_ZEROES. */
-#define RBLK_PROTO_MAX_RANGE	BIT(30)
+/*
+ * Largest range of one DISCARD or WRITE_ZEROES: it spans at most 17
+ * extents of the smallest write-intent log extent (4 MiB), which every
+ * log holds at once (RBLK_MD_AL_EXTENTS_MIN).
+ */
+#define RBLK_PROTO_MAX_RANGE	BIT(26)
 /*
  * Generation counters on the wire stay below this: a peer cannot make a
  * node's counters wrap (each promotion or bump adds one).
@@ -207,8 +211,13 @@ struct rblk_wire_conf {
 #define RBLK_HELLO_F_PRIMARY	BIT(1)	/* the sender is primary */
 /* Nothing can have been committed under the sender's current generation. */
 #define RBLK_HELLO_F_UNCOMMITTED	BIT(2)
+/*
+ * The sender's bitmap for the receiver (@slot_base) holds only what its
+ * own crash left unknown: the extents of its write-intent log.
+ */
+#define RBLK_HELLO_F_CRASH	BIT(3)
 #define RBLK_HELLO_F_ALL	(RBLK_HELLO_F_CONSISTENT | RBLK_HELLO_F_PRIMARY | \
-				 RBLK_HELLO_F_UNCOMMITTED)
+				 RBLK_HELLO_F_UNCOMMITTED | RBLK_HELLO_F_CRASH)
 
 /**
  * struct rblk_msg_hello - generation state and settings, both ways, once

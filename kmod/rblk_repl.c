@@ -272,8 +272,14 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 		goto out;
 	me.state = &vol->md.gen;
 	me.slot_base = vol->md.slot_base[peer->slot];
+	me.crash_only = vol->md.slot_flags[peer->slot] & RBLK_MD_SLOT_CRASH;
+	me.node_id = vol->md.node_id;
+	me.primary = vol->role == RBLK_ROLE_PRIMARY;
 	them.state = other;
 	them.slot_base = rblk_gen_from_wire(&h->slot_base);
+	them.crash_only = be32_to_cpu(h->flags) & RBLK_HELLO_F_CRASH;
+	them.node_id = peer->node_id;
+	them.primary = primary;
 	d = rblk_gen_decide(&me, &them);
 	/* Both sides use the same features (rblk_conf_agree()). */
 	peer->digest = be64_to_cpu(h->features) & RBLK_PROTO_F_DIGEST;
@@ -365,8 +371,11 @@ static void rblk_repl_epoch_lost(struct rblk_peer *peer)
 	struct rblk_gen *base = &vol->md.slot_base[peer->slot];
 	struct rblk_gen cur = vol->md.gen.current_gen;
 
-	if (vol->role != RBLK_ROLE_PRIMARY ||
-	    !rblk_epoch_lost(vol, peer->node_id) || !rblk_gen_is_none(*base))
+	if (vol->role != RBLK_ROLE_PRIMARY || !rblk_epoch_lost(vol, peer->node_id))
+		return;
+	/* Real changes now, not only a crash's marks (kept in memory if need be). */
+	vol->md.slot_flags[peer->slot] &= ~RBLK_MD_SLOT_CRASH;
+	if (!rblk_gen_is_none(*base))
 		return;
 	rblk_md_begin(vol);
 	*base = cur;
@@ -382,7 +391,8 @@ static void rblk_repl_epoch_lost(struct rblk_peer *peer)
 void rblk_repl_peer_down(struct rblk_peer *peer)
 {
 	struct rblk_vol *vol = peer->vol;
-	bool was;
+	bool was, primary;
+	struct rblk_gen gen;
 
 	mutex_lock(&vol->conf_mutex);
 	rblk_rs_stop(peer);
@@ -391,9 +401,15 @@ void rblk_repl_peer_down(struct rblk_peer *peer)
 	rblk_repl_epoch_lost(peer);
 	spin_lock_irq(&peer->lock);
 	was = peer->conn == RBLK_CONN_STATE_CONNECTED;
+	primary = was && peer->primary;
+	gen = peer->gen;
 	peer->conn = RBLK_CONN_STATE_CONNECTING;
 	peer->primary = false;
 	spin_unlock_irq(&peer->lock);
+	/* Its writes in flight may have reached some nodes only. */
+	if (primary && vol->role == RBLK_ROLE_SECONDARY &&
+	    rblk_gen_eq(gen, vol->md.gen.current_gen))
+		rblk_md_primary_lost(vol, peer->node_id);
 	rblk_chain_forget(vol, peer->node_id);
 	if (was)
 		rblk_repl_broadcast(vol);

@@ -12,6 +12,7 @@
 #include <linux/blk-mq.h>
 
 #include "rblk.h"
+#include "rblk_al.h"
 #include "rblk_bm.h"
 #include "rblk_epoch.h"
 #include "rblk_req.h"
@@ -92,6 +93,12 @@ static void rblk_req_end(struct request *rq, blk_status_t status)
 		for_each_set_bit(id, &lack, RBLK_MAX_NODES)
 			rblk_oos_mark(vol, id, cmd->sector, cmd->nr_sectors);
 	}
+	/* Marked first: the log covers it until the bitmaps do. */
+	if (cmd->al) {
+		rblk_al_end(vol->al, (u64)cmd->sector << SECTOR_SHIFT,
+			    (u64)cmd->nr_sectors << SECTOR_SHIFT);
+		cmd->al = false;
+	}
 	if (cmd->overlap) {
 		spin_lock_irqsave(&vol->io_lock, flags);
 		list_del_init(&cmd->overlap_node);
@@ -129,6 +136,7 @@ enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	cmd->broken = 0;
 	cmd->stale = false;
 	cmd->overlap = false;
+	cmd->al = false;
 	cmd->sector = blk_rq_pos(rq);
 	cmd->nr_sectors = blk_rq_sectors(rq);
 	if (req_op(rq) == REQ_OP_FLUSH)
@@ -147,6 +155,20 @@ enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	}
 	spin_unlock_irq(&vol->io_lock);
 	return start;
+}
+
+bool rblk_req_al_begin(struct rblk_vol *vol, struct request *rq)
+{
+	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+
+	if (rblk_al_begin(vol->al, (u64)cmd->sector << SECTOR_SHIFT,
+			  (u64)cmd->nr_sectors << SECTOR_SHIFT)) {
+		cmd->status = BLK_STS_IOERR;
+		rblk_req_end(rq, BLK_STS_IOERR);
+		return false;
+	}
+	cmd->al = true;
+	return true;
 }
 
 void rblk_req_defer_work(struct work_struct *work)

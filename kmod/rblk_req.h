@@ -58,6 +58,7 @@ struct rblk_cmd_peer {
  *		they get it again around the break (rblk_chain_cut()).
  * @stale:	a peer refused it: a newer generation was promised
  * @overlap:	in the volume's overlaps list (writes only)
+ * @al:		holds its extents of the write-intent log (rblk_al.c)
  * @sector:	first sector, for the overlap check
  * @nr_sectors:	sectors covered
  * @overlap_node: in @vol->overlaps
@@ -80,6 +81,7 @@ struct rblk_cmd {
 	unsigned long broken;
 	bool stale;
 	bool overlap;
+	bool al;
 	sector_t sector;
 	u32 nr_sectors;
 	struct list_head overlap_node;
@@ -109,6 +111,13 @@ enum rblk_start {
 	RBLK_START_NOW,
 	RBLK_START_DEFERRED,
 };
+
+/*
+ * Holds the write-intent log's extents of @rq, a replicated write, before
+ * it goes anywhere. May sleep. False when the log cannot be written: @rq
+ * has failed.
+ */
+bool rblk_req_al_begin(struct rblk_vol *vol, struct request *rq);
 
 /* rblk_io.c */
 /* Submits @rq's local clones and replicates it; then drops the dispatch count. */

@@ -578,6 +578,7 @@ void rblk_rs_check(struct rblk_vol *vol)
 		rblk_md_begin(vol);
 		memset(&vol->md.slot_base[peer->slot], 0,
 		       sizeof(vol->md.slot_base[peer->slot]));
+		vol->md.slot_flags[peer->slot] &= ~RBLK_MD_SLOT_CRASH;
 		vol->md.gen.uncommitted = false;
 		if (rblk_md_commit(vol)) {
 			rblk_peer_error(peer, "resync done, but the metadata cannot be written");
@@ -653,8 +654,9 @@ int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f)
 	struct rblk_gen gen = rblk_gen_from_wire(&f->p.rs_done.gen);
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_gen_state *g = &vol->md.gen;
+	unsigned long crash = 0;
 	const char *why = NULL;
-	int err;
+	int err, i;
 
 	if (f->p.rs_done.gen.pad || f->id) {
 		rblk_peer_error(peer, "protocol error: malformed resync end");
@@ -672,6 +674,19 @@ int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f)
 		why = "the source moved to another generation meanwhile";
 	/* What this node changed that the source lacked was copied back. */
 	memset(&vol->md.slot_base[peer->slot], 0, sizeof(vol->md.slot_base[peer->slot]));
+	vol->md.slot_flags[peer->slot] &= ~RBLK_MD_SLOT_CRASH;
+	/*
+	 * This node holds the primary's data now: how another node differs
+	 * from it is the primary's to reconcile, so the crash marks this
+	 * node kept for the others go (they were copied over too).
+	 */
+	for (i = 0; i < vol->md.max_peers; i++) {
+		if (!(vol->md.slot_flags[i] & RBLK_MD_SLOT_CRASH))
+			continue;
+		memset(&vol->md.slot_base[i], 0, sizeof(vol->md.slot_base[i]));
+		vol->md.slot_flags[i] &= ~RBLK_MD_SLOT_CRASH;
+		crash |= BIT(vol->md.slots[i]);
+	}
 	if (!why && rblk_md_commit(vol))
 		why = "the metadata cannot be written";
 	if (why) {
@@ -682,6 +697,8 @@ int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f)
 	}
 	WRITE_ONCE(peer->rs_begun, false);
 	rblk_oos_forget(vol, peer->node_id);
+	for_each_set_bit(i, &crash, RBLK_MAX_NODES)
+		rblk_oos_forget(vol, i);
 	rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);
 	rblk_repl_broadcast(vol);
 	mutex_unlock(&vol->conf_mutex);

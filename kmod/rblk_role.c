@@ -184,7 +184,11 @@ static void rblk_set_bases(struct rblk_vol *vol, unsigned long peers,
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
 		struct rblk_peer *peer = vol->peers[id];
 
-		if (peer && rblk_gen_is_none(md->slot_base[peer->slot]))
+		if (!peer)
+			continue;
+		/* Real changes now, not only a crash's marks. */
+		md->slot_flags[peer->slot] &= ~RBLK_MD_SLOT_CRASH;
+		if (rblk_gen_is_none(md->slot_base[peer->slot]))
 			md->slot_base[peer->slot] = base;
 	}
 }
@@ -430,18 +434,29 @@ static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
 /*
  * The new primary's connected peers that are not in sync with it and that
  * no handshake made it the source of (their sync source was another node,
- * gone, or they fell behind while this node was a secondary beside them):
- * their connections start over, so that a handshake decides their resync.
+ * gone, or they fell behind while this node was a secondary beside them),
+ * or for which it keeps a bitmap (the crash marks of a lost primary's
+ * writes in flight: rblk_md_primary_lost()): their connections start
+ * over, so that a handshake decides their resync.
  */
 static void rblk_role_resync_behind(struct rblk_vol *vol)
 {
-	unsigned long peers = vol->connected & ~vol->uptodate;
+	unsigned long peers = vol->connected;
 	int id;
 
 	for_each_set_bit(id, &peers, RBLK_MAX_NODES) {
 		struct rblk_peer *peer = vol->peers[id];
 
-		if (!peer || peer->rs_wanted)
+		if (!peer ||
+		    ((vol->uptodate & BIT(id)) &&
+		     rblk_gen_is_none(vol->md.slot_base[peer->slot])))
+			continue;
+		/*
+		 * A handshake made this node its source: rblk_rs_check()
+		 * starts it. Not when the peer was judged up to date since
+		 * (by a primary's resync of it): that verdict is stale.
+		 */
+		if (peer->rs_wanted && peer->repl == RBLK_REPL_OUTDATED)
 			continue;
 		pr_info("rblk%u: peer %u: behind the new primary: reconnecting for a resync\n",
 			vol->minor, id);

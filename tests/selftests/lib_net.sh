@@ -632,7 +632,10 @@ writes_on_0() {
 
 # flush_fua_reach N: nodes 0..N-1 made with NODE_LOOP=1 (a volatile
 # cache and no FUA, where a FUA write becomes a write and a flush), node 0
-# primary: plain writes flush no disk; FUA writes (O_DSYNC with
+# primary: the first writes into the span (8 MiB) flush every node's disk
+# (each node's write-intent log writes a transaction with a flush before
+# the first write into an extent); then plain writes there flush no disk
+# (the extents are hot); FUA writes (O_DSYNC with
 # asynchronous I/O: no fsync follows them) and a flush on node 0 flush
 # every node's disk; then the replicas are equal.
 flush_fua_reach() {
@@ -644,6 +647,11 @@ flush_fua_reach() {
 	done
 	[ "$(cat /sys/block/rblk0/queue/fua)" = 1 ]
 	before=$(disk_flushes "$n")
+	dd if=/dev/urandom of=/dev/rblk0 bs=1M count=8 oflag=direct status=none
+	after=$(disk_flushes "$n")
+	echo "first writes into the span: disk flushes $before-> $after"
+	flushed_everywhere "$before" "$after" || fail "no intent-log transaction flushed a node's disk"
+	before=$after
 	writes_on_0
 	after=$(disk_flushes "$n")
 	echo "plain writes: disk flushes $before-> $after"

@@ -98,8 +98,8 @@ static const char *mirror_rule(const char *rule)
 
 static void check_row(struct __test_metadata *_metadata, const struct row *r)
 {
-	struct rblk_gen_side me = { &r->me, r->me_base };
-	struct rblk_gen_side peer = { &r->peer, r->peer_base };
+	struct rblk_gen_side me = { .state = &r->me, .slot_base = r->me_base };
+	struct rblk_gen_side peer = { .state = &r->peer, .slot_base = r->peer_base };
 	struct rblk_gen_decision d = rblk_gen_decide(&me, &peer);
 	struct rblk_gen_decision m = rblk_gen_decide(&peer, &me);
 
@@ -116,6 +116,86 @@ static void check_row(struct __test_metadata *_metadata, const struct row *r)
 	}
 	EXPECT_STREQ(mirror_rule(r->rule), m.rule) {
 		TH_LOG("%s: peer -> me", r->name);
+	}
+}
+
+/*
+ * Equal generations with crash marks (the write-intent log's extents after
+ * a crash or a lost primary): split brain only when both sides hold real
+ * changes; else one bitmap resync, from the side with real changes; when
+ * every bitmap holds crash marks only (one or two of them), from a
+ * primary, else the generation's creator, else the lower node id. Both
+ * sides agree.
+ */
+TEST(equal_crash_marks)
+{
+	/* Bitmap kinds: none, real changes, crash marks only. */
+	enum { N, R, C };
+	const struct {
+		const char *name;
+		int me_bm, peer_bm;
+		bool me_primary, peer_primary;
+		u32 me_id, peer_id, origin;
+		enum rblk_gen_verdict verdict;
+		const char *rule;
+	} c[] = {
+		{ "both real", R, R, false, false, 0, 1, 0,
+		  RBLK_GEN_SPLIT_BRAIN, "equal-both-changed" },
+		{ "peer crashed, I changed", R, C, true, false, 1, 0, 0,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-crash-marks" },
+		{ "I crashed, peer changed", C, R, false, true, 0, 1, 0,
+		  RBLK_GEN_TARGET_BITMAP, "equal-crash-marks" },
+		{ "both crashed, I created it", C, C, false, false, 2, 1, 2,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-crash-marks" },
+		{ "both crashed, peer created it", C, C, false, false, 0, 1, 1,
+		  RBLK_GEN_TARGET_BITMAP, "equal-crash-marks" },
+		{ "both crashed, a third created it", C, C, false, false, 3, 1, 0,
+		  RBLK_GEN_TARGET_BITMAP, "equal-crash-marks" },
+		{ "both crashed, a third, I am lower", C, C, false, false, 1, 3, 0,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-crash-marks" },
+		{ "both marked, peer primary", C, C, false, true, 0, 1, 0,
+		  RBLK_GEN_TARGET_BITMAP, "equal-crash-marks" },
+		{ "I crashed, peer primary with nothing", C, N, false, true, 2, 1, 2,
+		  RBLK_GEN_TARGET_BITMAP, "equal-crash-marks" },
+		{ "peer crashed, I primary with nothing", N, C, true, false, 1, 2, 2,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-crash-marks" },
+		{ "I crashed, I created it, no primary", C, N, false, false, 0, 1, 0,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-crash-marks" },
+		{ "real changes, no crash: rule 6", R, N, true, false, 0, 1, 0,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-my-changes" },
+	};
+
+	for (size_t i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		struct rblk_gen_state a = S(G(5, c[i].origin), 1, G(4, 0));
+		struct rblk_gen_state b = a;
+		struct rblk_gen base = G(5, c[i].origin);
+		struct rblk_gen_side me = {
+			.state = &a, .slot_base = c[i].me_bm == N ? NONE : base,
+			.crash_only = c[i].me_bm == C, .node_id = c[i].me_id,
+			.primary = c[i].me_primary,
+		};
+		struct rblk_gen_side peer = {
+			.state = &b, .slot_base = c[i].peer_bm == N ? NONE : base,
+			.crash_only = c[i].peer_bm == C, .node_id = c[i].peer_id,
+			.primary = c[i].peer_primary,
+		};
+		struct rblk_gen_decision d = rblk_gen_decide(&me, &peer);
+		struct rblk_gen_decision m = rblk_gen_decide(&peer, &me);
+
+		EXPECT_EQ(c[i].verdict, d.verdict) {
+			TH_LOG("%s: got %s", c[i].name, rblk_gen_verdict_name(d.verdict));
+		}
+		EXPECT_STREQ(c[i].rule, d.rule) {
+			TH_LOG("%s", c[i].name);
+		}
+		EXPECT_EQ(rblk_gen_mirror(c[i].verdict), m.verdict) {
+			TH_LOG("%s (mirrored): got %s", c[i].name,
+			       rblk_gen_verdict_name(m.verdict));
+		}
+		/* An inconsistent target gets a full resync. */
+		b.consistent = false;
+		if (c[i].verdict == RBLK_GEN_SOURCE_BITMAP)
+			EXPECT_EQ(RBLK_GEN_SOURCE_FULL, rblk_gen_decide(&me, &peer).verdict);
 	}
 }
 
@@ -265,7 +345,8 @@ TEST(rule_table)
 TEST(history_window)
 {
 	struct rblk_gen_state me, peer = S(G(1, 0), 0);
-	struct rblk_gen_side a = { &me, NONE }, b = { &peer, NONE };
+	struct rblk_gen_side a = { .state = &me, .slot_base = NONE };
+	struct rblk_gen_side b = { .state = &peer, .slot_base = NONE };
 
 	/* 33 generations on top of (1,0): it falls out of my history. */
 	me = S(G(1, 0), 0);
@@ -308,22 +389,37 @@ TEST(symmetric_and_total)
 	for (int i = 0; i < n; i++)
 		for (int j = 0; j < n; j++)
 			for (int bi = 0; bi < ng; bi++)
-				for (int bj = 0; bj < ng; bj++) {
-					struct rblk_gen_side a = { &states[i], gens[bi] };
-					struct rblk_gen_side b = { &states[j], gens[bj] };
-					struct rblk_gen_decision x = rblk_gen_decide(&a, &b);
-					struct rblk_gen_decision y = rblk_gen_decide(&b, &a);
+				for (int bj = 0; bj < ng; bj++)
+					/* Crash marks, primaries: 2 bits a side. */
+					for (int f = 0; f < 16; f++) {
+						struct rblk_gen_side a = {
+							.state = &states[i], .slot_base = gens[bi],
+							.crash_only = f & 1, .primary = f & 2,
+							.node_id = 0,
+						};
+						struct rblk_gen_side b = {
+							.state = &states[j], .slot_base = gens[bj],
+							.crash_only = f & 4, .primary = f & 8,
+							.node_id = 1,
+						};
+						struct rblk_gen_decision x = rblk_gen_decide(&a, &b);
+						struct rblk_gen_decision y = rblk_gen_decide(&b, &a);
 
-					pairs++;
-					ASSERT_EQ(rblk_gen_mirror(x.verdict), y.verdict);
-					ASSERT_STREQ(mirror_rule(x.rule), y.rule);
-					/* Equal generations without bitmaps are in sync or one-way. */
-					if (rblk_gen_eq(states[i].current_gen,
-							states[j].current_gen) &&
-					    states[i].current_gen.counter &&
-					    !gens[bi].counter && !gens[bj].counter)
-						ASSERT_NE(RBLK_GEN_SPLIT_BRAIN, x.verdict);
-				}
+						pairs++;
+						ASSERT_EQ(rblk_gen_mirror(x.verdict), y.verdict);
+						ASSERT_STREQ(mirror_rule(x.rule), y.rule);
+						/* Equal generations without bitmaps are in sync or one-way. */
+						if (rblk_gen_eq(states[i].current_gen,
+								states[j].current_gen) &&
+						    states[i].current_gen.counter &&
+						    !gens[bi].counter && !gens[bj].counter)
+							ASSERT_NE(RBLK_GEN_SPLIT_BRAIN, x.verdict);
+						/* Crash marks are never independent writes. */
+						if (rblk_gen_eq(states[i].current_gen,
+								states[j].current_gen) &&
+						    (a.crash_only || b.crash_only))
+							ASSERT_NE(RBLK_GEN_SPLIT_BRAIN, x.verdict);
+					}
 	TH_LOG("%d states, %d pairs", n, pairs);
 }
 
@@ -409,12 +505,12 @@ TEST(failover_after_isolated_bump)
 	rblk_gen_set(&n1, G(2, 1));
 	rblk_gen_adopt(&n2, &n1);
 
-	s0 = (struct rblk_gen_side){ &n0, n0_base };
-	s1 = (struct rblk_gen_side){ &n1, n1_base };
+	s0 = (struct rblk_gen_side){ .state = &n0, .slot_base = n0_base };
+	s1 = (struct rblk_gen_side){ .state = &n1, .slot_base = n1_base };
 	d = rblk_gen_decide(&s0, &s1);
 	EXPECT_STREQ("target-bitmap", rblk_gen_verdict_name(d.verdict));
 	s1.slot_base = G(0, 0);
-	s2 = (struct rblk_gen_side){ &n2, G(0, 0) };
+	s2 = (struct rblk_gen_side){ .state = &n2, .slot_base = G(0, 0) };
 	d = rblk_gen_decide(&s0, &s2);
 	EXPECT_STREQ("target-full", rblk_gen_verdict_name(d.verdict));
 	/* Without the mark, the same history is a split brain. */

@@ -427,8 +427,8 @@ static bool any_primary(struct world *w)
 
 static void handshake(struct stats *st, struct world *w, int a, int b)
 {
-	struct rblk_gen_side sa = { &w->nd[a].g, w->nd[a].base[b] };
-	struct rblk_gen_side sb = { &w->nd[b].g, w->nd[b].base[a] };
+	struct rblk_gen_side sa = { .state = &w->nd[a].g, .slot_base = w->nd[a].base[b] };
+	struct rblk_gen_side sb = { .state = &w->nd[b].g, .slot_base = w->nd[b].base[a] };
 	struct rblk_gen_decision da = rblk_gen_decide(&sa, &sb);
 	struct rblk_gen_decision db = rblk_gen_decide(&sb, &sa);
 	int s = -1, t = -1;

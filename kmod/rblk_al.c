@@ -1,0 +1,600 @@
+// SPDX-License-Identifier: GPL-2.0
+/*
+ * rblk - the write-intent log (an activity log, as DRBD calls it).
+ *
+ * The data is cut into extents of 2^al_shift bytes; at most al_extents of
+ * them are hot. A write (on the primary, and a replicated write applied
+ * on a secondary) goes only into hot extents: before the first write into
+ * a cold one, a transaction listing the whole new hot set is written to
+ * the log with PREFLUSH and FUA. A hot extent with no write in flight may
+ * be evicted (least recently used first) by the next transaction; its
+ * PREFLUSH makes the writes that ended in it durable first. So after a
+ * crash, every block that may differ from a peer's copy because of a
+ * write in flight lies in an extent the newest transaction lists
+ * (docs/resync.md, "The write-intent log").
+ *
+ * On disk: RBLK_MD_AL_BLOCKS blocks of 4 KiB at the metadata's al_offset,
+ * written in turn; the valid one with the highest sequence number holds
+ * the hot set (docs/metadata.md, "Write-intent log").
+ */
+#include <linux/bio.h>
+#include <linux/blkdev.h>
+#include <linux/crc32c.h>
+#include <linux/hashtable.h>
+#include <linux/slab.h>
+#include <linux/vmalloc.h>
+
+#include "rblk.h"
+#include "rblk_al.h"
+
+#define RBLK_AL_MAGIC		0x4c414b42	/* "BKAL", little-endian */
+#define RBLK_AL_HASH_BITS	8
+
+/**
+ * struct rblk_al_block - one transaction on disk (4 KiB, little-endian)
+ * @magic:	RBLK_AL_MAGIC
+ * @crc:	CRC32C of the 4 KiB block with @crc zero
+ * @seq:	one more than the transaction before it
+ * @uuid:	the volume's UUID
+ * @shift:	log2 of the bytes of an extent
+ * @count:	extents listed in @ext
+ * @ext:	the hot extents (extent numbers: byte offset >> @shift)
+ */
+struct rblk_al_block {
+	__le32 magic;
+	__le32 crc;
+	__le64 seq;
+	u8 uuid[16];
+	__le32 shift;
+	__le32 count;
+	__le32 ext[];
+};
+
+#define RBLK_AL_BLOCK_MAX \
+	((RBLK_MD_BLOCK - sizeof(struct rblk_al_block)) / sizeof(__le32))
+
+/**
+ * struct rblk_al_ext - one entry of the hot set
+ * @nr:		the extent number
+ * @refs:	writes in flight in it
+ * @live:	listed by the transaction on disk (else being added)
+ * @hnode:	in @al->hash while in the hot set
+ * @lru:	in @al->idle (in the hot set, no write in flight: may be
+ *		evicted, oldest first) or @al->free (not in the set); not
+ *		linked while @refs is above zero
+ */
+struct rblk_al_ext {
+	u32 nr;
+	u32 refs;
+	bool live;
+	struct hlist_node hnode;
+	struct list_head lru;
+};
+
+/**
+ * struct rblk_al - a volume's write-intent log
+ * @vol:	its volume
+ * @lock:	protects @hash, @idle, @free, @nidle and the entries; taken
+ *		in any context (rblk_al_end() runs at write completion)
+ * @tx_mutex:	one transaction at a time; protects @seq, @block,
+ *		@recovered and @nrecovered. Taken before @lock.
+ * @wait:	writers waiting for extents to fall idle
+ * @shift:	log2 of the bytes of an extent
+ * @max:	entries in @ext
+ * @nidle:	entries in @idle and @free: what a transaction may take
+ * @seq:	sequence number of the newest transaction
+ * @block:	the 4 KiB a transaction is built in
+ * @recovered:	the extents the log held at the start, until
+ *		rblk_al_recovered()
+ * @nrecovered:	their number
+ * @rshift:	their extent size (the transaction's)
+ * @hash:	the hot set, by extent number
+ * @idle:	hot, no write in flight, least recently used first
+ * @free:	unused entries
+ * @ext:	the entries
+ */
+struct rblk_al {
+	struct rblk_vol *vol;
+	spinlock_t lock;	/* the hot set and its lists */
+	struct mutex tx_mutex;	/* transactions; before @lock */
+	wait_queue_head_t wait;
+	u32 shift;
+	u32 max;
+	u32 nidle;
+	u64 seq;
+	struct rblk_al_block *block;
+	u32 *recovered;
+	u32 nrecovered;
+	u32 rshift;
+	DECLARE_HASHTABLE(hash, RBLK_AL_HASH_BITS);
+	struct list_head idle;
+	struct list_head free;
+	struct rblk_al_ext ext[];
+};
+
+static u32 rblk_al_crc(struct rblk_al_block *b)
+{
+	u32 saved = b->crc, crc;
+
+	b->crc = 0;
+	crc = crc32c(~0U, b, RBLK_MD_BLOCK);
+	b->crc = saved;
+	return crc;
+}
+
+static int rblk_al_io_now(struct rblk_vol *vol, u64 offset, void *buf, u32 len,
+			  blk_opf_t opf, bool flush_data)
+{
+	struct bio *bio;
+	int err;
+
+	if (flush_data) {
+		err = blkdev_issue_flush(rblk_backing_bdev(vol));
+		if (err)
+			return err;
+	}
+	bio = bio_kmalloc(DIV_ROUND_UP(len, PAGE_SIZE), GFP_NOIO);
+	if (!bio)
+		return -ENOMEM;
+	bio_init(bio, rblk_md_bdev(vol), bio->bi_inline_vecs,
+		 DIV_ROUND_UP(len, PAGE_SIZE), opf | REQ_SYNC | REQ_META);
+	bio->bi_iter.bi_sector = offset >> SECTOR_SHIFT;
+	if (is_vmalloc_addr(buf)) {
+		u32 done;
+
+		for (done = 0; done < len; done += PAGE_SIZE)
+			__bio_add_page(bio, vmalloc_to_page(buf + done), PAGE_SIZE, 0);
+	} else {
+		bio_add_virt_nofail(bio, buf, len);
+	}
+	err = submit_bio_wait(bio);
+	bio_uninit(bio);
+	kfree(bio);
+	return err;
+}
+
+/**
+ * struct rblk_al_io - log I/O handed to a worker
+ * @work:	runs rblk_al_io_work()
+ * @done:	completed when @err is set
+ * @vol:	the volume
+ * @offset:	byte offset on the metadata device
+ * @buf:	the data
+ * @len:	its bytes
+ * @opf:	the operation and flags
+ * @flush_data:	flush the data device first
+ * @err:	the result
+ */
+struct rblk_al_io {
+	struct work_struct work;
+	struct completion done;
+	struct rblk_vol *vol;
+	u64 offset;
+	void *buf;
+	u32 len;
+	blk_opf_t opf;
+	bool flush_data;
+	int err;
+};
+
+static void rblk_al_io_work(struct work_struct *work)
+{
+	struct rblk_al_io *io = container_of(work, struct rblk_al_io, work);
+
+	io->err = rblk_al_io_now(io->vol, io->offset, io->buf, io->len, io->opf,
+				 io->flush_data);
+	complete(&io->done);
+}
+
+/*
+ * Synchronous I/O on the log. A write into a cold extent may come from
+ * queue_rq() inside submit_bio(), whose bios wait on current->bio_list
+ * until it returns: waiting there for a bio of our own would never end.
+ * So such a caller hands the I/O to a worker.
+ */
+static int rblk_al_io(struct rblk_vol *vol, u64 offset, void *buf, u32 len,
+		      blk_opf_t opf, bool flush_data)
+{
+	struct rblk_al_io io = {
+		.vol = vol, .offset = offset, .buf = buf, .len = len, .opf = opf,
+		.flush_data = flush_data,
+	};
+
+	if (!current->bio_list)
+		return rblk_al_io_now(vol, offset, buf, len, opf, flush_data);
+	INIT_WORK_ONSTACK(&io.work, rblk_al_io_work);
+	init_completion(&io.done);
+	queue_work(system_unbound_wq, &io.work);
+	wait_for_completion(&io.done);
+	destroy_work_on_stack(&io.work);
+	return io.err;
+}
+
+/* Whether @b is a valid transaction of @vol. */
+static bool rblk_al_block_ok(struct rblk_vol *vol, struct rblk_al_block *b)
+{
+	u32 shift = le32_to_cpu(b->shift);
+
+	return le32_to_cpu(b->magic) == RBLK_AL_MAGIC &&
+	       le32_to_cpu(b->crc) == rblk_al_crc(b) &&
+	       !memcmp(b->uuid, vol->md.uuid, sizeof(b->uuid)) &&
+	       shift >= RBLK_MD_AL_SHIFT_MIN && shift <= RBLK_MD_AL_SHIFT_MAX &&
+	       le32_to_cpu(b->count) <= RBLK_AL_BLOCK_MAX;
+}
+
+/*
+ * Reads the log: the newest valid transaction gives the sequence to go on
+ * from and the extents in @al->recovered. A log that cannot be read
+ * leaves them unknown: -EIO (the caller counts every block).
+ */
+static int rblk_al_read(struct rblk_al *al)
+{
+	struct rblk_vol *vol = al->vol;
+	struct rblk_al_block *newest = NULL;
+	u32 bytes = RBLK_MD_AL_BLOCKS * RBLK_MD_BLOCK, i, n;
+	void *buf;
+	int err;
+
+	buf = kvmalloc(bytes, GFP_KERNEL);
+	if (!buf)
+		return -ENOMEM;
+	err = rblk_al_io(vol, vol->md.layout.al_offset, buf, bytes, REQ_OP_READ,
+			 false);
+	if (err)
+		goto out;
+	for (i = 0; i < RBLK_MD_AL_BLOCKS; i++) {
+		struct rblk_al_block *b = buf + i * RBLK_MD_BLOCK;
+
+		if (rblk_al_block_ok(vol, b) &&
+		    (!newest || le64_to_cpu(b->seq) > le64_to_cpu(newest->seq)))
+			newest = b;
+	}
+	if (!newest)
+		goto out;
+	al->seq = le64_to_cpu(newest->seq);
+	n = le32_to_cpu(newest->count);
+	al->rshift = le32_to_cpu(newest->shift);
+	al->recovered = kvmalloc_array(max(n, 1U), sizeof(u32), GFP_KERNEL);
+	if (!al->recovered) {
+		err = -ENOMEM;
+		goto out;
+	}
+	for (i = 0; i < n; i++)
+		al->recovered[i] = le32_to_cpu(newest->ext[i]);
+	al->nrecovered = n;
+out:
+	kvfree(buf);
+	return err;
+}
+
+int rblk_al_create(struct rblk_vol *vol)
+{
+	u32 max = rblk_md_al_extents(&vol->md), i;
+	struct rblk_al *al;
+	int err;
+
+	BUILD_BUG_ON(RBLK_MD_AL_EXTENTS_MAX > RBLK_AL_BLOCK_MAX);
+	al = kvzalloc(struct_size(al, ext, max), GFP_KERNEL);
+	if (!al)
+		return -ENOMEM;
+	al->block = (void *)get_zeroed_page(GFP_KERNEL);
+	if (!al->block) {
+		err = -ENOMEM;
+		goto out_free;
+	}
+	al->vol = vol;
+	spin_lock_init(&al->lock);
+	mutex_init(&al->tx_mutex);
+	init_waitqueue_head(&al->wait);
+	al->shift = rblk_md_al_shift(&vol->md);
+	al->max = max;
+	hash_init(al->hash);
+	INIT_LIST_HEAD(&al->idle);
+	INIT_LIST_HEAD(&al->free);
+	for (i = 0; i < max; i++)
+		list_add_tail(&al->ext[i].lru, &al->free);
+	al->nidle = max;
+	err = rblk_al_read(al);
+	if (err) {
+		pr_warn("rblk%u: cannot read the write-intent log (error %d)\n",
+			vol->minor, err);
+		goto out_page;
+	}
+	vol->al = al;
+	return 0;
+
+out_page:
+	free_page((unsigned long)al->block);
+out_free:
+	kvfree(al);
+	return err;
+}
+
+void rblk_al_destroy(struct rblk_vol *vol)
+{
+	struct rblk_al *al = vol->al;
+
+	if (!al)
+		return;
+	vol->al = NULL;
+	kvfree(al->recovered);
+	free_page((unsigned long)al->block);
+	mutex_destroy(&al->tx_mutex);
+	kvfree(al);
+}
+
+void rblk_al_recovered(struct rblk_al *al, u64 data_size,
+		       void (*fn)(struct rblk_vol *vol, u64 pos, u64 len))
+{
+	u64 size = 1ULL << al->rshift;
+	u32 i;
+
+	mutex_lock(&al->tx_mutex);
+	for (i = 0; i < al->nrecovered; i++) {
+		u64 pos = (u64)al->recovered[i] << al->rshift;
+
+		if (pos < data_size)
+			fn(al->vol, pos, min(size, data_size - pos));
+	}
+	kvfree(al->recovered);
+	al->recovered = NULL;
+	al->nrecovered = 0;
+	mutex_unlock(&al->tx_mutex);
+}
+
+void rblk_al_hot_extents(struct rblk_al *al, u64 data_size,
+			 void (*fn)(struct rblk_vol *vol, u64 pos, u64 len))
+{
+	u64 size = 1ULL << al->shift;
+	struct rblk_al_ext *e;
+	unsigned long flags;
+	u32 bkt;
+
+	spin_lock_irqsave(&al->lock, flags);
+	hash_for_each(al->hash, bkt, e, hnode) {
+		u64 pos = (u64)e->nr << al->shift;
+
+		if (pos < data_size)
+			fn(al->vol, pos, min(size, data_size - pos));
+	}
+	spin_unlock_irqrestore(&al->lock, flags);
+}
+
+static struct rblk_al_ext *rblk_al_find(struct rblk_al *al, u32 nr)
+{
+	struct rblk_al_ext *e;
+
+	hash_for_each_possible(al->hash, e, hnode, nr)
+		if (e->nr == nr)
+			return e;
+	return NULL;
+}
+
+/* Takes a write's hold on @e. Under @lock. */
+static void rblk_al_get(struct rblk_al *al, struct rblk_al_ext *e)
+{
+	if (!e->refs++) {
+		list_del_init(&e->lru);
+		al->nidle--;
+	}
+}
+
+/*
+ * Holds extents @first..@last when all are hot (@live only: listed on
+ * disk); else takes nothing. Under @lock.
+ */
+static bool rblk_al_try(struct rblk_al *al, u32 first, u32 last, bool live)
+{
+	struct rblk_al_ext *e;
+	u32 nr;
+
+	for (nr = first; nr <= last; nr++) {
+		e = rblk_al_find(al, nr);
+		if (!e || (live && !e->live))
+			return false;
+	}
+	for (nr = first; nr <= last; nr++)
+		rblk_al_get(al, rblk_al_find(al, nr));
+	return true;
+}
+
+/* Cold extents of @first..@last. Under @lock. */
+static u32 rblk_al_cold(struct rblk_al *al, u32 first, u32 last)
+{
+	u32 nr, n = 0;
+
+	for (nr = first; nr <= last; nr++)
+		n += !rblk_al_find(al, nr);
+	return n;
+}
+
+static bool rblk_al_room(struct rblk_al *al, u32 first, u32 last)
+{
+	bool room;
+
+	spin_lock_irq(&al->lock);
+	room = al->nidle >= rblk_al_cold(al, first, last);
+	spin_unlock_irq(&al->lock);
+	return room;
+}
+
+/*
+ * Adds the cold extents of @first..@last to the hot set, not live yet and
+ * on no list (so none is evicted), evicting idle ones, and builds the
+ * transaction. Whether it evicted. Under @lock and @tx_mutex, with room.
+ */
+static bool rblk_al_add(struct rblk_al *al, u32 first, u32 last)
+{
+	struct rblk_al_block *b = al->block;
+	struct rblk_al_ext *e;
+	bool evicted = false;
+	u32 nr, n = 0, bkt;
+
+	for (nr = first; nr <= last; nr++) {
+		if (rblk_al_find(al, nr))
+			continue;
+		e = list_first_entry_or_null(&al->free, struct rblk_al_ext, lru);
+		if (!e) {
+			e = list_first_entry(&al->idle, struct rblk_al_ext, lru);
+			hash_del(&e->hnode);
+			evicted = true;
+		}
+		list_del_init(&e->lru);
+		al->nidle--;
+		e->nr = nr;
+		e->refs = 0;
+		e->live = false;
+		hash_add(al->hash, &e->hnode, nr);
+	}
+	memset(b, 0, RBLK_MD_BLOCK);
+	hash_for_each(al->hash, bkt, e, hnode)
+		b->ext[n++] = cpu_to_le32(e->nr);
+	b->magic = cpu_to_le32(RBLK_AL_MAGIC);
+	b->seq = cpu_to_le64(al->seq + 1);
+	memcpy(b->uuid, al->vol->md.uuid, sizeof(b->uuid));
+	b->shift = cpu_to_le32(al->shift);
+	b->count = cpu_to_le32(n);
+	b->crc = cpu_to_le32(rblk_al_crc(b));
+	return evicted;
+}
+
+/* Drops a write's hold on @e. Under @lock. Whether it fell idle. */
+static bool rblk_al_put(struct rblk_al *al, struct rblk_al_ext *e)
+{
+	if (--e->refs)
+		return false;
+	list_add_tail(&e->lru, &al->idle);
+	al->nidle++;
+	return true;
+}
+
+/*
+ * After the transaction: the new extents of @first..@last become live and
+ * held, or, when it failed, leave the set while the others' holds go.
+ * Under @lock.
+ */
+static void rblk_al_settle(struct rblk_al *al, u32 first, u32 last, bool ok)
+{
+	struct rblk_al_ext *e;
+	u32 nr;
+
+	for (nr = first; nr <= last; nr++) {
+		e = rblk_al_find(al, nr);
+		if (e->live) {
+			if (!ok)
+				rblk_al_put(al, e);
+		} else if (ok) {
+			e->live = true;
+			e->refs = 1;
+		} else {
+			hash_del(&e->hnode);
+			list_add(&e->lru, &al->free);
+			al->nidle++;
+		}
+	}
+}
+
+/* Writes the transaction in @al->block to the next block of the ring. */
+static int rblk_al_write(struct rblk_al *al, bool evicted)
+{
+	struct rblk_vol *vol = al->vol;
+	u64 seq = al->seq + 1;
+	int err;
+
+	/*
+	 * The PREFLUSH makes the writes that ended in evicted extents
+	 * durable before the log forgets them; with the log on its own
+	 * device, the data device is flushed first.
+	 */
+	err = rblk_al_io(vol, vol->md.layout.al_offset +
+			 (seq % RBLK_MD_AL_BLOCKS) * RBLK_MD_BLOCK, al->block,
+			 RBLK_MD_BLOCK, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA,
+			 evicted && vol->md_file);
+	if (!err)
+		al->seq = seq;
+	return err;
+}
+
+static void rblk_al_range(struct rblk_al *al, u64 pos, u64 len, u32 *first,
+			  u32 *last)
+{
+	*first = pos >> al->shift;
+	*last = (pos + max(len, 1ULL) - 1) >> al->shift;
+}
+
+int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len)
+{
+	u32 first, last, nr;
+	bool evicted;
+	int err;
+
+	rblk_al_range(al, pos, len, &first, &last);
+	/* A request spans fewer extents than the set holds (rblk_md.h). */
+	if (WARN_ON_ONCE(last - first >= al->max))
+		return -EIO;
+	spin_lock_irq(&al->lock);
+	if (rblk_al_try(al, first, last, true)) {
+		spin_unlock_irq(&al->lock);
+		return 0;
+	}
+	spin_unlock_irq(&al->lock);
+
+	mutex_lock(&al->tx_mutex);
+	for (;;) {
+		spin_lock_irq(&al->lock);
+		/* Under @tx_mutex every extent in the set is live. */
+		if (rblk_al_try(al, first, last, false)) {
+			spin_unlock_irq(&al->lock);
+			mutex_unlock(&al->tx_mutex);
+			return 0;
+		}
+		if (al->nidle >= rblk_al_cold(al, first, last))
+			break;
+		spin_unlock_irq(&al->lock);
+		/* Writes in flight end: their extents fall idle. */
+		wait_event(al->wait, rblk_al_room(al, first, last));
+	}
+	/* The extents hot already are held too, so none is evicted. */
+	for (nr = first; nr <= last; nr++) {
+		struct rblk_al_ext *e = rblk_al_find(al, nr);
+
+		if (e)
+			rblk_al_get(al, e);
+	}
+	evicted = rblk_al_add(al, first, last);
+	spin_unlock_irq(&al->lock);
+
+	err = rblk_al_write(al, evicted);
+
+	spin_lock_irq(&al->lock);
+	rblk_al_settle(al, first, last, !err);
+	spin_unlock_irq(&al->lock);
+	mutex_unlock(&al->tx_mutex);
+	if (err) {
+		wake_up(&al->wait);
+		pr_err_ratelimited("rblk%u: cannot write the write-intent log (error %d): the write fails\n",
+				   al->vol->minor, err);
+		return -EIO;
+	}
+	return 0;
+}
+
+void rblk_al_end(struct rblk_al *al, u64 pos, u64 len)
+{
+	struct rblk_al_ext *e;
+	unsigned long flags;
+	u32 first, last, nr;
+	bool wake = false;
+
+	rblk_al_range(al, pos, len, &first, &last);
+	spin_lock_irqsave(&al->lock, flags);
+	for (nr = first; nr <= last; nr++) {
+		e = rblk_al_find(al, nr);
+		if (WARN_ON_ONCE(!e || !e->refs))
+			continue;
+		wake |= rblk_al_put(al, e);
+	}
+	spin_unlock_irqrestore(&al->lock, flags);
+	if (wake && wq_has_sleeper(&al->wait))
+		wake_up(&al->wait);
+}
