@@ -49,7 +49,7 @@ help:
 	@echo "make demo       boot a guest, create a volume, write and verify data"
 	@echo "make check      unit tests (ASan/UBSan) natively, selftests in a guest"
 	@echo "make check-debug  the teardown/error-path selftests on the KASAN+lockdep kernel"
-	@echo "make check-long   the soaks make check sizes down (a hammered range resynced 10 times)"
+	@echo "make check-long   the soaks make check sizes down (a hammered range resynced 10 times, 20 power cuts)"
 	@echo "make bench      fio on a raw RAM disk, rblk (2, 3 nodes, chain) and DRBD 8.4; full resyncs"
 	@echo "make lint       checkpatch --strict, sparse and the generated-code check"
 
@@ -152,7 +152,8 @@ check-debug: all
 
 # Long runs of what make check sizes down (docs/testing.md).
 check-long: all
-	@RBLK_TEST_HAMMER_RUNS=10 RBLK_TESTS="resync" tools/check --guest-only
+	@RBLK_TEST_HAMMER_RUNS=10 RBLK_TEST_CRASH_ROUNDS=20 RBLK_TESTS="resync crash" \
+		tools/check --guest-only
 
 demo:
 	@tools/deps
