@@ -132,8 +132,9 @@ crash_round() {
 		}
 		resynced_by_bitmap "$PRIM" "$j" "$mark"
 	done
+	# Time-based like the writes (the same offsets), for a few passes.
 	fio_job "$d" --verify_state_load=1 --verify_only --verify_fatal=1 \
-		--output="$d/verify.out" || {
+		--runtime=3 --output="$d/verify.out" || {
 		grep -E 'verify|err=' "$d/verify.out"
 		fail "a write fio saw complete is not on node $PRIM"
 	}
