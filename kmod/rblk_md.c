@@ -385,7 +385,8 @@ enum rblk_md_status rblk_md_decode(const void *buf, size_t len, u64 dev_size,
 	md->al_extents = le16_to_cpu(sb->al_extents);
 	md->al_shift = sb->al_shift;
 	if (!rblk_md_al_ok(rblk_md_al_extents(md), rblk_md_al_shift(md)))
-		return rblk_md_bad(why, "write-intent log extents out of range (64-1000 of 4 MiB to 1 GiB)");
+		return rblk_md_bad(why,
+				   "write-intent log extents out of range (64-1000 of 4 MiB to 1 GiB)");
 
 	st = rblk_md_check_layout(sb, dev_size, data_dev_size, md, why);
 	if (st != RBLK_MD_OK)
