@@ -16,7 +16,9 @@
 #   generation node 0 made alone, under which no write could complete,
 #   does not count as independent writes; the new primary resyncs it by
 #   itself (node 0's writes that never completed are overwritten too): it
-#   ends byte-identical to the new primary.
+#   ends byte-identical to the new primary, and so does the other
+#   survivor (the survivors' write-intent logs' hot extents are
+#   reconciled at the promotion).
 # Promotion refusals: a candidate that sees only itself ("nodes
 # visible"), a candidate connected to a primary ("is primary"), a
 # candidate whose data is older than a voter's ("newer data").
@@ -79,10 +81,12 @@ old_primary_resynced() {
 	[[ "$errors" != *split-brain* ]] || fail "split brain after a plain failover"
 	flush_vol "$NEW"
 	compare_backing "$NEW" 0
-	# Not compared with $OTHER: a write node 0 had in flight at the cut
-	# may have reached one survivor and not the other, which then both
-	# hold the same generation (the write-intent log of issue 18 closes
-	# this; docs/design.md, "Known gaps").
+	# A write node 0 had in flight at the cut may have reached one
+	# survivor and not the other: the survivors marked their logs' hot
+	# extents when they lost node 0, and the new primary resynced them.
+	wait_for 60 "node $NEW: nothing out of sync with node $OTHER" \
+		eq 0 peer_field "$NEW" "$OTHER" oos_bytes
+	compare_backing "$NEW" "$OTHER"
 }
 
 # failover_io_error [SET_OPTION...]
