@@ -114,7 +114,8 @@ struct rblk_al {
 
 static u32 rblk_al_crc(struct rblk_al_block *b)
 {
-	u32 saved = b->crc, crc;
+	__le32 saved = b->crc;
+	u32 crc;
 
 	b->crc = 0;
 	crc = crc32c(~0U, b, RBLK_MD_BLOCK);
