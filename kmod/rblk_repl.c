@@ -406,8 +406,11 @@ void rblk_repl_peer_down(struct rblk_peer *peer)
 	peer->conn = RBLK_CONN_STATE_CONNECTING;
 	peer->primary = false;
 	spin_unlock_irq(&peer->lock);
-	/* Its writes in flight may have reached some nodes only. */
-	if (primary && vol->role == RBLK_ROLE_SECONDARY &&
+	/*
+	 * Its writes in flight may have reached some nodes only. Not when
+	 * this volume goes (a clean teardown: its writes ended).
+	 */
+	if (primary && vol->role == RBLK_ROLE_SECONDARY && !vol->dying &&
 	    rblk_gen_eq(gen, vol->md.gen.current_gen))
 		rblk_md_primary_lost(vol, peer->node_id);
 	rblk_chain_forget(vol, peer->node_id);
