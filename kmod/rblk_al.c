@@ -83,6 +83,8 @@ struct rblk_al_ext {
  * @max:	entries in @ext
  * @nidle:	entries in @idle and @free: what a transaction may take
  * @seq:	sequence number of the newest transaction
+ * @unflushed:	a transaction that evicted extents failed: the next one
+ *		flushes the data device first, as that one would have
  * @block:	the 4 KiB a transaction is built in
  * @recovered:	the extents the log held at the start, until
  *		rblk_al_recovered()
@@ -102,6 +104,7 @@ struct rblk_al {
 	u32 max;
 	u32 nidle;
 	u64 seq;
+	bool unflushed;
 	struct rblk_al_block *block;
 	u32 *recovered;
 	u32 nrecovered;
@@ -205,7 +208,8 @@ static int rblk_al_io(struct rblk_vol *vol, u64 offset, void *buf, u32 len,
 		return rblk_al_io_now(vol, offset, buf, len, opf, flush_data);
 	INIT_WORK_ONSTACK(&io.work, rblk_al_io_work);
 	init_completion(&io.done);
-	queue_work(system_unbound_wq, &io.work);
+	/* rblk_wq has a rescuer: writeback may wait on this. */
+	queue_work(rblk_wq, &io.work);
 	wait_for_completion(&io.done);
 	destroy_work_on_stack(&io.work);
 	return io.err;
@@ -348,17 +352,26 @@ void rblk_al_hot_extents(struct rblk_al *al, u64 data_size,
 {
 	u64 size = 1ULL << al->shift;
 	struct rblk_al_ext *e;
-	unsigned long flags;
-	u32 bkt;
+	u32 bkt, i, n = 0;
+	u32 *nrs;
 
-	spin_lock_irqsave(&al->lock, flags);
-	hash_for_each(al->hash, bkt, e, hnode) {
-		u64 pos = (u64)e->nr << al->shift;
+	/* Marking may take long (an extent is many bits): not under @lock. */
+	nrs = kvmalloc_array(al->max, sizeof(*nrs), GFP_KERNEL);
+	if (!nrs) {
+		fn(al->vol, 0, data_size);
+		return;
+	}
+	spin_lock_irq(&al->lock);
+	hash_for_each(al->hash, bkt, e, hnode)
+		nrs[n++] = e->nr;
+	spin_unlock_irq(&al->lock);
+	for (i = 0; i < n; i++) {
+		u64 pos = (u64)nrs[i] << al->shift;
 
 		if (pos < data_size)
 			fn(al->vol, pos, min(size, data_size - pos));
 	}
-	spin_unlock_irqrestore(&al->lock, flags);
+	kvfree(nrs);
 }
 
 static struct rblk_al_ext *rblk_al_find(struct rblk_al *al, u32 nr)
@@ -399,14 +412,24 @@ static bool rblk_al_try(struct rblk_al *al, u32 first, u32 last, bool live)
 	return true;
 }
 
-/* Cold extents of @first..@last. Under @lock. */
-static u32 rblk_al_cold(struct rblk_al *al, u32 first, u32 last)
+/*
+ * Whether the cold extents of @first..@last can enter the set: the free
+ * and idle entries, but for the range's own idle extents (the writer
+ * holds those before it adds). Under @lock.
+ */
+static bool rblk_al_room_locked(struct rblk_al *al, u32 first, u32 last)
 {
-	u32 nr, n = 0;
+	struct rblk_al_ext *e;
+	u32 nr, cold = 0, mine = 0;
 
-	for (nr = first; nr <= last; nr++)
-		n += !rblk_al_find(al, nr);
-	return n;
+	for (nr = first; nr <= last; nr++) {
+		e = rblk_al_find(al, nr);
+		if (!e)
+			cold++;
+		else if (!e->refs)
+			mine++;
+	}
+	return al->nidle - mine >= cold;
 }
 
 static bool rblk_al_room(struct rblk_al *al, u32 first, u32 last)
@@ -414,7 +437,7 @@ static bool rblk_al_room(struct rblk_al *al, u32 first, u32 last)
 	bool room;
 
 	spin_lock_irq(&al->lock);
-	room = al->nidle >= rblk_al_cold(al, first, last);
+	room = rblk_al_room_locked(al, first, last);
 	spin_unlock_irq(&al->lock);
 	return room;
 }
@@ -549,7 +572,7 @@ int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len)
 			mutex_unlock(&al->tx_mutex);
 			return 0;
 		}
-		if (al->nidle >= rblk_al_cold(al, first, last))
+		if (rblk_al_room_locked(al, first, last))
 			break;
 		spin_unlock_irq(&al->lock);
 		/* Writes in flight end: their extents fall idle. */
@@ -565,7 +588,9 @@ int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len)
 	evicted = rblk_al_add(al, first, last);
 	spin_unlock_irq(&al->lock);
 
+	evicted |= al->unflushed;
 	err = rblk_al_write(al, evicted);
+	al->unflushed = err && evicted;
 
 	spin_lock_irq(&al->lock);
 	rblk_al_settle(al, first, last, !err);

@@ -30,7 +30,8 @@ void rblk_al_recovered(struct rblk_al *al, u64 data_size,
 
 /*
  * Calls @fn for each extent (within the data) hot now: every block this
- * node wrote lately may lie in one. Context: any; @fn must not sleep.
+ * node wrote lately may lie in one (for the whole data when no memory can
+ * be had for the list). May sleep.
  */
 void rblk_al_hot_extents(struct rblk_al *al, u64 data_size,
 			 void (*fn)(struct rblk_vol *vol, u64 pos, u64 len));

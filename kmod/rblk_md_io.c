@@ -184,9 +184,12 @@ void rblk_md_primary_lost(struct rblk_vol *vol, u32 id)
 		return;
 	}
 	rblk_al_hot_extents(vol->al, md->layout.data_size, rblk_md_crash_mark);
-	if (changed && rblk_md_commit(vol))
+	if (changed && rblk_md_commit(vol)) {
+		/* The commit put the slots back: they hold while this node is up. */
+		rblk_md_crash_slots(vol, &changed);
 		pr_warn("rblk%u: the write-intent log's extents are marked in memory only: metadata not written\n",
 			vol->minor);
+	}
 	pr_info("rblk%u: primary %u lost: the write-intent log's extents count as out of sync with the other nodes\n",
 		vol->minor, id);
 }

@@ -168,6 +168,12 @@ bool rblk_req_al_begin(struct rblk_vol *vol, struct request *rq)
 		return false;
 	}
 	cmd->al = true;
+	/* The log may have waited: the node may have stepped down meanwhile. */
+	if (!rblk_req_writable(vol)) {
+		cmd->status = BLK_STS_IOERR;
+		rblk_req_end(rq, BLK_STS_IOERR);
+		return false;
+	}
 	return true;
 }
 
