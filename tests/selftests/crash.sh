@@ -101,7 +101,7 @@ crash_round() {
 	sync=(--fdatasync=8)
 	[ $((r % 2)) -eq 1 ] || sync+=(--sync=dsync)
 	f=$(cut_script "$v")
-	mark="crash.sh $$: round $r"
+	mark="crash.sh $$: $TOPO round $r"
 	echo "$mark" >/dev/kmsg
 	fio_job "$d" --do_verify=0 --verify_state_save=1 "${sync[@]}" \
 		--trigger-timeout="$t" --trigger="sh $f" --output="$d/fio.out" || true
