@@ -36,10 +36,10 @@ limits_stacked() {
 		mine=$(cat /sys/block/rblk0/queue/$f)
 		theirs=$(cat /sys/block/$LNAME/queue/$f)
 		echo "$f: rblk0 $mine $LNAME $theirs"
-		# One replication message carries at most 1 GiB of range.
+		# One replication message carries at most 64 MiB of range (RBLK_PROTO_MAX_RANGE).
 		case $f in
 		discard_max_bytes|write_zeroes_max_bytes)
-			[ "$theirs" -le $((1 << 30)) ] || theirs=$((1 << 30)) ;;
+			[ "$theirs" -le $((64 << 20)) ] || theirs=$((64 << 20)) ;;
 		esac
 		[ "$mine" = "$theirs" ]
 	done
