@@ -441,8 +441,11 @@ struct rblk_peer {
  *		rblk_md_commit() puts back when the change cannot be written;
  *		under conf_mutex (here, not on the stack: it is large)
  * @md_copy:	the superblock copy @md came from
- * @md_clean:	the metadata said clean shutdown when it was loaded: the
- *		peer bitmaps on disk are whole (rblk_md_open())
+ * @md_clean:	the metadata said clean shutdown when it was loaded
+ * @md_bm_whole: the peer bitmaps on disk, with the write-intent log's
+ *		extents, cover every block that may differ (a clean shutdown,
+ *		or a crash of a kernel that kept them so:
+ *		RBLK_MD_F_BM_LOGGED; rblk_md_open())
  * @oos_loaded: node ids whose @oos was loaded (from disk, or filled)
  *		since the volume was created; under conf_mutex
  * @bioset:	clones of the bios submitted to @backing come from here
@@ -549,6 +552,7 @@ struct rblk_vol {
 	struct rblk_md md_undo;
 	int md_copy;
 	bool md_clean;
+	bool md_bm_whole;
 	unsigned long oos_loaded;
 	struct bio_set bioset;
 	struct blk_mq_tag_set tag_set;
@@ -703,17 +707,42 @@ void rblk_md_primary_lost(struct rblk_vol *vol, u32 id);
 struct block_device *rblk_md_bdev(struct rblk_vol *vol);
 /*
  * Node @id, of peer slot @slot, is behind since the slot's bitmap base:
- * its out-of-sync bitmap comes from the slot's bitmap on disk after a
- * clean shutdown, else every block counts. Under conf_mutex.
+ * its out-of-sync bitmap comes from the slot's bitmap on disk when that
+ * is whole (@md_bm_whole), else every block counts. Under conf_mutex.
  */
 void rblk_md_bm_load(struct rblk_vol *vol, u32 id, int slot);
+/*
+ * Node @id's bitmap, in sync so far (no base: nothing set but in its
+ * dirty pages), is slot @slot's on disk: that holds more bits or as many
+ * (stray ones cost a resync, never data), so a base set later writes
+ * only the pages that changed, not the whole bitmap. Under conf_mutex.
+ */
+void rblk_md_bm_fresh(struct rblk_vol *vol, u32 id, int slot);
+/*
+ * The write-intent log evicts the extent of bytes [@pos, @pos + @len):
+ * the bitmap pages of its blocks that changed go to disk first (the
+ * log's transaction makes them durable). 0 or -errno. Context: process,
+ * the I/O path included.
+ */
+int rblk_md_bm_evicted(struct rblk_vol *vol, u64 pos, u64 len);
+/*
+ * A resync from this node into @peer checkpoints: its bitmap's changed
+ * pages are written (lazily: no flush), so that after a crash of this
+ * node the resync goes on near where it was. Context: process.
+ */
+void rblk_md_bm_checkpoint(struct rblk_vol *vol, struct rblk_peer *peer);
 /*
  * The clean shutdown of a volume whose I/O has ended: the bitmaps of the
  * slots with a base are written, then the superblock with the
  * clean-shutdown flag. Whether it could.
  */
 int rblk_md_close(struct rblk_vol *vol);
-/* Persists @vol->md as the next superblock copy; under conf_mutex. */
+/*
+ * Persists @vol->md as the next superblock copy, after the changed pages
+ * of the bitmaps of the slots with a base (all pages of one not on disk
+ * yet): a superblock never names a base whose bitmap is not there.
+ * Under conf_mutex.
+ */
 int rblk_md_persist(struct rblk_vol *vol);
 void rblk_md_begin(struct rblk_vol *vol);
 int rblk_md_commit(struct rblk_vol *vol);

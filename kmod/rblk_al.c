@@ -7,10 +7,11 @@
  * on a secondary) goes only into hot extents: before the first write into
  * a cold one, a transaction listing the whole new hot set is written to
  * the log with PREFLUSH and FUA. A hot extent with no write in flight may
- * be evicted (least recently used first) by the next transaction; its
- * PREFLUSH makes the writes that ended in it durable first. So after a
- * crash, every block that may differ from a peer's copy because of a
- * write in flight lies in an extent the newest transaction lists
+ * be evicted (least recently used first) by the next transaction: the
+ * bitmap pages of its blocks that changed are written first, and its
+ * PREFLUSH makes them and the writes that ended in it durable. So after
+ * a crash, every block that may differ from a peer's copy lies in an
+ * extent the newest transaction lists or is set in a bitmap on disk
  * (docs/resync.md, "The write-intent log").
  *
  * On disk: RBLK_MD_AL_BLOCKS blocks of 4 KiB at the metadata's al_offset,
@@ -76,15 +77,19 @@ struct rblk_al_ext {
  * @vol:	its volume
  * @lock:	protects @hash, @idle, @free, @nidle and the entries; taken
  *		in any context (rblk_al_end() runs at write completion)
- * @tx_mutex:	one transaction at a time; protects @seq, @block,
- *		@recovered and @nrecovered. Taken before @lock.
+ * @tx_mutex:	one transaction at a time; protects @seq, @unflushed,
+ *		@evicted, @nevicted, @block, @recovered and @nrecovered.
+ *		Taken before @lock (and before a bitmap's lock).
  * @wait:	writers waiting for extents to fall idle
  * @shift:	log2 of the bytes of an extent
  * @max:	entries in @ext
  * @nidle:	entries in @idle and @free: what a transaction may take
  * @seq:	sequence number of the newest transaction
  * @unflushed:	a transaction that evicted extents failed: the next one
- *		flushes the data device first, as that one would have
+ *		does what that one would have (writes the bitmaps' dirty
+ *		pages, all of them, and flushes the data device first)
+ * @evicted:	the extents the transaction being built evicts (@max)
+ * @nevicted:	their number
  * @block:	the 4 KiB a transaction is built in
  * @recovered:	the extents the log held at the start, until
  *		rblk_al_recovered()
@@ -105,6 +110,8 @@ struct rblk_al {
 	u32 nidle;
 	u64 seq;
 	bool unflushed;
+	u32 *evicted;
+	u32 nevicted;
 	struct rblk_al_block *block;
 	u32 *recovered;
 	u32 nrecovered;
@@ -127,16 +134,11 @@ static u32 rblk_al_crc(struct rblk_al_block *b)
 }
 
 static int rblk_al_io_now(struct rblk_vol *vol, u64 offset, void *buf, u32 len,
-			  blk_opf_t opf, bool flush_data)
+			  blk_opf_t opf)
 {
 	struct bio *bio;
 	int err;
 
-	if (flush_data) {
-		err = blkdev_issue_flush(rblk_backing_bdev(vol));
-		if (err)
-			return err;
-	}
 	bio = bio_kmalloc(DIV_ROUND_UP(len, PAGE_SIZE), GFP_NOIO);
 	if (!bio)
 		return -ENOMEM;
@@ -157,62 +159,82 @@ static int rblk_al_io_now(struct rblk_vol *vol, u64 offset, void *buf, u32 len,
 	return err;
 }
 
+/*
+ * Writes the transaction in @al->block to the next block of the ring.
+ * When it evicts extents (or one that did failed: @unflushed), the
+ * bitmap pages of what they hold go first (rblk_md_bm_evicted(); all
+ * dirty ones after a failure), and its PREFLUSH makes them and the writes
+ * that ended in those extents durable before the log forgets them; with
+ * the log on its own device, the data device is flushed first. Under
+ * @tx_mutex.
+ */
+static int rblk_al_tx_now(struct rblk_al *al)
+{
+	struct rblk_vol *vol = al->vol;
+	bool evicted = al->nevicted || al->unflushed;
+	u64 seq = al->seq + 1, size = 1ULL << al->shift;
+	int err = 0;
+	u32 i;
+
+	if (al->unflushed)
+		err = rblk_md_bm_evicted(vol, 0, vol->md.layout.data_size);
+	for (i = 0; i < al->nevicted && !err; i++)
+		err = rblk_md_bm_evicted(vol, (u64)al->evicted[i] << al->shift, size);
+	if (!err && evicted && vol->md_file)
+		err = blkdev_issue_flush(rblk_backing_bdev(vol));
+	if (!err)
+		err = rblk_al_io_now(vol, vol->md.layout.al_offset +
+				     (seq % RBLK_MD_AL_BLOCKS) * RBLK_MD_BLOCK,
+				     al->block, RBLK_MD_BLOCK,
+				     REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA);
+	if (!err)
+		al->seq = seq;
+	al->unflushed = err && evicted;
+	return err;
+}
+
 /**
- * struct rblk_al_io - log I/O handed to a worker
- * @work:	runs rblk_al_io_work()
+ * struct rblk_al_tx - a transaction handed to a worker
+ * @work:	runs rblk_al_tx_work()
  * @done:	completed when @err is set
- * @vol:	the volume
- * @offset:	byte offset on the metadata device
- * @buf:	the data
- * @len:	its bytes
- * @opf:	the operation and flags
- * @flush_data:	flush the data device first
+ * @al:		the log
  * @err:	the result
  */
-struct rblk_al_io {
+struct rblk_al_tx {
 	struct work_struct work;
 	struct completion done;
-	struct rblk_vol *vol;
-	u64 offset;
-	void *buf;
-	u32 len;
-	blk_opf_t opf;
-	bool flush_data;
+	struct rblk_al *al;
 	int err;
 };
 
-static void rblk_al_io_work(struct work_struct *work)
+static void rblk_al_tx_work(struct work_struct *work)
 {
-	struct rblk_al_io *io = container_of(work, struct rblk_al_io, work);
+	struct rblk_al_tx *tx = container_of(work, struct rblk_al_tx, work);
 
-	io->err = rblk_al_io_now(io->vol, io->offset, io->buf, io->len, io->opf,
-				 io->flush_data);
-	complete(&io->done);
+	tx->err = rblk_al_tx_now(tx->al);
+	complete(&tx->done);
 }
 
 /*
- * Synchronous I/O on the log. A write into a cold extent may come from
- * queue_rq() inside submit_bio(), whose bios wait on current->bio_list
- * until it returns: waiting there for a bio of our own would never end.
- * So such a caller hands the I/O to a worker.
+ * Writes a transaction, synchronously. A write into a cold extent may
+ * come from queue_rq() inside submit_bio(), whose bios wait on
+ * current->bio_list until it returns: waiting there for a bio of our own
+ * would never end. So such a caller hands the I/O to a worker. Under
+ * @tx_mutex.
  */
-static int rblk_al_io(struct rblk_vol *vol, u64 offset, void *buf, u32 len,
-		      blk_opf_t opf, bool flush_data)
+static int rblk_al_tx(struct rblk_al *al)
 {
-	struct rblk_al_io io = {
-		.vol = vol, .offset = offset, .buf = buf, .len = len, .opf = opf,
-		.flush_data = flush_data,
-	};
+	struct rblk_al_tx tx = { .al = al };
 
 	if (!current->bio_list)
-		return rblk_al_io_now(vol, offset, buf, len, opf, flush_data);
-	INIT_WORK_ONSTACK(&io.work, rblk_al_io_work);
-	init_completion(&io.done);
+		return rblk_al_tx_now(al);
+	INIT_WORK_ONSTACK(&tx.work, rblk_al_tx_work);
+	init_completion(&tx.done);
 	/* rblk_wq has a rescuer: writeback may wait on this. */
-	queue_work(rblk_wq, &io.work);
-	wait_for_completion(&io.done);
-	destroy_work_on_stack(&io.work);
-	return io.err;
+	queue_work(rblk_wq, &tx.work);
+	wait_for_completion(&tx.done);
+	destroy_work_on_stack(&tx.work);
+	return tx.err;
 }
 
 /* Whether @b is a valid transaction of @vol. */
@@ -243,8 +265,8 @@ static int rblk_al_read(struct rblk_al *al)
 	buf = kvmalloc(bytes, GFP_KERNEL);
 	if (!buf)
 		return -ENOMEM;
-	err = rblk_al_io(vol, vol->md.layout.al_offset, buf, bytes, REQ_OP_READ,
-			 false);
+	/* From the volume's creation: no bio of ours is held up. */
+	err = rblk_al_io_now(vol, vol->md.layout.al_offset, buf, bytes, REQ_OP_READ);
 	if (err)
 		goto out;
 	for (i = 0; i < RBLK_MD_AL_BLOCKS; i++) {
@@ -283,7 +305,8 @@ int rblk_al_create(struct rblk_vol *vol)
 	if (!al)
 		return -ENOMEM;
 	al->block = (void *)get_zeroed_page(GFP_KERNEL);
-	if (!al->block) {
+	al->evicted = kvmalloc_array(max, sizeof(*al->evicted), GFP_KERNEL);
+	if (!al->block || !al->evicted) {
 		err = -ENOMEM;
 		goto out_free;
 	}
@@ -309,6 +332,7 @@ int rblk_al_create(struct rblk_vol *vol)
 	return 0;
 
 out_page:
+	kvfree(al->evicted);
 	free_page((unsigned long)al->block);
 out_free:
 	kvfree(al);
@@ -323,6 +347,7 @@ void rblk_al_destroy(struct rblk_vol *vol)
 		return;
 	vol->al = NULL;
 	kvfree(al->recovered);
+	kvfree(al->evicted);
 	free_page((unsigned long)al->block);
 	mutex_destroy(&al->tx_mutex);
 	kvfree(al);
@@ -444,16 +469,17 @@ static bool rblk_al_room(struct rblk_al *al, u32 first, u32 last)
 
 /*
  * Adds the cold extents of @first..@last to the hot set, not live yet and
- * on no list (so none is evicted), evicting idle ones, and builds the
- * transaction. Whether it evicted. Under @lock and @tx_mutex, with room.
+ * on no list (so none is evicted), evicting idle ones (listed in
+ * @evicted), and builds the transaction. Under @lock and @tx_mutex, with
+ * room.
  */
-static bool rblk_al_add(struct rblk_al *al, u32 first, u32 last)
+static void rblk_al_add(struct rblk_al *al, u32 first, u32 last)
 {
 	struct rblk_al_block *b = al->block;
 	struct rblk_al_ext *e;
-	bool evicted = false;
 	u32 nr, n = 0, bkt;
 
+	al->nevicted = 0;
 	for (nr = first; nr <= last; nr++) {
 		if (rblk_al_find(al, nr))
 			continue;
@@ -461,7 +487,7 @@ static bool rblk_al_add(struct rblk_al *al, u32 first, u32 last)
 		if (!e) {
 			e = list_first_entry(&al->idle, struct rblk_al_ext, lru);
 			hash_del(&e->hnode);
-			evicted = true;
+			al->evicted[al->nevicted++] = e->nr;
 		}
 		list_del_init(&e->lru);
 		al->nidle--;
@@ -479,7 +505,6 @@ static bool rblk_al_add(struct rblk_al *al, u32 first, u32 last)
 	b->shift = cpu_to_le32(al->shift);
 	b->count = cpu_to_le32(n);
 	b->crc = cpu_to_le32(rblk_al_crc(b));
-	return evicted;
 }
 
 /* Drops a write's hold on @e. Under @lock. Whether it fell idle. */
@@ -518,27 +543,6 @@ static void rblk_al_settle(struct rblk_al *al, u32 first, u32 last, bool ok)
 	}
 }
 
-/* Writes the transaction in @al->block to the next block of the ring. */
-static int rblk_al_write(struct rblk_al *al, bool evicted)
-{
-	struct rblk_vol *vol = al->vol;
-	u64 seq = al->seq + 1;
-	int err;
-
-	/*
-	 * The PREFLUSH makes the writes that ended in evicted extents
-	 * durable before the log forgets them; with the log on its own
-	 * device, the data device is flushed first.
-	 */
-	err = rblk_al_io(vol, vol->md.layout.al_offset +
-			 (seq % RBLK_MD_AL_BLOCKS) * RBLK_MD_BLOCK, al->block,
-			 RBLK_MD_BLOCK, REQ_OP_WRITE | REQ_PREFLUSH | REQ_FUA,
-			 evicted && vol->md_file);
-	if (!err)
-		al->seq = seq;
-	return err;
-}
-
 static void rblk_al_range(struct rblk_al *al, u64 pos, u64 len, u32 *first,
 			  u32 *last)
 {
@@ -549,7 +553,6 @@ static void rblk_al_range(struct rblk_al *al, u64 pos, u64 len, u32 *first,
 int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len)
 {
 	u32 first, last, nr;
-	bool evicted;
 	int err;
 
 	rblk_al_range(al, pos, len, &first, &last);
@@ -585,12 +588,10 @@ int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len)
 		if (e)
 			rblk_al_get(al, e);
 	}
-	evicted = rblk_al_add(al, first, last);
+	rblk_al_add(al, first, last);
 	spin_unlock_irq(&al->lock);
 
-	evicted |= al->unflushed;
-	err = rblk_al_write(al, evicted);
-	al->unflushed = err && evicted;
+	err = rblk_al_tx(al);
 
 	spin_lock_irq(&al->lock);
 	rblk_al_settle(al, first, last, !err);

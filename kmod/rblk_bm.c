@@ -23,6 +23,7 @@
 #include <linux/gfp.h>
 #include <linux/mm.h>
 #include <linux/rcupdate.h>
+#include <linux/sched/mm.h>
 #include <linux/slab.h>
 
 #include "rblk_bm.h"
@@ -56,7 +57,8 @@ struct rblk_bm *rblk_bm_alloc(u64 nbits)
 	bm->npages = DIV_ROUND_UP_ULL(nbits, RBLK_BM_PAGE_BITS);
 	bm->pages = kvcalloc(bm->npages, sizeof(*bm->pages), GFP_KERNEL);
 	bm->dirty = kvcalloc(BITS_TO_LONGS(bm->npages), sizeof(long), GFP_KERNEL);
-	if (!bm->pages || !bm->dirty) {
+	bm->io_page = alloc_page(GFP_KERNEL);
+	if (!bm->pages || !bm->dirty || !bm->io_page) {
 		rblk_bm_free(bm);
 		return NULL;
 	}
@@ -76,6 +78,8 @@ void rblk_bm_free(struct rblk_bm *bm)
 			kfree(bm->pages[p]);
 	kvfree(bm->pages);
 	kvfree(bm->dirty);
+	if (bm->io_page)
+		__free_page(bm->io_page);
 	kfree(bm);
 }
 
@@ -415,15 +419,19 @@ int rblk_bm_write(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
 {
 	struct page *buf[RBLK_BM_IO_PAGES] = {};
 	u64 p = 0, first = 0;
+	unsigned int noio;
 	u32 n = 0;
 	bool all;
 	int err;
 
+	/* Metadata writes may be what frees memory. */
+	noio = memalloc_noio_save();
 	err = rblk_bm_alloc_buf(buf);
+	memalloc_noio_restore(noio);
 	if (err)
 		return err;
 	mutex_lock(&bm->lock);
-	all = !bm->on_disk;
+	all = !bm->on_disk || bm->offset != offset;
 	for (p = 0; p <= bm->npages; p++) {
 		/* A run ends at a clean slot, at a full buffer, at the end. */
 		bool take = p < bm->npages &&
@@ -446,11 +454,50 @@ int rblk_bm_write(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
 	/* What was not written is dirty still. */
 	for (; err && first < bm->npages; first++)
 		set_bit(first, bm->dirty);
-	if (!err)
+	if (!err) {
 		bm->on_disk = true;
+		bm->offset = offset;
+	}
 	mutex_unlock(&bm->lock);
 	rblk_bm_free_buf(buf);
 	return err;
+}
+
+int rblk_bm_write_range(struct rblk_bm *bm, struct block_device *bdev,
+			u64 b, u64 e)
+{
+	unsigned int noio;
+	u64 p, last;
+	int err = 0;
+
+	e = min(e, bm->nbits);
+	if (b >= e)
+		return 0;
+	last = (e - 1) / RBLK_BM_PAGE_BITS;
+	noio = memalloc_noio_save();
+	mutex_lock(&bm->lock);
+	for (p = b / RBLK_BM_PAGE_BITS; bm->on_disk && p <= last && !err; p++) {
+		/* The dirty bit goes first: a change from here on sets it again. */
+		if (!test_and_clear_bit(p, bm->dirty))
+			continue;
+		rblk_bm_encode(bm, p, page_address(bm->io_page));
+		err = rblk_bm_io(bdev, bm->offset, p, 1, &bm->io_page, REQ_OP_WRITE);
+		if (err)
+			set_bit(p, bm->dirty);
+	}
+	mutex_unlock(&bm->lock);
+	memalloc_noio_restore(noio);
+	return err;
+}
+
+void rblk_bm_on_disk_at(struct rblk_bm *bm, u64 offset)
+{
+	mutex_lock(&bm->lock);
+	if (!bm->on_disk) {
+		bm->on_disk = true;
+		bm->offset = offset;
+	}
+	mutex_unlock(&bm->lock);
 }
 
 int rblk_bm_read(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
@@ -475,6 +522,7 @@ int rblk_bm_read(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
 	}
 	/* Pages a setter changed are dirty: the disk holds the others. */
 	bm->on_disk = !err;
+	bm->offset = offset;
 	mutex_unlock(&bm->lock);
 	rblk_bm_free_buf(buf);
 out:

@@ -34,6 +34,8 @@
  *		take nothing); taken under conf_mutex, never the reverse
  * @on_disk:	the disk holds the bitmap but for the @dirty pages: it was
  *		read from there, or written whole; under @lock
+ * @offset:	where on the disk (valid with @on_disk); under @lock
+ * @io_page:	the buffer of rblk_bm_write_range(); under @lock
  */
 struct rblk_bm {
 	u64 nbits;
@@ -43,6 +45,8 @@ struct rblk_bm {
 	atomic64_t weight;
 	struct mutex lock;	/* clear, fill, zero, read, write */
 	bool on_disk;
+	u64 offset;
+	struct page *io_page;
 };
 
 struct rblk_bm *rblk_bm_alloc(u64 nbits);
@@ -79,6 +83,22 @@ u64 rblk_bm_next(struct rblk_bm *bm, u64 b, u64 end, bool set);
  * process.
  */
 int rblk_bm_write(struct rblk_bm *bm, struct block_device *bdev, u64 offset);
+/*
+ * Writes the pages holding bits [@b, @e) that changed since they were
+ * last written, where the bitmap was last written or read, when the disk
+ * holds the rest (@on_disk; else nothing is written: 0). A page that
+ * cannot be written stays dirty. The caller makes them durable. Context:
+ * process, the I/O path included (allocates nothing).
+ */
+int rblk_bm_write_range(struct rblk_bm *bm, struct block_device *bdev,
+			u64 b, u64 e);
+/*
+ * The bitmap, with no bit set outside its @dirty pages (one just
+ * allocated), is the one at @offset: whatever the disk holds there is
+ * more, never fewer bits than it, so rblk_bm_write() writes only the
+ * pages that change from now on, not every page. Context: process.
+ */
+void rblk_bm_on_disk_at(struct rblk_bm *bm, u64 offset);
 /*
  * Reads it back from there into the bits it holds (a setter may have set
  * some already: they stay); on an error every bit is set (and the error

@@ -41,7 +41,13 @@
 #define RBLK_MD_F_EXTERNAL	BIT(4)	/* metadata on its own device */
 /* no write completed under the current generation (struct rblk_gen_state) */
 #define RBLK_MD_F_UNCOMMITTED	BIT(5)
-#define RBLK_MD_F_ALL		0x3f
+/*
+ * The peer bitmaps are written back as the write-intent log evicts
+ * extents and before a base is persisted: after a crash, they and the
+ * log's extents cover every block that may differ (docs/metadata.md).
+ */
+#define RBLK_MD_F_BM_LOGGED	BIT(6)
+#define RBLK_MD_F_ALL		0x7f
 
 /* Peer slot flags. */
 #define RBLK_MD_SLOT_USED	BIT(0)

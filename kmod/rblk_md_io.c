@@ -108,6 +108,11 @@ static u64 rblk_md_bm_offset(struct rblk_vol *vol, int slot)
 	return vol->md.layout.bm_offset + (u64)slot * vol->md.layout.bm_bytes;
 }
 
+void rblk_md_bm_fresh(struct rblk_vol *vol, u32 id, int slot)
+{
+	rblk_bm_on_disk_at(vol->oos[id], rblk_md_bm_offset(vol, slot));
+}
+
 /* Bytes [@pos, @pos + @len) may differ from every peer's copy. */
 static void rblk_md_crash_mark(struct rblk_vol *vol, u64 pos, u64 len)
 {
@@ -140,6 +145,7 @@ static int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed)
 		err = rblk_oos_alloc(vol, md->slots[i]);
 		if (err)
 			return err;
+		rblk_md_bm_fresh(vol, md->slots[i], i);
 		set_bit(md->slots[i], &vol->oos_loaded);
 		md->slot_base[i] = md->gen.current_gen;
 		md->slot_flags[i] |= RBLK_MD_SLOT_CRASH;
@@ -208,6 +214,7 @@ int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 	}
 	mutex_lock(&vol->conf_mutex);
 	vol->md_clean = md->flags & RBLK_MD_F_CLEAN;
+	vol->md_bm_whole = vol->md_clean || (md->flags & RBLK_MD_F_BM_LOGGED);
 	for (i = 0; i < md->max_peers; i++) {
 		if (!(md->slot_flags[i] & RBLK_MD_SLOT_USED) ||
 		    rblk_gen_is_none(md->slot_base[i]))
@@ -230,9 +237,13 @@ int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 			pr_info("rblk: %s: not shut down cleanly: the write-intent log's extents count as out of sync with every peer\n",
 				vol->backing_path);
 	}
-	if (vol->md_clean || changed) {
-		/* From here on a crash leaves the bitmaps on disk short. */
+	if (vol->md_clean || changed || !(md->flags & RBLK_MD_F_BM_LOGGED)) {
+		/*
+		 * From here on the bitmaps on disk lag behind memory; this
+		 * kernel keeps them whole with the log's extents.
+		 */
 		md->flags &= ~RBLK_MD_F_CLEAN;
+		md->flags |= RBLK_MD_F_BM_LOGGED;
 		err = rblk_md_persist(vol);
 		if (err)
 			NL_SET_ERR_MSG_FMT(extack, "cannot write the metadata of %s: error %d",
@@ -256,7 +267,7 @@ void rblk_md_bm_load(struct rblk_vol *vol, u32 id, int slot)
 	 */
 	if (test_and_set_bit(id, &vol->oos_loaded))
 		return;
-	if (!vol->md_clean) {
+	if (!vol->md_bm_whole) {
 		rblk_bm_fill(bm);
 		return;
 	}
@@ -275,32 +286,80 @@ static int rblk_md_bm_write(struct rblk_vol *vol, int slot, u32 id)
 {
 	struct rblk_bm *bm = vol->oos[id];
 
-	/*
-	 * rblk_md_open() or the peer's add gave each slot with a base one;
-	 * without, no clean shutdown (every block counts at the next start).
-	 */
-	if (!bm)
-		return -EINVAL;
+	/* rblk_md_open() or the peer's add gave each slot with a base one. */
+	if (WARN_ON_ONCE(!bm))
+		return 0;
 	return rblk_bm_write(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, slot));
+}
+
+/* The bitmaps of the slots with a base, before the superblock names them. */
+static int rblk_md_bm_sync(struct rblk_vol *vol)
+{
+	struct rblk_md *md = &vol->md;
+	int i, err;
+
+	lockdep_assert_held(&vol->conf_mutex);
+	for (i = 0; i < md->max_peers; i++) {
+		if (!(md->slot_flags[i] & RBLK_MD_SLOT_USED) ||
+		    rblk_gen_is_none(md->slot_base[i]))
+			continue;
+		err = rblk_md_bm_write(vol, i, md->slots[i]);
+		if (err) {
+			pr_err("rblk%u: cannot write the bitmap of node %u: error %d\n",
+			       vol->minor, md->slots[i], err);
+			return err;
+		}
+	}
+	return 0;
+}
+
+int rblk_md_bm_evicted(struct rblk_vol *vol, u64 pos, u64 len)
+{
+	u64 bs = vol->md.bitmap_block;
+	int id, err;
+
+	/*
+	 * Every node's bitmap: one on disk stays there with its slot (slots
+	 * are never given to another node), one that is not is skipped.
+	 */
+	for (id = 0; id < RBLK_MAX_NODES; id++) {
+		struct rblk_bm *bm = READ_ONCE(vol->oos[id]);
+
+		if (!bm)
+			continue;
+		err = rblk_bm_write_range(bm, rblk_md_bdev(vol), div64_u64(pos, bs),
+					  div64_u64(pos + len + bs - 1, bs));
+		if (err) {
+			pr_err_ratelimited("rblk%u: cannot write the bitmap of node %u: error %d\n",
+					   vol->minor, id, err);
+			return err;
+		}
+	}
+	return 0;
+}
+
+void rblk_md_bm_checkpoint(struct rblk_vol *vol, struct rblk_peer *peer)
+{
+	struct rblk_bm *bm = vol->oos[peer->node_id];
+	int err;
+
+	err = rblk_bm_write(bm, rblk_md_bdev(vol), rblk_md_bm_offset(vol, peer->slot));
+	if (err)
+		pr_warn_ratelimited("rblk%u: peer %u: resync checkpoint not written (error %d)\n",
+				    vol->minor, peer->node_id, err);
 }
 
 int rblk_md_close(struct rblk_vol *vol)
 {
 	struct rblk_md *md = &vol->md;
-	int i, err = 0;
+	int err;
 
 	mutex_lock(&vol->conf_mutex);
-	for (i = 0; i < md->max_peers && !err; i++)
-		if ((md->slot_flags[i] & RBLK_MD_SLOT_USED) &&
-		    !rblk_gen_is_none(md->slot_base[i]))
-			err = rblk_md_bm_write(vol, i, md->slots[i]);
-	if (!err) {
-		/* The superblock's flush makes the bitmaps durable first. */
-		md->flags |= RBLK_MD_F_CLEAN;
-		err = rblk_md_persist(vol);
-		if (err)
-			md->flags &= ~RBLK_MD_F_CLEAN;
-	}
+	/* The bitmaps go first; the superblock's flush makes them durable. */
+	md->flags |= RBLK_MD_F_CLEAN;
+	err = rblk_md_persist(vol);
+	if (err)
+		md->flags &= ~RBLK_MD_F_CLEAN;
 	mutex_unlock(&vol->conf_mutex);
 	if (err)
 		pr_warn("rblk%u: no clean shutdown (error %d): the bitmaps on disk will count every block\n",
@@ -325,6 +384,9 @@ int rblk_md_persist(struct rblk_vol *vol)
 		pr_err("rblk%u: metadata not written: %s\n", vol->minor, why);
 		return -EINVAL;
 	}
+	err = rblk_md_bm_sync(vol);
+	if (err)
+		return err;
 	page = alloc_page(GFP_NOIO | __GFP_ZERO);
 	if (!page)
 		return -ENOMEM;

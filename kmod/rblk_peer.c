@@ -254,6 +254,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 		rblk_peer_repl_start(peer, RBLK_REPL_PRESUMED);
 		/* In sync: its bits start here, in memory. */
 		set_bit(node_id, &vol->oos_loaded);
+		rblk_md_bm_fresh(vol, node_id, peer->slot);
 	} else {
 		rblk_md_bm_load(vol, node_id, peer->slot);
 	}

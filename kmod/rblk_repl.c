@@ -369,18 +369,23 @@ static void rblk_repl_epoch_lost(struct rblk_peer *peer)
 {
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_gen *base = &vol->md.slot_base[peer->slot];
+	bool had = !rblk_gen_is_none(*base);
 	struct rblk_gen cur = vol->md.gen.current_gen;
 
 	if (vol->role != RBLK_ROLE_PRIMARY || !rblk_epoch_lost(vol, peer->node_id))
 		return;
 	/* Real changes now, not only a crash's marks (kept in memory if need be). */
 	vol->md.slot_flags[peer->slot] &= ~RBLK_MD_SLOT_CRASH;
-	if (!rblk_gen_is_none(*base))
-		return;
+	/*
+	 * Written even when the slot had a base: those writes may lie in
+	 * extents the log let go, so the bitmap must hold them on disk.
+	 */
 	rblk_md_begin(vol);
-	*base = cur;
-	if (rblk_md_commit(vol)) {
+	if (!had)
 		*base = cur;
+	if (rblk_md_commit(vol)) {
+		if (!had)
+			*base = cur;
 		pr_warn("rblk%u: peer %u: its unflushed writes are marked out of sync in memory only: metadata not written\n",
 			vol->minor, peer->node_id);
 	}

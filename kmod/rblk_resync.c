@@ -326,6 +326,7 @@ static int rblk_rs_run(struct rblk_resync *rs)
 	struct rblk_bm *bm = vol->oos[peer->node_id];
 	u64 nbits = rblk_rs_nbits(vol), b, e;
 	u64 max = RBLK_RS_CHUNK / vol->md.bitmap_block;
+	unsigned long ckpt = jiffies + RBLK_RS_CHECKPOINT;
 	struct bio *bio;
 	bool empty;
 	int err = 0;
@@ -377,8 +378,14 @@ static int rblk_rs_run(struct rblk_resync *rs)
 		if (err)
 			break;
 		rs->next = e;
+		if (time_after(jiffies, ckpt)) {
+			rblk_md_bm_checkpoint(vol, peer);
+			ckpt = jiffies + RBLK_RS_CHECKPOINT;
+		}
 		cond_resched();
 	}
+	/* Done or not, what is left is on disk (lazily). */
+	rblk_md_bm_checkpoint(vol, peer);
 	kfree(bio);
 	return err;
 }

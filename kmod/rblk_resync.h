@@ -17,6 +17,11 @@
  * (the controller's window, like DRBD's c-plan-ahead).
  */
 #define RBLK_RS_BUSY_MS		100
+/*
+ * A source writes the pages of its bitmap the resync cleared this often
+ * (and at the end): a crash of the source loses at most that much of it.
+ */
+#define RBLK_RS_CHECKPOINT	HZ
 
 /**
  * struct rblk_rs_range - blocks a resync is copying; a write that overlaps

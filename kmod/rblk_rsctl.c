@@ -94,15 +94,16 @@ static int rblk_rsctl_invalidate_remote(struct rblk_vol *vol,
 	}
 	rblk_rs_stop(peer);
 	peer->rs_wanted = false;
-	if (rblk_gen_is_none(*base)) {
-		rblk_md_begin(vol);
-		*base = vol->md.gen.current_gen;
-		if (rblk_md_commit(vol)) {
-			NL_SET_ERR_MSG(extack, "cannot write the metadata");
-			return -EIO;
-		}
-	}
+	/* Filled first: the metadata write puts the bitmap on disk before. */
 	rblk_oos_fill(vol, peer->node_id);
+	rblk_md_begin(vol);
+	if (rblk_gen_is_none(*base))
+		*base = vol->md.gen.current_gen;
+	if (rblk_md_commit(vol)) {
+		/* In memory the blocks stay marked: they are copied. */
+		NL_SET_ERR_MSG(extack, "cannot write the metadata");
+		return -EIO;
+	}
 	pr_info("rblk%u: peer %u: invalidated: every block will be copied to it\n",
 		vol->minor, peer->node_id);
 	rblk_peer_drop(peer, "invalidated by this node: reconnecting for a full resync");

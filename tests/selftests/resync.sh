@@ -27,10 +27,14 @@
 # - 3 nodes: two behind at once, both resynced; the source lost in the
 #   middle of a resync, the target finishes from the promoted survivor;
 # - the primary restarted: after a clean shutdown it reads the bitmap
-#   back from its metadata; after a crash every block counts.
+#   back from its metadata; after a crash too (written back as its log
+#   evicts extents), with its log's extents on top, and crashed again in
+#   the middle of the resync it goes on from its last checkpoint; after
+#   the crash of a kernel that did not keep them so, every block counts.
 . "$(dirname "$0")/lib.sh"
 . "$(dirname "$0")/lib_net.sh"
 need fio nft ip jq python3
+POKE=$RBLK_TREE/build/tests/helpers/md_poke
 trap net_cleanup EXIT
 
 ktap_print_header
@@ -398,31 +402,67 @@ md_area() {
 	echo "$(($(echo "$j" | jq .md_offset) / 4096)) $(($(echo "$j" | jq .md_size) / 4096))"
 }
 
+# md_snapshot I: node I's metadata area as it is now, kept in
+# $NET_STATE/md$I.img: what a crash at this instant would leave on disk
+# (brd has no volatile cache).
+md_snapshot() {
+	# shellcheck disable=SC2046 # SKIP COUNT
+	set -- "$1" $(md_area "$1")
+	dd if="$(node_dev "$1")" of="$NET_STATE/md$1.img" bs=4096 skip="$2" count="$3" \
+		iflag=direct status=none
+}
+
+# crash_restart I: node I's volume torn down, and its metadata area put
+# back as md_snapshot found it: as a crash there would have left it (no
+# clean-shutdown flag: it is cleared when a volume is created).
+crash_restart() {
+	rblkctl destroy "rblk$1"
+	# shellcheck disable=SC2046 # SKIP COUNT
+	set -- "$1" $(md_area "$1")
+	dd if="$NET_STATE/md$1.img" of="$(node_dev "$1")" bs=4096 seek="$2" \
+		oflag=direct conv=notrunc status=none
+	! rblkctl dump-md "$(node_dev "$1")" | grep -E "^ *flags .*clean-shutdown" ||
+		fail "the running volume's metadata had the clean-shutdown flag"
+}
+
+# resync_moved J BYTES: node 0 (started again) is made primary after the
+# heal and resyncs node J, moving at most 1.25x BYTES + 1 MiB; the
+# replicas end identical.
+resync_moved() {
+	local before moved
+	before=$(tx_bytes "$1")
+	heal
+	wait_all_connected 2
+	node_ctl 0 primary rblk0
+	synced 2 "$1"
+	moved=$(($(tx_bytes "$1") - before))
+	echo "sent to node $1: $moved bytes for $2 out of sync"
+	[ "$moved" -le $(($2 * 5 / 4 + (1 << 20))) ] || fail "moved $moved bytes for $2"
+}
+
 # restart MODE: node 1 misses 4 MiB while node 0 is primary; node 0's
 # volume is destroyed and created again over its metadata, node 1 still
 # away. MODE clean: the destroy wrote node 1's bitmap and the
 # clean-shutdown flag, node 0 reads them back and the resync moves only
-# the dirty blocks. MODE crash: the metadata area is put back as it was
-# before the destroy (as a crash would have left it: the flag was
-# cleared when the volume was created), and every block is resynced.
+# the dirty blocks. MODE old: the metadata area is put back as it was
+# before the destroy (as a crash would have left it), with the flag
+# bitmaps-logged taken off (the crash of a kernel that wrote bitmaps only
+# at a clean shutdown): every block is resynced.
 restart() {
-	local mode=$1 dirty size before moved area
+	local mode=$1 dirty size
 	behind 2 1 4M
 	dirty=$(oos_bytes 0 1)
 	size=$(vol_field 0 "$J_SIZE")
-	area=$(md_area 0)
-	# shellcheck disable=SC2086 # SKIP COUNT
-	set -- $area
-	dd if="$(node_dev 0)" of="$NET_STATE/md0.img" bs=4096 skip="$1" count="$2" \
-		iflag=direct status=none
-	rblkctl destroy rblk0
-	rblkctl dump-md "$(node_dev 0)" | grep -E "^ *flags .*clean-shutdown" ||
-		fail "no clean-shutdown flag after the destroy"
-	if [ "$mode" = crash ]; then
-		dd if="$NET_STATE/md0.img" of="$(node_dev 0)" bs=4096 seek="$1" \
-			oflag=direct conv=notrunc status=none
-		! rblkctl dump-md "$(node_dev 0)" | grep -E "^ *flags .*clean-shutdown" ||
-			fail "the running volume's metadata had the clean-shutdown flag"
+	[ "$mode" = clean ] || md_snapshot 0
+	if [ "$mode" = clean ]; then
+		rblkctl destroy rblk0
+		rblkctl dump-md "$(node_dev 0)" | grep -E "^ *flags .*clean-shutdown" ||
+			fail "no clean-shutdown flag after the destroy"
+	else
+		crash_restart 0
+		# Copy 0 or 1, whichever is newer: consistent and was-primary.
+		"$POKE" "$(node_dev 0)" "$(rblkctl -j dump-md "$(node_dev 0)" | jq .copy)" flags 5
+		rblkctl dump-md "$(node_dev 0)" | grep -E "^ *flags +consistent was-primary$"
 	fi
 	node_start 0 2 write-quorum 1
 	if [ "$mode" = clean ]; then
@@ -433,22 +473,67 @@ restart() {
 			fail "after a crash $(oos_bytes 0 1) of $size bytes out of sync"
 	fi
 	echo "$(oos_bytes 0 1) bytes out of sync after the restart ($dirty dirty)"
-	before=$(tx_bytes 1)
+	resync_moved 1 "$(oos_bytes 0 1)"
+}
+
+# The log's extent (4 MiB) and its smallest size, in extents.
+EXT=$((4 << 20))
+AL_MIN=64
+
+# le VALUE CMD...: CMD prints a number <= VALUE (wait_for's eq, ge).
+le() { [ "$("${@:2}")" -le "$1" ] 2>/dev/null; }
+
+# logged_crash: node 0's log holds 64 extents (256 MiB) of its 324 MiB.
+# Node 1 away, node 0 writes 16 MiB at random in its first 64 MiB, then
+# one block in each of 64 other extents: the log evicts the first ones,
+# whose bitmap pages go to disk first. Node 0 crashes (its metadata as it
+# was then) and starts again: node 1 is out of sync by exactly the
+# bitmap's bits and the log's 64 extents, not every block (a bit lost at
+# an eviction would show here, and leave the replicas different). The
+# resync from it (at 4 MiB/s) is cut by a second crash of node 0 after
+# 8 MiB: started again, node 0 goes on from its last checkpoint (a
+# second of progress at most is lost), not from the start. The replicas
+# end identical.
+logged_crash() {
+	local dirty size want left again
+	NODE_MD_OPTS="--al-extents $AL_MIN" nodes_create 2 324 write-quorum 1
+	make_primary 0 2
+	cut 0 1
+	fio --name=first --filename=/dev/rblk0 --direct=1 --ioengine=libaio --iodepth=8 \
+		--rw=randwrite --bs=4k --size=64M --io_size=16M --randseed=7 \
+		--output=/dev/null
+	wait_for "$NET_WAIT" "node 1 reported outdated" eq "$OUTDATED" peer_disk 0 1
+	dirty=$(oos_bytes 0 1)
+	fio --name=evict --filename=/dev/rblk0 --direct=1 --ioengine=psync --bs=4k \
+		--rw=write:$((EXT / 1024 - 4))k --offset=64M --number_ios="$AL_MIN" \
+		--output=/dev/null
+	want=$((dirty + AL_MIN * EXT))
+	size=$(vol_field 0 "$J_SIZE")
+	[ "$(oos_bytes 0 1)" = $((dirty + AL_MIN * 4096)) ] ||
+		fail "$(oos_bytes 0 1) bytes out of sync before the crash, want $((dirty + AL_MIN * 4096))"
+	md_snapshot 0
+	crash_restart 0
+	node_start 0 2 write-quorum 1 resync-rate 4M
+	echo "$(oos_bytes 0 1) bytes out of sync after the crash: $dirty dirty in the evicted extents, $AL_MIN extents in the log, $size in all"
+	[ "$(oos_bytes 0 1)" = "$want" ] || fail "want $want"
+
 	heal
 	wait_all_connected 2
 	node_ctl 0 primary rblk0
-	synced 2 1
-	moved=$(($(tx_bytes 1) - before))
-	echo "sent to node 1: $moved bytes"
-	if [ "$mode" = clean ]; then
-		[ "$moved" -le $((dirty * 5 / 4 + (1 << 20))) ] ||
-			fail "moved $moved bytes for $dirty dirty"
-	else
-		[ "$moved" -ge "$size" ] || fail "moved $moved bytes of $size: not a full resync"
-	fi
+	wait_for 60 "8 MiB resynced" le $((want - (8 << 20))) oos_bytes 0 1
+	# Read before the snapshot: the disk can only hold more.
+	left=$(oos_bytes 0 1)
+	md_snapshot 0
+	crash_restart 0
+	node_start 0 2 write-quorum 1
+	again=$(oos_bytes 0 1)
+	echo "crashed again with $left bytes left: $again out of sync after the restart"
+	[ "$again" -le $((left + (6 << 20))) ] ||
+		fail "the resync's progress was lost: $again left after the restart, $left before"
+	resync_moved 1 "$again"
 }
 
-ktap_set_plan 12
+ktap_set_plan 13
 t "2 nodes: a secondary back after missing 4 MiB is resynced by itself, moving at most 1.25x the dirty bytes + 1 MiB" bitmap_resync 2
 t "3 nodes: the same, the third node untouched" bitmap_resync 3
 t "a resync cut at half and healed goes on: at most 1.3x the dirty bytes in all" interrupted
@@ -460,5 +545,6 @@ t "invalidate, invalidate-remote, pause-sync and resume-sync" operator
 t "resync-rate caps a resync; application I/O slows it to resync-min-rate" rates
 t "3 nodes: two behind at once; a source lost mid-resync, the target finishes from the new primary" source_lost
 t "the primary restarted cleanly reads its bitmap back: only the dirty blocks move" restart clean
-t "the primary restarted after a crash (no clean-shutdown flag): every block moves" restart crash
+t "the primary restarted after a crash: its bitmap on disk and its log's extents move; crashed mid-resync, it goes on from its checkpoint" logged_crash
+t "a crash where an older kernel kept the bitmaps (no bitmaps-logged flag): every block moves" restart old
 ktap_finished
