@@ -470,8 +470,8 @@ struct rblk_peer {
  *		under @conf_mutex and @io_lock
  * @connected:	bit per node id: peers whose handshake succeeded
  * @stale:	a newer promise was seen: step down
- * @io_lock:	protects @overlaps, @deferred, @rs_locks, @parked and @suspended; per
- *		volume
+ * @io_lock:	protects @overlaps, @deferred, @al_punted, @rs_locks, @parked
+ *		and @suspended; per volume
  * @overlaps:	writes in flight, to serialize overlapping ones
  * @deferred:	writes that wait for an overlapping one, in order
  * @rs_locks:	ranges a resync is copying (struct rblk_rs_range): writes
@@ -480,6 +480,9 @@ struct rblk_peer {
  *		range it claimed, and the target of one for this node's own
  *		writes in flight to end; woken when a write ends
  * @defer_work:	dispatches them when their turn comes
+ * @al_punted:	writes whose write-intent log wait queue_rq() handed over
+ *		(it runs inside submit_bio(): rblk_req_al_begin())
+ * @al_work:	dispatches them, where waiting for the log is safe
  * @parked:	writes that cannot complete yet (missing peers, no quorum)
  * @suspended:	their number, for status
  * @seq:	numbers dispatches; the high half of request ids
@@ -570,12 +573,14 @@ struct rblk_vol {
 	unsigned long connected;
 	bool stale;
 
-	spinlock_t io_lock;	/* overlaps, deferred, rs_locks, parked, suspended */
+	spinlock_t io_lock;	/* overlaps, deferred, al_punted, rs_locks, parked, suspended */
 	struct list_head overlaps;
 	struct list_head deferred;
 	struct list_head rs_locks;
 	wait_queue_head_t rs_wait;
 	struct work_struct defer_work;
+	struct list_head al_punted;
+	struct work_struct al_work;
 	struct list_head parked;
 	u32 suspended;
 	atomic_t seq;

@@ -216,11 +216,11 @@ static void rblk_al_tx_work(struct work_struct *work)
 }
 
 /*
- * Writes a transaction, synchronously. A write into a cold extent may
- * come from queue_rq() inside submit_bio(), whose bios wait on
- * current->bio_list until it returns: waiting there for a bio of our own
- * would never end. So such a caller hands the I/O to a worker. Under
- * @tx_mutex.
+ * Writes a transaction, synchronously. Inside submit_bio() our bios would
+ * wait on current->bio_list until it returns: waiting there for one would
+ * never end. rblk_req_al_begin() keeps the primary's writes out of there
+ * (it could not wait for room either); should a caller still be inside,
+ * a worker does the I/O. Under @tx_mutex.
  */
 static int rblk_al_tx(struct rblk_al *al)
 {
@@ -548,6 +548,19 @@ static void rblk_al_range(struct rblk_al *al, u64 pos, u64 len, u32 *first,
 {
 	*first = pos >> al->shift;
 	*last = (pos + max(len, 1ULL) - 1) >> al->shift;
+}
+
+int rblk_al_begin_hot(struct rblk_al *al, u64 pos, u64 len)
+{
+	unsigned long flags;
+	u32 first, last;
+	bool held;
+
+	rblk_al_range(al, pos, len, &first, &last);
+	spin_lock_irqsave(&al->lock, flags);
+	held = rblk_al_try(al, first, last, true);
+	spin_unlock_irqrestore(&al->lock, flags);
+	return held ? 0 : -EAGAIN;
 }
 
 int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len)

@@ -43,6 +43,11 @@ void rblk_al_hot_extents(struct rblk_al *al, u64 data_size,
  * (the write must not go).
  */
 int rblk_al_begin(struct rblk_al *al, u64 pos, u64 len);
+/*
+ * rblk_al_begin() when every extent of the range is hot already (no
+ * transaction, no wait); else -EAGAIN and nothing held. Context: any.
+ */
+int rblk_al_begin_hot(struct rblk_al *al, u64 pos, u64 len);
 /* The write rblk_al_begin() let go has ended. Context: any. */
 void rblk_al_end(struct rblk_al *al, u64 pos, u64 len);
 

@@ -176,6 +176,7 @@ static void rblk_vol_release_disk(struct rblk_vol *vol)
 	del_gendisk(vol->disk);
 	/* Nothing may look at the disk once it is put. */
 	cancel_work_sync(&vol->defer_work);
+	cancel_work_sync(&vol->al_work);
 	cancel_work_sync(&vol->state_work);
 	cancel_work_sync(&vol->notify_work);
 	put_disk(vol->disk);

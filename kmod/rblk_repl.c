@@ -29,6 +29,8 @@ void rblk_repl_init(struct rblk_vol *vol)
 	INIT_LIST_HEAD(&vol->rs_locks);
 	init_waitqueue_head(&vol->rs_wait);
 	INIT_WORK(&vol->defer_work, rblk_req_defer_work);
+	INIT_LIST_HEAD(&vol->al_punted);
+	INIT_WORK(&vol->al_work, rblk_req_al_work);
 	init_waitqueue_head(&vol->call_wait);
 	INIT_WORK(&vol->state_work, rblk_state_work);
 	mutex_init(&vol->accept_lock);

@@ -157,12 +157,55 @@ enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	return start;
 }
 
+/*
+ * The log needs a transaction or room for @cmd, and this is queue_rq()
+ * inside submit_bio(): bios submitted here wait on current->bio_list
+ * until it returns, the clones of the writes dispatched before this one
+ * among them, whose extents fall idle only once those are issued and
+ * end. Waiting here for room could wait forever; so a worker takes it.
+ */
+static void rblk_req_al_punt(struct rblk_vol *vol, struct rblk_cmd *cmd)
+{
+	unsigned long flags;
+
+	spin_lock_irqsave(&vol->io_lock, flags);
+	list_add_tail(&cmd->defer_node, &vol->al_punted);
+	spin_unlock_irqrestore(&vol->io_lock, flags);
+	queue_work(rblk_wq, &vol->al_work);
+}
+
+void rblk_req_al_work(struct work_struct *work)
+{
+	struct rblk_vol *vol = container_of(work, struct rblk_vol, al_work);
+	struct rblk_cmd *cmd, *next;
+	LIST_HEAD(go);
+
+	spin_lock_irq(&vol->io_lock);
+	list_splice_init(&vol->al_punted, &go);
+	spin_unlock_irq(&vol->io_lock);
+	list_for_each_entry_safe(cmd, next, &go, defer_node) {
+		list_del_init(&cmd->defer_node);
+		rblk_io_dispatch(vol, blk_mq_rq_from_pdu(cmd));
+	}
+}
+
 bool rblk_req_al_begin(struct rblk_vol *vol, struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	u64 pos = (u64)cmd->sector << SECTOR_SHIFT;
+	u64 len = (u64)cmd->nr_sectors << SECTOR_SHIFT;
+	int err;
 
-	if (rblk_al_begin(vol->al, (u64)cmd->sector << SECTOR_SHIFT,
-			  (u64)cmd->nr_sectors << SECTOR_SHIFT)) {
+	if (current->bio_list) {
+		err = rblk_al_begin_hot(vol->al, pos, len);
+		if (err == -EAGAIN) {
+			rblk_req_al_punt(vol, cmd);
+			return false;
+		}
+	} else {
+		err = rblk_al_begin(vol->al, pos, len);
+	}
+	if (err) {
 		cmd->status = BLK_STS_IOERR;
 		rblk_req_end(rq, BLK_STS_IOERR);
 		return false;

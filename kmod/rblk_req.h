@@ -62,7 +62,8 @@ struct rblk_cmd_peer {
  * @sector:	first sector, for the overlap check
  * @nr_sectors:	sectors covered
  * @overlap_node: in @vol->overlaps
- * @defer_node:	in @vol->deferred while it waits for an overlapping write
+ * @defer_node:	in @vol->deferred while it waits for an overlapping write,
+ *		or in @vol->al_punted while it waits for the log's worker
  * @park_node:	in @vol->parked while it waits for the state work
  * @peer:	its entries in the peers' in-flight lists, by node id
  * @clone:	the clone of the request's first bio (or its flush), so that
@@ -114,8 +115,10 @@ enum rblk_start {
 
 /*
  * Holds the write-intent log's extents of @rq, a replicated write, before
- * it goes anywhere. May sleep. False when the log cannot be written: @rq
- * has failed.
+ * it goes anywhere. May sleep, but not inside submit_bio(): there a
+ * write that needs a transaction or room goes to @vol's al_work, which
+ * dispatches it again. False when @rq did not get them now: it failed
+ * (the log cannot be written), or went to that worker.
  */
 bool rblk_req_al_begin(struct rblk_vol *vol, struct request *rq);
 
@@ -142,6 +145,8 @@ void rblk_oos_mark(struct rblk_vol *vol, int id, sector_t sector, u64 nr);
 enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq);
 /* Dispatches the deferred writes whose turn came (@vol's defer_work). */
 void rblk_req_defer_work(struct work_struct *work);
+/* Dispatches the writes rblk_req_al_begin() handed over (@vol's al_work). */
+void rblk_req_al_work(struct work_struct *work);
 /* Sends it to the peers in sync (or to the first of their chain). */
 void rblk_req_replicate(struct rblk_vol *vol, struct request *rq);
 /*
