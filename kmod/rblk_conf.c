@@ -63,6 +63,8 @@ void rblk_conf_to_wire(struct rblk_vol *vol, struct rblk_wire_conf *w)
 		cpu_to_be32(queue_physical_block_size(vol->disk->queue));
 	w->chain_order_len = c->chain_order_len;
 	memcpy(w->chain_order, c->chain_order, c->chain_order_len);
+	w->al_shift = rblk_md_al_shift(&vol->md);
+	w->al_extents = cpu_to_be16(rblk_md_al_extents(&vol->md));
 }
 
 /* Whether @ids (@n of them) are node ids, none twice. */
@@ -98,6 +100,10 @@ const char *rblk_conf_wire_check(const struct rblk_wire_conf *w)
 		return "block size out of range";
 	if (!rblk_conf_ids_ok(w->chain_order, w->chain_order_len))
 		return "bad chain order";
+	if (w->al_shift < RBLK_MD_AL_SHIFT_MIN || w->al_shift > RBLK_MD_AL_SHIFT_MAX ||
+	    be16_to_cpu(w->al_extents) < RBLK_MD_AL_EXTENTS_MIN ||
+	    be16_to_cpu(w->al_extents) > RBLK_MD_AL_EXTENTS_MAX)
+		return "write-intent log size out of range";
 	for (i = 0; i < sizeof(w->pad); i++)
 		if (w->pad[i])
 			return "nonzero padding in settings";
@@ -190,6 +196,14 @@ int rblk_conf_agree(struct rblk_vol *vol, u32 node, u64 features,
 			 be32_to_cpu(w->physical_block_size));
 		return rblk_conf_differ(buf, len, "block size (logical/physical)",
 					a, b, node);
+	}
+	if (me.al_shift != w->al_shift || me.al_extents != w->al_extents) {
+		/* Checked in range: at least 4 MiB an extent. */
+		snprintf(a, sizeof(a), "%ux%uM", be16_to_cpu(me.al_extents),
+			 1U << (me.al_shift - 20));
+		snprintf(b, sizeof(b), "%ux%uM", be16_to_cpu(w->al_extents),
+			 1U << (w->al_shift - 20));
+		return rblk_conf_differ(buf, len, "intent-log", a, b, node);
 	}
 	if ((features ^ mine) == RBLK_PROTO_F_DIGEST)
 		return rblk_conf_differ(buf, len, "data-digest",

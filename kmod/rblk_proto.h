@@ -191,6 +191,9 @@ struct rblk_msg_auth {
  * @logical_block_size: of the sender's exported device
  * @physical_block_size: of the sender's exported device
  * @chain_order_len: entries of @chain_order in use
+ * @al_shift:	log2 of the bytes of a write-intent log extent
+ * @al_extents:	extents the write-intent log holds (every node's log has
+ *		the same size: docs/resync.md, "One size of log")
  * @pad:	zero
  * @chain_order: node ids, unused entries zero
  */
@@ -202,7 +205,9 @@ struct rblk_wire_conf {
 	__be32 logical_block_size;
 	__be32 physical_block_size;
 	u8 chain_order_len;
-	u8 pad[7];
+	u8 al_shift;
+	__be16 al_extents;
+	u8 pad[4];
 	u8 chain_order[RBLK_MAX_NODES];
 };
 

@@ -2,7 +2,8 @@
 # SPDX-License-Identifier: GPL-2.0
 # What two nodes must agree on at connect (protocol 2): the settings that
 # shape replication (topology, data digest), the block sizes of their
-# devices, the authentication and its secret. A difference is refused by
+# devices, the size of their write-intent logs, the authentication and
+# its secret. A difference is refused by
 # both sides, each naming it in its status, until the operator fixes it;
 # then they connect. A refusal that persists (a split brain) is retried
 # ever more slowly, and logged a few times, not for every attempt.
@@ -49,6 +50,15 @@ block_size_differs() {
 	peer_error_has 0 1 "4096/4096 on node 1"
 	peer_error_has 1 0 "config mismatch: block size (logical/physical) 4096/4096 here"
 	[ "$(peer_conn 0 1)" != "$CONNECTED" ]
+}
+
+# Node 1's write-intent log holds 64 extents, node 0's 512: a secondary
+# with a smaller log than its primary's could let go of a write another
+# secondary still lacks (docs/resync.md, "One size of log").
+intent_log_differs() {
+	NODE_MD_OPTS_1="--al-extents 64" nodes_create 2 16
+	refused_both "config mismatch: intent-log 512x4M here, 64x4M on node 1" \
+		"config mismatch: intent-log 64x4M here, 512x4M on node 0"
 }
 
 # peer_error_has I J TEXT: node I's last error about node J contains TEXT.
@@ -130,10 +140,11 @@ refusal_backoff() {
 	[ "$(peer_conn 0 1)" = refused ]
 }
 
-ktap_set_plan 7
+ktap_set_plan 8
 t "topology differs: both refuse, naming it; then agree"	topology_differs
 t "data digest differs: both refuse, naming it; then agree"	digest_differs
 t "block sizes differ: both refuse, naming them"		block_size_differs
+t "write-intent logs differ: both refuse, naming them"	intent_log_differs
 t "secrets differ: refused, both sides say why; then agree"	secret_differs
 t "auth none on one side: refused, naming both"		auth_differs
 t "no secret and not auth none: nothing connects, status says why" auth_unset

@@ -187,7 +187,8 @@ node_dev() {
 # --assume-clean (the devices are blank: no initial sync), or with
 # NODE_UNCLEAN=1 without (content unknown: the nodes refuse each other
 # until one is promoted with --force), and the words of $NODE_MD_OPTS
-# (e.g. "--al-extents 64"). Starts the network (net_up N) when
+# (e.g. "--al-extents 64"), or of $NODE_MD_OPTS_I instead for node I when
+# that is set. Starts the network (net_up N) when
 # fewer than N namespaces exist.
 nodes_create() {
 	local n=$1 size=${2:-32} i j var opts dev auth clean
@@ -234,9 +235,10 @@ nodes_create() {
 	for i in $(seq 0 $((n - 1))); do
 		dev=$(node_dev "$i")
 		[ -b "$dev" ] || { echo "no $dev"; return 1; }
+		var=NODE_MD_OPTS_$i
 		# shellcheck disable=SC2086 # the options are words
 		rblkctl create-md "$dev" --node-id "$i" --max-peers $((n - 1)) \
-			--uuid "$NET_UUID" "${clean[@]}" ${NODE_MD_OPTS:-} --force \
+			--uuid "$NET_UUID" "${clean[@]}" ${!var-${NODE_MD_OPTS:-}} --force \
 			>/dev/null || return 1
 		rblkctl create "$dev" minor "$i" >/dev/null || return 1
 		var=NODE_SET_$i
