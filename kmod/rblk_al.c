@@ -326,15 +326,14 @@ int rblk_al_create(struct rblk_vol *vol)
 	if (err) {
 		pr_warn("rblk%u: cannot read the write-intent log (error %d)\n",
 			vol->minor, err);
-		goto out_page;
+		goto out_free;
 	}
 	vol->al = al;
 	return 0;
 
-out_page:
+out_free:
 	kvfree(al->evicted);
 	free_page((unsigned long)al->block);
-out_free:
 	kvfree(al);
 	return err;
 }

@@ -424,12 +424,13 @@ int rblk_bm_write(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
 	bool all;
 	int err;
 
-	/* Metadata writes may be what frees memory. */
+	/* Metadata writes may be what frees memory: no I/O to reclaim it. */
 	noio = memalloc_noio_save();
 	err = rblk_bm_alloc_buf(buf);
-	memalloc_noio_restore(noio);
-	if (err)
+	if (err) {
+		memalloc_noio_restore(noio);
 		return err;
+	}
 	mutex_lock(&bm->lock);
 	all = !bm->on_disk || bm->offset != offset;
 	for (p = 0; p <= bm->npages; p++) {
@@ -459,6 +460,7 @@ int rblk_bm_write(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
 		bm->offset = offset;
 	}
 	mutex_unlock(&bm->lock);
+	memalloc_noio_restore(noio);
 	rblk_bm_free_buf(buf);
 	return err;
 }

@@ -190,7 +190,11 @@ void rblk_md_primary_lost(struct rblk_vol *vol, u32 id)
 		return;
 	}
 	rblk_al_hot_extents(vol->al, md->layout.data_size, rblk_md_crash_mark);
-	if (changed && rblk_md_commit(vol)) {
+	/*
+	 * Written even when no slot changed: an extent the log evicted while
+	 * it was being marked has its new bits in memory only.
+	 */
+	if (rblk_md_commit(vol)) {
 		/* The commit put the slots back: they hold while this node is up. */
 		rblk_md_crash_slots(vol, &changed);
 		pr_warn("rblk%u: the write-intent log's extents are marked in memory only: metadata not written\n",
@@ -237,19 +241,18 @@ int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack)
 			pr_info("rblk: %s: not shut down cleanly: the write-intent log's extents count as out of sync with every peer\n",
 				vol->backing_path);
 	}
-	if (vol->md_clean || changed || !(md->flags & RBLK_MD_F_BM_LOGGED)) {
-		/*
-		 * From here on the bitmaps on disk lag behind memory; this
-		 * kernel keeps them whole with the log's extents.
-		 */
-		md->flags &= ~RBLK_MD_F_CLEAN;
-		md->flags |= RBLK_MD_F_BM_LOGGED;
-		err = rblk_md_persist(vol);
-		if (err)
-			NL_SET_ERR_MSG_FMT(extack, "cannot write the metadata of %s: error %d",
-					   vol->md_file ? vol->md_path : vol->backing_path,
-					   err);
-	}
+	/*
+	 * From here on the bitmaps on disk lag behind memory; this kernel
+	 * keeps them whole with the log's extents. Written in any case: the
+	 * persist puts the crash's marks and filled bitmaps on disk before
+	 * the log's next transaction forgets the extents it recovered.
+	 */
+	md->flags &= ~RBLK_MD_F_CLEAN;
+	md->flags |= RBLK_MD_F_BM_LOGGED;
+	err = rblk_md_persist(vol);
+	if (err)
+		NL_SET_ERR_MSG_FMT(extack, "cannot write the metadata of %s: error %d",
+				   vol->md_file ? vol->md_path : vol->backing_path, err);
 out:
 	mutex_unlock(&vol->conf_mutex);
 	return err;
@@ -355,11 +358,18 @@ int rblk_md_close(struct rblk_vol *vol)
 	int err;
 
 	mutex_lock(&vol->conf_mutex);
-	/* The bitmaps go first; the superblock's flush makes them durable. */
+	/*
+	 * The bitmaps go first; the superblock's flush makes them durable.
+	 * Clean, they are whole without the log: bitmaps-logged goes, so
+	 * that a kernel without it can read the metadata.
+	 */
 	md->flags |= RBLK_MD_F_CLEAN;
+	md->flags &= ~RBLK_MD_F_BM_LOGGED;
 	err = rblk_md_persist(vol);
-	if (err)
+	if (err) {
 		md->flags &= ~RBLK_MD_F_CLEAN;
+		md->flags |= RBLK_MD_F_BM_LOGGED;
+	}
 	mutex_unlock(&vol->conf_mutex);
 	if (err)
 		pr_warn("rblk%u: no clean shutdown (error %d): the bitmaps on disk will count every block\n",

@@ -287,16 +287,19 @@ static int rblk_rs_copy(struct rblk_resync *rs, u64 b, u64 e, struct bio *bio)
 	err = rblk_rs_claim(rs, sector, bytes >> SECTOR_SHIFT);
 	if (err)
 		goto out;
-	err = rblk_rs_clear(rs, b, e);
-	if (err) {
-		/* Part of the range may be clear already: all of it stays. */
-		rblk_rs_mark(rs, b, e);
-		goto out;
-	}
 	err = rblk_rs_read(rs, sector, bytes, bio);
 	if (!err)
 		err = rblk_rs_send(rs, sector, bytes, bio);
+	/*
+	 * Cleared only once the target has the blocks (on its disk: FUA):
+	 * a page of the bitmap written meanwhile (an eviction, a metadata
+	 * write) still holds them. The claim keeps writes off the range, so
+	 * no bit of it is set meanwhile.
+	 */
+	if (!err)
+		err = rblk_rs_clear(rs, b, e);
 	if (err)
+		/* Part of the range may be clear already: all of it stays. */
 		rblk_rs_mark(rs, b, e);
 out:
 	rblk_rs_release(rs);

@@ -94,16 +94,21 @@ static int rblk_rsctl_invalidate_remote(struct rblk_vol *vol,
 	}
 	rblk_rs_stop(peer);
 	peer->rs_wanted = false;
-	/* Filled first: the metadata write puts the bitmap on disk before. */
+	if (rblk_gen_is_none(*base)) {
+		rblk_md_begin(vol);
+		*base = vol->md.gen.current_gen;
+		if (rblk_md_commit(vol)) {
+			NL_SET_ERR_MSG(extack, "cannot write the metadata");
+			return -EIO;
+		}
+	}
+	/* The metadata write puts the filled bitmap on disk. */
 	rblk_oos_fill(vol, peer->node_id);
 	rblk_md_begin(vol);
-	if (rblk_gen_is_none(*base))
-		*base = vol->md.gen.current_gen;
-	if (rblk_md_commit(vol)) {
-		/* In memory the blocks stay marked: they are copied. */
-		NL_SET_ERR_MSG(extack, "cannot write the metadata");
-		return -EIO;
-	}
+	if (rblk_md_commit(vol))
+		/* In memory every block is marked: the resync copies them. */
+		pr_warn("rblk%u: peer %u: its filled bitmap is in memory only: metadata not written\n",
+			vol->minor, peer->node_id);
 	pr_info("rblk%u: peer %u: invalidated: every block will be copied to it\n",
 		vol->minor, peer->node_id);
 	rblk_peer_drop(peer, "invalidated by this node: reconnecting for a full resync");

@@ -188,7 +188,7 @@ create_md_refusals() {
 
 offline_changes() {
 	rblkctl outdate /dev/ram0
-	rblkctl -j dump-md /dev/ram0 | grep -q '"flags":"consistent outdated clean-shutdown bitmaps-logged"'
+	rblkctl -j dump-md /dev/ram0 | grep -q '"flags":"consistent outdated clean-shutdown"'
 	expect_err 2 "add --force" rblkctl set-gen /dev/ram0 4:1
 	rblkctl set-gen /dev/ram0 4:1 --force
 	rblkctl set-gen /dev/ram0 6:2 --force
