@@ -346,11 +346,17 @@ enum rblk_peer_repl {
  *		the volume)
  * @rs_send_oos: this node is the target of the peer's bitmap resync: it
  *		sends its own out-of-sync bits for the peer first (RS_OOS)
- * @rs_oos_done: the peer, target of this node's bitmap resync, sent its
- *		last RS_OOS; under @lock
+ * @rs_oos_done: the peer sent its last RS_OOS: as the target of this
+ *		node's bitmap resync, its own changes; as this node's sync
+ *		source, its plan (every block it is to copy); under @lock
  * @rs_begun:	this node is the peer's sync target and has persisted that
  *		its data is inconsistent (rblk_rs_target_begin()), on this
  *		connection
+ * @rs_left_sector: the sector of the last RS_DATA written on this
+ *		connection (this node the target), whose blocks stay left
+ *		until the next request shows it was acked
+ *		(rblk_rs_left_written()); @thread's only
+ * @rs_left_bytes: its bytes (0: none)
  * @rs_paused:	an operator paused the resync from this node into the peer
  *		(rblkctl pause-sync, until resume-sync; kept across
  *		connections); under @lock
@@ -423,6 +429,8 @@ struct rblk_peer {
 	bool rs_send_oos;
 	bool rs_oos_done;
 	bool rs_begun;
+	sector_t rs_left_sector;
+	u32 rs_left_bytes;
 	bool rs_paused;
 };
 
@@ -708,6 +716,14 @@ int rblk_md_open(struct rblk_vol *vol, struct netlink_ext_ack *extack);
  * conf_mutex.
  */
 void rblk_md_primary_lost(struct rblk_vol *vol, u32 id);
+/*
+ * The slots in sync (no base) start a bitmap of crash marks, based at the
+ * current generation (a fresh target's: the one it syncs from) and
+ * flagged RBLK_MD_SLOT_CRASH (their nodes are told in the handshake); a
+ * slot behind keeps its base. Whether a slot changed. 0 or -ENOMEM.
+ * Under conf_mutex, within rblk_md_begin() and rblk_md_commit().
+ */
+int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed);
 /* The device the metadata is on: the backing device, or its own. */
 struct block_device *rblk_md_bdev(struct rblk_vol *vol);
 /*

@@ -651,6 +651,11 @@ int rblk_apply_rs_data(struct rblk_peer *peer, struct rblk_frame *f)
 	err = rblk_rs_target_begin(peer);
 	if (err)
 		return err;
+	if (!READ_ONCE(peer->rs_oos_done)) {
+		rblk_peer_error(peer, "protocol error: resync data before the source's plan");
+		return -EPROTO;
+	}
+	rblk_rs_left_written(peer, be64_to_cpu(d->sector), size);
 	/*
 	 * Durable before it is acked: the source clears its bits at the
 	 * RS_ACK, and no flush epoch keeps them (rblk_epoch.h).

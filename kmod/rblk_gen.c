@@ -130,16 +130,33 @@ static struct rblk_gen_decision rblk_gen_need_source(const struct rblk_gen_view 
 
 	if (!src->s->consistent)
 		return rblk_gen_verdict(RBLK_GEN_NO_SOURCE, rule);
+	if (tgt->consistent)
+		return rblk_gen_verdict(v, rule);
 	/*
 	 * An interrupted resync left the target with blocks of the source it
-	 * was copying from; a bitmap covers them only if this source's
-	 * lineage includes that one.
+	 * was copying from, and without others it was to get, which no
+	 * generation tells: no bitmap but its own blocks left (sent in
+	 * RS_OOS) covers those, and only against a source whose lineage
+	 * includes that one.
 	 */
-	if (!tgt->consistent && !rblk_gen_view_knows(src, tgt->sync_from)) {
+	if (!tgt->left_known || !rblk_gen_view_knows(src, tgt->sync_from)) {
 		if (v == RBLK_GEN_SOURCE_BITMAP)
 			v = RBLK_GEN_SOURCE_FULL;
 		else if (v == RBLK_GEN_TARGET_BITMAP)
 			v = RBLK_GEN_TARGET_FULL;
+		return rblk_gen_verdict(v, rule);
+	}
+	/*
+	 * The blocks left, and a source whose data is @sync_from's, or
+	 * whose bitmap for the target starts there, covering the rest: a
+	 * bitmap resync completes it (its source was lost, or cut off).
+	 */
+	if (rblk_gen_eq(src->current, tgt->sync_from) ||
+	    rblk_gen_eq(src->slot_base, tgt->sync_from)) {
+		if (v == RBLK_GEN_SOURCE_FULL)
+			v = RBLK_GEN_SOURCE_BITMAP;
+		else if (v == RBLK_GEN_TARGET_FULL)
+			v = RBLK_GEN_TARGET_BITMAP;
 	}
 	return rblk_gen_verdict(v, rule);
 }
@@ -229,6 +246,9 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_vie
 static bool rblk_gen_crash_source(const struct rblk_gen_view *me,
 				  const struct rblk_gen_view *peer)
 {
+	/* Only whole data is copied from. */
+	if (me->s->consistent != peer->s->consistent)
+		return me->s->consistent;
 	if (me->primary != peer->primary)
 		return me->primary;
 	if (me->current.origin == me->node_id || me->current.origin == peer->node_id)
@@ -292,9 +312,11 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 			return rblk_gen_equal_changed(me, peer, false,
 						      "equal-peer-changes");
 		if (!p->consistent)
-			return rblk_gen_verdict(RBLK_GEN_SOURCE_FULL, "equal");
+			return rblk_gen_need_source(me, peer, true,
+						    RBLK_GEN_SOURCE_FULL, "equal");
 		if (!m->consistent)
-			return rblk_gen_verdict(RBLK_GEN_TARGET_FULL, "equal");
+			return rblk_gen_need_source(me, peer, false,
+						    RBLK_GEN_TARGET_FULL, "equal");
 		return rblk_gen_verdict(RBLK_GEN_IN_SYNC, "equal");
 	}
 
@@ -376,6 +398,8 @@ bool rblk_gen_state_valid(const struct rblk_gen_state *s, const char **why)
 	if (!rblk_gen_wellformed(s->sync_from) ||
 	    (s->consistent && s->sync_from.counter))
 		return rblk_gen_bad(why, "resync source generation malformed");
+	if (s->left_known && (s->consistent || !s->sync_from.counter))
+		return rblk_gen_bad(why, "blocks left known without a resync source");
 	return true;
 }
 
@@ -470,6 +494,8 @@ void rblk_gen_start_sync(struct rblk_gen_state *s, const struct rblk_gen_state *
 	else
 		memset(&s->sync_from, 0, sizeof(s->sync_from));
 	s->consistent = false;
+	/* Until this source's plan is on disk (rblk_rs_recv_oos()). */
+	s->left_known = false;
 }
 
 void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src)
@@ -487,6 +513,7 @@ void rblk_gen_adopt(struct rblk_gen_state *s, const struct rblk_gen_state *src)
 	memcpy(s->history, src->history, s->history_len * sizeof(s->history[0]));
 	s->seen = max(rblk_gen_highest(s), rblk_gen_highest(src));
 	s->consistent = true;
+	s->left_known = false;
 }
 
 bool rblk_gen_promise(struct rblk_gen_state *s, u64 g)

@@ -50,6 +50,11 @@ struct rblk_gen {
  * @sync_from:	while inconsistent, the generation of the source the
  *		running resync copies from (counter 0: unknown, or blocks of
  *		unrelated sources mixed: only a full resync repairs it)
+ * @left_known: while inconsistent, the node's bitmaps for every peer hold
+ *		each block it still lacks from the data of @sync_from (the
+ *		plan its source sent, on disk): a source whose data is that
+ *		generation's, or whose bitmap for it starts there, completes
+ *		it with a bitmap resync, not a full one
  * @uncommitted: no write completed under @current_gen: its creator made it
  *		without the nodes that could commit a write under it (a
  *		primary that lost them at the moment it left a peer behind),
@@ -64,6 +69,7 @@ struct rblk_gen_state {
 	u64 promised;
 	u64 seen;
 	bool consistent;
+	bool left_known;
 	bool uncommitted;
 };
 

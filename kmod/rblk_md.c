@@ -162,7 +162,8 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 {
 	const struct rblk_md_layout *l = &md->layout;
 	u32 i, n = min_t(u32, md->gen.history_len, RBLK_GEN_HISTORY);
-	u32 flags = md->flags & ~(RBLK_MD_F_CONSISTENT | RBLK_MD_F_UNCOMMITTED);
+	u32 flags = md->flags & ~(RBLK_MD_F_CONSISTENT | RBLK_MD_F_UNCOMMITTED |
+				  RBLK_MD_F_LEFT_KNOWN);
 
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) > RBLK_MD_BLOCK);
 	BUILD_BUG_ON(sizeof(struct rblk_md_sb) % 8);
@@ -173,6 +174,8 @@ void rblk_md_encode(const struct rblk_md *md, struct rblk_md_sb *sb)
 		flags |= RBLK_MD_F_CONSISTENT;
 	if (md->gen.uncommitted)
 		flags |= RBLK_MD_F_UNCOMMITTED;
+	if (md->gen.left_known)
+		flags |= RBLK_MD_F_LEFT_KNOWN;
 	memset(sb, 0, sizeof(*sb));
 	sb->magic = cpu_to_le64(RBLK_MD_MAGIC);
 	sb->version = cpu_to_le32(RBLK_MD_VERSION);
@@ -288,6 +291,7 @@ static enum rblk_md_status rblk_md_check_gens(const struct rblk_md_sb *sb,
 	g->seen = le64_to_cpu(sb->seen);
 	g->consistent = md->flags & RBLK_MD_F_CONSISTENT;
 	g->uncommitted = md->flags & RBLK_MD_F_UNCOMMITTED;
+	g->left_known = md->flags & RBLK_MD_F_LEFT_KNOWN;
 	if (!rblk_md_gen_ok(&sb->sync_from))
 		return rblk_md_bad(why, "resync source generation malformed");
 	g->sync_from = rblk_md_get_gen(&sb->sync_from);

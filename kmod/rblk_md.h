@@ -47,7 +47,9 @@
  * log's extents cover every block that may differ (docs/metadata.md).
  */
 #define RBLK_MD_F_BM_LOGGED	BIT(6)
-#define RBLK_MD_F_ALL		0x7f
+/* blocks left of a resync known (struct rblk_gen_state @left_known) */
+#define RBLK_MD_F_LEFT_KNOWN	BIT(7)
+#define RBLK_MD_F_ALL		0xff
 
 /* Peer slot flags. */
 #define RBLK_MD_SLOT_USED	BIT(0)

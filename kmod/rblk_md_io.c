@@ -125,19 +125,19 @@ static void rblk_md_crash_mark(struct rblk_vol *vol, u64 pos, u64 len)
 				      len >> SECTOR_SHIFT);
 }
 
-/*
- * The slots in sync start a bitmap of crash marks (based at the current
- * generation, flagged RBLK_MD_SLOT_CRASH: their nodes are told in the
- * handshake); a slot behind keeps its base. Whether a slot changed.
- * Under conf_mutex.
- */
-static int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed)
+int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed)
 {
 	struct rblk_md *md = &vol->md;
+	struct rblk_gen base = md->gen.current_gen;
 	u32 i;
 	int err;
 
 	*changed = false;
+	/* A fresh target's blocks left count from its source's generation. */
+	if (rblk_gen_is_none(base))
+		base = md->gen.sync_from;
+	if (rblk_gen_is_none(base))
+		return 0;
 	for (i = 0; i < md->max_peers; i++) {
 		if (!(md->slot_flags[i] & RBLK_MD_SLOT_USED) ||
 		    !rblk_gen_is_none(md->slot_base[i]))
@@ -147,7 +147,7 @@ static int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed)
 			return err;
 		rblk_md_bm_fresh(vol, md->slots[i], i);
 		set_bit(md->slots[i], &vol->oos_loaded);
-		md->slot_base[i] = md->gen.current_gen;
+		md->slot_base[i] = base;
 		md->slot_flags[i] |= RBLK_MD_SLOT_CRASH;
 		*changed = true;
 	}
@@ -157,7 +157,9 @@ static int rblk_md_crash_slots(struct rblk_vol *vol, bool *changed)
 /*
  * After a crash: the extents of the write-intent log may differ from every
  * peer (a slot behind already counts every block). An inconsistent node
- * gets what it lacks from its source anyway.
+ * gets what it lacks from its source anyway, but one that knows what it
+ * lacks adds them to its blocks left (a replicated write it took may be
+ * gone).
  */
 static int rblk_md_crash_recover(struct rblk_vol *vol, bool *changed)
 {
@@ -165,7 +167,8 @@ static int rblk_md_crash_recover(struct rblk_vol *vol, bool *changed)
 	int err;
 
 	*changed = false;
-	if (rblk_gen_is_none(md->gen.current_gen) || !md->gen.consistent)
+	if (!md->gen.left_known &&
+	    (rblk_gen_is_none(md->gen.current_gen) || !md->gen.consistent))
 		return 0;
 	err = rblk_md_crash_slots(vol, changed);
 	if (err)
@@ -180,7 +183,8 @@ void rblk_md_primary_lost(struct rblk_vol *vol, u32 id)
 	bool changed;
 
 	lockdep_assert_held(&vol->conf_mutex);
-	if (!md->gen.consistent)
+	/* A target that knows its blocks left adds them, as after a crash. */
+	if (!md->gen.consistent && !md->gen.left_known)
 		return;
 	rblk_md_begin(vol);
 	if (rblk_md_crash_slots(vol, &changed)) {

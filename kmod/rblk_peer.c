@@ -235,6 +235,8 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 		goto out_free;
 	}
 	if (fresh) {
+		/* Its new bitmap lacks the blocks left of a resync here. */
+		vol->md.gen.left_known = false;
 		err = rblk_md_persist(vol);
 		if (err) {
 			NL_SET_ERR_MSG_FMT(extack,

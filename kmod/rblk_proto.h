@@ -221,8 +221,15 @@ struct rblk_wire_conf {
  * own crash left unknown: the extents of its write-intent log.
  */
 #define RBLK_HELLO_F_CRASH	BIT(3)
+/*
+ * The sender is inconsistent and its bitmaps hold every block it lacks
+ * from @sync_from's data (it tells them in RS_OOS): struct
+ * rblk_gen_state @left_known.
+ */
+#define RBLK_HELLO_F_LEFT	BIT(4)
 #define RBLK_HELLO_F_ALL	(RBLK_HELLO_F_CONSISTENT | RBLK_HELLO_F_PRIMARY | \
-				 RBLK_HELLO_F_UNCOMMITTED | RBLK_HELLO_F_CRASH)
+				 RBLK_HELLO_F_UNCOMMITTED | RBLK_HELLO_F_CRASH | \
+				 RBLK_HELLO_F_LEFT)
 
 /**
  * struct rblk_msg_hello - generation state and settings, both ways, once

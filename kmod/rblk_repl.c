@@ -122,6 +122,7 @@ static void rblk_gen_state_from_hello(const struct rblk_msg_hello *h,
 	s->seen = be64_to_cpu(h->seen);
 	s->consistent = be32_to_cpu(h->flags) & RBLK_HELLO_F_CONSISTENT;
 	s->uncommitted = be32_to_cpu(h->flags) & RBLK_HELLO_F_UNCOMMITTED;
+	s->left_known = be32_to_cpu(h->flags) & RBLK_HELLO_F_LEFT;
 }
 
 /* A primary that sees a newer generation or promise must go. */
@@ -266,6 +267,7 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	peer->rs_expect_oos = false;
 	peer->rs_send_oos = false;
 	peer->rs_begun = false;
+	peer->rs_left_bytes = 0;
 	spin_lock_irq(&peer->lock);
 	peer->rs_oos_done = false;
 	spin_unlock_irq(&peer->lock);

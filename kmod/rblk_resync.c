@@ -117,13 +117,6 @@ static u64 rblk_rs_nbits(struct rblk_vol *vol)
 	return DIV_ROUND_UP_ULL(vol->md.layout.data_size, vol->md.bitmap_block);
 }
 
-/* Node @id holds what this node holds: no bit is out of sync with it. */
-static void rblk_oos_forget(struct rblk_vol *vol, u32 id)
-{
-	if (vol->oos[id])
-		rblk_bm_zero(vol->oos[id]);
-}
-
 /* Marks bits [@b, @e) of @rs's target out of sync (again). */
 static void rblk_rs_mark(struct rblk_resync *rs, u64 b, u64 e)
 {
@@ -322,6 +315,31 @@ static int rblk_rs_settled(struct rblk_resync *rs, bool *empty)
 	return err;
 }
 
+/*
+ * Tells the target every block it is to get (RS_OOS, the last one
+ * marked), so that it knows what it lacks should this node be lost.
+ * First the writes in flight end, the whole device claimed: one that
+ * started before the target joined marks the blocks it missed as it
+ * ends, and every later one reaches the target.
+ */
+static int rblk_rs_send_plan(struct rblk_resync *rs)
+{
+	struct rblk_vol *vol = rs->peer->vol;
+	bool empty;
+	u64 n;
+	int err;
+
+	err = rblk_rs_settled(rs, &empty);
+	if (err)
+		return err;
+	err = rblk_rs_tell(rs->peer, &n);
+	if (!err)
+		pr_info("rblk%u: peer %u: told the sync target of %llu KiB to copy\n",
+			vol->minor, rs->peer->node_id,
+			(n * vol->md.bitmap_block) >> 10);
+	return err;
+}
+
 static int rblk_rs_run(struct rblk_resync *rs)
 {
 	struct rblk_peer *peer = rs->peer;
@@ -346,6 +364,9 @@ static int rblk_rs_run(struct rblk_resync *rs)
 	}
 	if (kthread_should_stop())
 		return -ESHUTDOWN;
+	err = rblk_rs_send_plan(rs);
+	if (err)
+		return err;
 	bio = kmalloc(struct_size(bio, bi_inline_vecs, rs->nr_pages), GFP_KERNEL);
 	if (!bio)
 		return -ENOMEM;
@@ -623,142 +644,22 @@ int rblk_rs_recv_ack(struct rblk_peer *peer, struct rblk_frame *f)
 	return -EPROTO;
 }
 
-int rblk_rs_target_begin(struct rblk_peer *peer)
+bool rblk_rs_drained(struct rblk_vol *vol)
 {
-	struct rblk_vol *vol = peer->vol;
-	int err = 0;
-
-	if (READ_ONCE(peer->rs_begun))
-		return 0;
-	mutex_lock(&vol->conf_mutex);
-	if (READ_ONCE(peer->repl) != RBLK_REPL_SYNC_SOURCE) {
-		err = -EPROTO;
-		rblk_peer_error(peer, "protocol error: resync from a node not its source");
-		goto out;
-	}
-	/* Until it stepped down (it saw newer data), nothing is overwritten. */
-	if (vol->role == RBLK_ROLE_PRIMARY) {
-		err = -EAGAIN;
-		rblk_peer_error(peer, "resync into this node refused while it is primary");
-		goto out;
-	}
-	rblk_md_begin(vol);
-	rblk_gen_start_sync(&vol->md.gen, &peer->hello_gen);
-	err = rblk_md_commit(vol);
-	if (err) {
-		rblk_peer_error(peer, "resync: cannot write the metadata: error %d", err);
-		goto out;
-	}
-	WRITE_ONCE(peer->rs_begun, true);
-	pr_info("rblk%u: peer %u: resync into this node started: inconsistent until it ends\n",
-		vol->minor, peer->node_id);
-out:
-	mutex_unlock(&vol->conf_mutex);
-	if (!err)
-		rblk_nl_notify(vol);
-	return err;
+	return wait_event_timeout(vol->rs_wait, rblk_rs_no_writes(vol),
+				  msecs_to_jiffies(RBLK_MAX_NODES *
+						   READ_ONCE(vol->conf.ack_timeout_ms)));
 }
 
-int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f)
-{
-	struct rblk_gen gen = rblk_gen_from_wire(&f->p.rs_done.gen);
-	struct rblk_vol *vol = peer->vol;
-	struct rblk_gen_state *g = &vol->md.gen;
-	unsigned long crash = 0;
-	const char *why = NULL;
-	int err, i;
-
-	if (f->p.rs_done.gen.pad || f->id) {
-		rblk_peer_error(peer, "protocol error: malformed resync end");
-		return -EPROTO;
-	}
-	/* A resync that had nothing to copy sent no data. */
-	err = rblk_rs_target_begin(peer);
-	if (err)
-		return err;
-	mutex_lock(&vol->conf_mutex);
-	rblk_md_begin(vol);
-	if (rblk_gen_eq(gen, peer->hello_gen.current_gen))
-		rblk_gen_adopt(g, &peer->hello_gen);
-	else
-		why = "the source moved to another generation meanwhile";
-	/* What this node changed that the source lacked was copied back. */
-	memset(&vol->md.slot_base[peer->slot], 0, sizeof(vol->md.slot_base[peer->slot]));
-	vol->md.slot_flags[peer->slot] &= ~RBLK_MD_SLOT_CRASH;
-	/*
-	 * This node holds the primary's data now: how another node differs
-	 * from it is the primary's to reconcile, so the crash marks this
-	 * node kept for the others go (they were copied over too).
-	 */
-	for (i = 0; i < vol->md.max_peers; i++) {
-		if (!(vol->md.slot_flags[i] & RBLK_MD_SLOT_CRASH))
-			continue;
-		memset(&vol->md.slot_base[i], 0, sizeof(vol->md.slot_base[i]));
-		vol->md.slot_flags[i] &= ~RBLK_MD_SLOT_CRASH;
-		crash |= BIT(vol->md.slots[i]);
-	}
-	if (!why && rblk_md_commit(vol))
-		why = "the metadata cannot be written";
-	if (why) {
-		vol->md = vol->md_undo;
-		mutex_unlock(&vol->conf_mutex);
-		rblk_peer_error(peer, "resync end not taken: %s; connecting again", why);
-		return -EAGAIN;
-	}
-	WRITE_ONCE(peer->rs_begun, false);
-	rblk_oos_forget(vol, peer->node_id);
-	for_each_set_bit(i, &crash, RBLK_MAX_NODES)
-		rblk_oos_forget(vol, i);
-	rblk_peer_set_repl(peer, RBLK_REPL_UP_TO_DATE);
-	rblk_repl_broadcast(vol);
-	mutex_unlock(&vol->conf_mutex);
-	pr_info("rblk%u: peer %u: resync into this node done: generation %llu:%u\n",
-		vol->minor, peer->node_id, gen.counter, gen.origin);
-	rblk_nl_notify(vol);
-	return 0;
-}
-
-int rblk_rs_recv_oos(struct rblk_peer *peer, struct rblk_frame *f)
-{
-	const struct rblk_msg_rs_oos *o = &f->p.rs_oos;
-	struct rblk_vol *vol = peer->vol;
-	u64 sector = be64_to_cpu(o->sector), nr = be64_to_cpu(o->nr_sectors);
-	u64 cap = get_capacity(vol->disk);
-	u32 last = be32_to_cpu(o->last);
-
-	if (o->pad || f->id || last > 1 || (!nr && !last) || sector > cap ||
-	    nr > cap - sector || READ_ONCE(peer->rs_oos_done) ||
-	    READ_ONCE(peer->repl) == RBLK_REPL_SYNC_SOURCE) {
-		rblk_peer_error(peer, "protocol error: malformed or unexpected RS_OOS");
-		return -EPROTO;
-	}
-	rblk_oos_mark(vol, peer->node_id, sector, nr);
-	if (!last)
-		return 0;
-	spin_lock_irq(&peer->lock);
-	peer->rs_oos_done = true;
-	if (peer->rs)
-		wake_up(&peer->rs->wait);
-	spin_unlock_irq(&peer->lock);
-	return 0;
-}
-
-void rblk_rs_send_oos(struct rblk_peer *peer)
+int rblk_rs_tell(struct rblk_peer *peer, u64 *blocks)
 {
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_bm *bm = vol->oos[peer->node_id];
-	u64 nbits = rblk_rs_nbits(vol), bs = vol->md.bitmap_block, b = 0, e, n = 0;
+	u64 nbits = rblk_rs_nbits(vol), bs = vol->md.bitmap_block, b = 0, e;
 	struct rblk_msg_rs_oos o = {};
+	int err;
 
-	/*
-	 * A former primary's writes still in flight (it fails them as it
-	 * steps down) mark their blocks when they end: wait for them, so
-	 * that they are told too.
-	 */
-	if (!wait_event_timeout(vol->rs_wait, rblk_rs_no_writes(vol),
-				msecs_to_jiffies(RBLK_MAX_NODES *
-						 READ_ONCE(vol->conf.ack_timeout_ms))))
-		rblk_peer_error(peer, "resync: writes still in flight here may be missed");
+	*blocks = 0;
 	while (bm) {
 		b = rblk_bm_next(bm, b, nbits, true);
 		if (b >= nbits)
@@ -767,16 +668,14 @@ void rblk_rs_send_oos(struct rblk_peer *peer)
 		o.sector = cpu_to_be64((b * bs) >> SECTOR_SHIFT);
 		o.nr_sectors = cpu_to_be64((min_t(u64, e * bs, vol->md.layout.data_size) -
 					    b * bs) >> SECTOR_SHIFT);
-		if (rblk_peer_send(peer, RBLK_MSG_RS_OOS, 0, 0, &o, sizeof(o), NULL))
-			return;
-		n += e - b;
+		err = rblk_peer_send(peer, RBLK_MSG_RS_OOS, 0, 0, &o, sizeof(o), NULL);
+		if (err)
+			return err;
+		*blocks += e - b;
 		b = e;
 		cond_resched();
 	}
 	memset(&o, 0, sizeof(o));
 	o.last = cpu_to_be32(1);
-	if (rblk_peer_send(peer, RBLK_MSG_RS_OOS, 0, 0, &o, sizeof(o), NULL))
-		return;
-	pr_info("rblk%u: peer %u: told the sync source of %llu KiB changed here\n",
-		vol->minor, peer->node_id, (n * bs) >> 10);
+	return rblk_peer_send(peer, RBLK_MSG_RS_OOS, 0, 0, &o, sizeof(o), NULL);
 }

@@ -118,7 +118,10 @@ int rblk_rs_nl_put(struct sk_buff *skb, struct rblk_peer *peer);
 /* A write left the volume's overlaps: a resync may wait for that. */
 void rblk_rs_write_done(struct rblk_vol *vol);
 
-/* The target's side, and the source's RS_ACK (frame table handlers). */
+/*
+ * The source's RS_ACK (rblk_resync.c); the target's side, and RS_OOS both
+ * ways (rblk_rs_target.c): frame table handlers.
+ */
 int rblk_rs_recv_ack(struct rblk_peer *peer, struct rblk_frame *f);
 int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f);
 int rblk_rs_recv_oos(struct rblk_peer *peer, struct rblk_frame *f);
@@ -129,9 +132,25 @@ int rblk_rs_recv_oos(struct rblk_peer *peer, struct rblk_frame *f);
  */
 void rblk_rs_send_oos(struct rblk_peer *peer);
 /*
- * Before the first RS_DATA of a connection is applied: this node's data
- * is inconsistent until the resync ends, persisted. 0 or an error.
+ * Before the source's plan or its first RS_DATA is taken: this node's
+ * data is inconsistent until the resync ends, and every bitmap it keeps
+ * has a base (for the blocks left), persisted. 0 or an error.
  */
 int rblk_rs_target_begin(struct rblk_peer *peer);
+/*
+ * An RS_DATA of @bytes at @sector is about to be written: the blocks of
+ * the one before (acked, so on disk) are no longer left. Context:
+ * @peer's receive thread.
+ */
+void rblk_rs_left_written(struct rblk_peer *peer, sector_t sector, u32 bytes);
+/*
+ * Sends @peer every range of this node's bitmap for it (RS_OOS), the last
+ * one marked; @blocks counts the bits. 0, or the send's error.
+ */
+int rblk_rs_tell(struct rblk_peer *peer, u64 *blocks);
+/*
+ * Waits, bounded, until no write of @vol is in flight. Whether none is.
+ */
+bool rblk_rs_drained(struct rblk_vol *vol);
 
 #endif /* RBLK_RESYNC_H */

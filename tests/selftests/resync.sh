@@ -368,7 +368,7 @@ rates() {
 # to node 2 throughout) is promoted, and node 2 finishes from it (a full
 # resync: node 1 kept no bitmap for node 2) and ends identical to it.
 source_lost() {
-	local dirty
+	local size left before moved
 	nodes_create 3 32 write-quorum 1 quorum off
 	make_primary 0 3
 	cut 0 1
@@ -377,20 +377,29 @@ source_lost() {
 	heal
 	synced 3 1
 	synced 3 2
-	cut 0 2
-	FIO_SIZE=16M fio_verify_on 0 --rw=write --bs=64k --iodepth=4
-	wait_for "$NET_WAIT" "node 2 reported outdated" eq "$OUTDATED" peer_disk 0 2
-	dirty=$(oos_bytes 0 2)
-	# Slow enough to be cut off in the middle.
-	node_ctl 0 set rblk0 resync-rate 2M
-	heal
-	wait_for 60 "half of node 2's resync" half_copied 2 "$dirty"
+	# A full resync of node 2, slow enough to be cut off in the middle.
+	size=$(vol_field 0 "$J_SIZE")
+	node_ctl 0 set rblk0 resync-rate 4M
+	node_ctl 0 invalidate-remote rblk0 2
+	wait_for 60 "half of node 2's resync" half_copied 2 "$size"
 	isolate 0
 	wait_for "$NET_WAIT" "node 1 to lose node 0" ne "$CONNECTED" peer_conn 1 0
+	wait_for "$NET_WAIT" "node 2 to lose node 0" ne "$CONNECTED" peer_conn 2 0
 	inconsistent 2 || fail "node 2's resync ended before node 0 was cut off"
+	# What node 2 lacks, in its bitmap for node 1 (plus node 1's crash
+	# marks: none, its log is empty).
+	left=$(oos_bytes 2 1)
+	echo "node 0 lost with $left of $size bytes left for node 2"
+	[ "$left" -gt 0 ] && [ "$left" -le $((size * 3 / 4)) ] ||
+		fail "node 2 counts $left of $size bytes left"
+	before=$(tx_bytes 2)
 	node_ctl 1 primary rblk1
 	wait_for 120 "node 1 to resync node 2" eq "$UPTODATE" peer_disk 1 2
 	wait_for "$NET_WAIT" "node 2 whole" consistent 2
+	moved=$(($(tx_bytes 2) - before))
+	echo "node 1 sent node 2 $moved bytes"
+	[ "$moved" -le $((left * 5 / 4 + (1 << 20))) ] ||
+		fail "node 2 got $moved bytes for $left left: not from what was left"
 	flush_vol 1
 	compare_backing 1 2
 }
@@ -543,7 +552,7 @@ t "fresh metadata over other bytes: full resync, promotion refused until done" f
 t "two fresh nodes of unknown content: refused until one is forced, then a full sync" fresh_pair
 t "invalidate, invalidate-remote, pause-sync and resume-sync" operator
 t "resync-rate caps a resync; application I/O slows it to resync-min-rate" rates
-t "3 nodes: two behind at once; a source lost mid-resync, the target finishes from the new primary" source_lost
+t "3 nodes: two behind at once; a source lost mid-resync, the target gets only what it lacked from the new primary" source_lost
 t "the primary restarted cleanly reads its bitmap back: only the dirty blocks move" restart clean
 t "the primary restarted after a crash: its bitmap on disk and its log's extents move; crashed mid-resync, it goes on from its checkpoint" logged_crash
 t "a crash where an older kernel kept the bitmaps (no bitmaps-logged flag): every block moves" restart old

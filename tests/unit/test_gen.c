@@ -199,6 +199,108 @@ TEST(equal_crash_marks)
 	}
 }
 
+/* @s, inconsistent, with its blocks left of @s.sync_from known. */
+static struct rblk_gen_state left_known(struct rblk_gen_state s)
+{
+	s.left_known = true;
+	return s;
+}
+
+/*
+ * A target whose source was lost knows what it lacks from its sync_from
+ * generation's data: a node at that generation, or with a bitmap for it
+ * from there, completes it with a bitmap resync; any other gets the full
+ * one it always did. Crash marks on both sides never make the
+ * inconsistent side the source.
+ */
+TEST(blocks_left)
+{
+	const struct row rows[] = {
+		{ "the new source at its sync_from", S(G(5, 0), 1, G(4, 0)), NONE,
+		  left_known(syncing(S(G(4, 0), 0), G(5, 0))), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "peer-in-my-history" },
+		{ "the same, the blocks left not known",
+		  S(G(5, 0), 1, G(4, 0)), NONE, syncing(S(G(4, 0), 0), G(5, 0)), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-in-my-history" },
+		{ "the new source moved on, no bitmap from the sync_from",
+		  S(G(6, 1), 2, G(5, 0), G(4, 0)), NONE,
+		  left_known(syncing(S(G(4, 0), 0), G(5, 0))), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-in-my-history" },
+		{ "the new source moved on, its bitmap from the sync_from",
+		  S(G(6, 1), 2, G(5, 0), G(4, 0)), G(5, 0),
+		  left_known(syncing(S(G(4, 0), 0), G(5, 0))), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "peer-in-my-history" },
+		{ "the source does not know the sync_from",
+		  S(G(5, 1), 1, G(4, 0)), NONE,
+		  left_known(syncing(S(G(4, 0), 0), G(5, 0))), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-in-my-history" },
+		{ "equal, the peer knows its blocks left", S(G(4, 1), 0), NONE,
+		  left_known(syncing(S(G(4, 1), 0), G(4, 1))), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "equal" },
+		{ "equal with my changes, the peer knows its blocks left",
+		  S(G(4, 1), 0), G(4, 1),
+		  left_known(syncing(S(G(4, 1), 0), G(4, 1))), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "equal-my-changes" },
+		{ "a fresh peer's initial sync, its source lost", S(G(3, 0), 0), NONE,
+		  left_known(syncing(inconsistent(S(NONE, 0)), G(3, 0))), NONE,
+		  RBLK_GEN_SOURCE_BITMAP, "peer-fresh" },
+		{ "a fresh peer, blocks left not known", S(G(3, 0), 0), NONE,
+		  syncing(inconsistent(S(NONE, 0)), G(3, 0)), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-fresh" },
+		{ "the source itself inconsistent", inconsistent(S(G(5, 0), 0)), NONE,
+		  left_known(syncing(S(G(4, 0), 0), G(5, 0))), NONE,
+		  RBLK_GEN_NO_SOURCE, "both-inconsistent" },
+	};
+
+	for (size_t i = 0; i < sizeof(rows) / sizeof(rows[0]); i++)
+		check_row(_metadata, &rows[i]);
+}
+
+/* Crash marks on both sides: the inconsistent one is never the source. */
+TEST(crash_marks_inconsistent_side)
+{
+	struct rblk_gen_state a = left_known(syncing(S(G(4, 0), 0), G(4, 0)));
+	struct rblk_gen_state b = S(G(4, 0), 0);
+	/* I created the generation and have the lower id: I would lead. */
+	struct rblk_gen_side me = { .state = &a, .slot_base = G(4, 0),
+				    .crash_only = true, .node_id = 0 };
+	struct rblk_gen_side peer = { .state = &b, .slot_base = G(4, 0),
+				      .crash_only = true, .node_id = 1 };
+	struct rblk_gen_decision d = rblk_gen_decide(&me, &peer);
+	struct rblk_gen_decision m = rblk_gen_decide(&peer, &me);
+
+	EXPECT_STREQ("target-bitmap", rblk_gen_verdict_name(d.verdict));
+	EXPECT_STREQ("source-bitmap", rblk_gen_verdict_name(m.verdict));
+	EXPECT_STREQ("equal-crash-marks", d.rule);
+	a.left_known = false;
+	EXPECT_STREQ("target-full", rblk_gen_verdict_name(rblk_gen_decide(&me, &peer).verdict));
+}
+
+/* left_known without a resync source is malformed (metadata, HELLO). */
+TEST(left_known_valid)
+{
+	struct rblk_gen_state s = S(G(4, 0), 0), src;
+	const char *why = NULL;
+
+	s.left_known = true;
+	EXPECT_FALSE(rblk_gen_state_valid(&s, &why));
+	s = left_known(syncing(S(G(4, 0), 0), G(5, 0)));
+	EXPECT_TRUE(rblk_gen_state_valid(&s, &why));
+	memset(&s.sync_from, 0, sizeof(s.sync_from));
+	EXPECT_FALSE(rblk_gen_state_valid(&s, &why));
+	EXPECT_STREQ("blocks left known without a resync source", why);
+	/* A new sync forgets them until its source's plan is on disk. */
+	s = left_known(syncing(S(G(4, 0), 0), G(5, 0)));
+	src = S(G(6, 0), 1, G(5, 0));
+	rblk_gen_start_sync(&s, &src);
+	EXPECT_FALSE(s.left_known);
+	EXPECT_EQ(6, s.sync_from.counter);
+	/* Nor does a node that adopted its source's generation. */
+	s.left_known = true;
+	rblk_gen_adopt(&s, &src);
+	EXPECT_FALSE(s.left_known);
+}
+
 TEST(rule_table)
 {
 	const struct row rows[] = {
@@ -239,8 +341,16 @@ TEST(rule_table)
 		  RBLK_GEN_SOURCE_BITMAP, "peer-at-my-bitmap-base" },
 		{ "the peer at my bitmap base, resuming into an inconsistent peer",
 		  S(G(5, 0), 1, G(4, 0)), G(4, 0),
-		  syncing(S(G(4, 0), 0), G(5, 0)), NONE,
+		  left_known(syncing(S(G(4, 0), 0), G(5, 0))), NONE,
 		  RBLK_GEN_SOURCE_BITMAP, "peer-at-my-bitmap-base" },
+		{ "the same, the peer's blocks left not known",
+		  S(G(5, 0), 1, G(4, 0)), G(4, 0),
+		  syncing(S(G(4, 0), 0), G(5, 0)), NONE,
+		  RBLK_GEN_SOURCE_FULL, "peer-at-my-bitmap-base" },
+		/* Its source lost, a survivor's crash marks start at its generation. */
+		{ "an inconsistent peer at my crash marks' base, blocks left not known",
+		  S(G(4, 0), 0), G(4, 0), syncing(S(G(4, 0), 0), G(4, 0)), NONE,
+		  RBLK_GEN_SOURCE_FULL, "equal-my-changes" },
 		{ "the peer at my bitmap base, inconsistent from another source",
 		  S(G(5, 0), 1, G(4, 0)), G(4, 0),
 		  syncing(S(G(4, 0), 0), G(5, 1)), NONE,

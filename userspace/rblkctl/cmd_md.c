@@ -269,7 +269,7 @@ static void flags_text(u32 flags, char *buf, size_t len)
 {
 	static const char *const names[] = { "consistent", "outdated",
 					     "was-primary", "clean-shutdown", "external",
-					     "uncommitted", "bitmaps-logged" };
+					     "uncommitted", "bitmaps-logged", "left-known" };
 
 	buf[0] = 0;
 	for (unsigned int i = 0; i < sizeof(names) / sizeof(names[0]); i++)
