@@ -74,6 +74,8 @@ struct rblk_secret {
  *		limit); read by the resync thread without the lock
  * @resync_min_rate_kib: what it keeps copying while the application does
  *		I/O, KiB/s (0: no slowing down); likewise
+ * @resync_request: bytes of one resync request (a multiple of 4 KiB up
+ *		to RBLK_PROTO_MAX_DATA), taken when a resync starts
  */
 struct rblk_conf {
 	struct sockaddr_storage listen;
@@ -94,6 +96,7 @@ struct rblk_conf {
 	struct rblk_secret secret;
 	u32 resync_rate_kib;
 	u32 resync_min_rate_kib;
+	u32 resync_request;
 };
 
 /**
@@ -357,6 +360,11 @@ enum rblk_peer_repl {
  *		until the next request shows it was acked
  *		(rblk_rs_left_written()); @thread's only
  * @rs_left_bytes: its bytes (0: none)
+ * @rs_left_ok:	that write completed without error (set by its completion)
+ * @rs_left_seq: the volume's left_seq when this connection's resync into
+ *		this node began (rblk_rs_target_begin())
+ * @hello_left:	the left-known flag the HELLO sent on this connection said:
+ *		the handshake decides on what the peer was told
  * @rs_paused:	an operator paused the resync from this node into the peer
  *		(rblkctl pause-sync, until resume-sync; kept across
  *		connections); under @lock
@@ -431,6 +439,9 @@ struct rblk_peer {
 	bool rs_begun;
 	sector_t rs_left_sector;
 	u32 rs_left_bytes;
+	bool rs_left_ok;
+	u64 rs_left_seq;
+	bool hello_left;
 	bool rs_paused;
 };
 
@@ -508,6 +519,10 @@ struct rblk_peer {
  * @app_at:	jiffies of the application's latest request (written by the
  *		I/O path at most once a jiffy, read racily by the resync
  *		controller: rblk_rs_rate())
+ * @left_seq:	bumped when a resync into this node begins and when a
+ *		peer slot is taken: a source's plan makes the blocks left
+ *		known only if no other began and every slot got it (the value
+ *		its beginning saw is still here); under conf_mutex
  * @oos:	per node id, the blocks (of md.bitmap_block bytes) that writes
  *		completed without that node changed: what it lacks. A sparse
  *		bitmap (rblk_bm.h; set without a lock from the completion
@@ -597,6 +612,7 @@ struct rblk_vol {
 	wait_queue_head_t call_wait;
 	bool dying;
 	int promised_to;
+	u64 left_seq;
 	struct rblk_bm *oos[RBLK_MAX_NODES];
 	struct rblk_epoch *epoch[RBLK_MAX_NODES];
 	struct rblk_al *al;

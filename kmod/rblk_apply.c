@@ -238,6 +238,9 @@ static void rblk_rx_end_io(struct bio *bio)
 
 	if (bio->bi_status)
 		rx->status = RBLK_ACK_EIO;
+	/* A resync write on disk: its blocks are no longer left. */
+	else if (rx->ack_type == RBLK_MSG_RS_ACK)
+		WRITE_ONCE(peer->rs_left_ok, true);
 	rblk_rx_al_end(rx);
 	/* @vol outlives @peer's writes: its teardown waits for them. */
 	if (atomic_dec_and_test(&peer->rx_local))
@@ -654,6 +657,15 @@ int rblk_apply_rs_data(struct rblk_peer *peer, struct rblk_frame *f)
 	if (!READ_ONCE(peer->rs_oos_done)) {
 		rblk_peer_error(peer, "protocol error: resync data before the source's plan");
 		return -EPROTO;
+	}
+	/*
+	 * The blocks left count from the generation the handshake named
+	 * (sync_from): data of a newer one (the source was promoted, or
+	 * moved on) waits for a new handshake.
+	 */
+	if (!rblk_gen_eq(rblk_gen_from_wire(&d->gen), peer->hello_gen.current_gen)) {
+		rblk_peer_error(peer, "resync data of a generation the handshake did not name");
+		return -EAGAIN;
 	}
 	rblk_rs_left_written(peer, be64_to_cpu(d->sector), size);
 	/*

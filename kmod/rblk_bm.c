@@ -107,17 +107,31 @@ static unsigned long *rblk_bm_page_for_set(struct rblk_bm *bm, u64 p)
 	return NULL;
 }
 
-/* Sets bits [@b, @e) of slot @p (relative to the slot). */
+/* Sets bits [@b, @e) of slot @p (relative to the slot), a word at a time. */
 static void rblk_bm_set_in(struct rblk_bm *bm, u64 p, u64 b, u64 e)
 {
-	unsigned long *pg;
-	u64 n = 0;
+	unsigned long *pg, mask, old;
+	u64 n = 0, w;
 
 	rcu_read_lock();
+	/* All of an empty slot: full, with no page (a plan, a fill). */
+	if (!b && e == rblk_bm_page_bits(bm, p) && !READ_ONCE(bm->pages[p]) &&
+	    !cmpxchg(&bm->pages[p], NULL, RBLK_BM_FULL)) {
+		rcu_read_unlock();
+		atomic64_add(e, &bm->weight);
+		set_bit(p, bm->dirty);
+		return;
+	}
 	pg = rblk_bm_page_for_set(bm, p);
-	for (; pg && b < e; b++)
-		if (!test_and_set_bit(b, pg))
-			n++;
+	while (pg && b < e) {
+		w = b / BITS_PER_LONG;
+		mask = BITMAP_FIRST_WORD_MASK(b);
+		if (e < (w + 1) * BITS_PER_LONG)
+			mask &= BITMAP_LAST_WORD_MASK(e);
+		old = atomic_long_fetch_or(mask, (atomic_long_t *)&pg[w]);
+		n += hweight_long(mask & ~old);
+		b = (w + 1) * BITS_PER_LONG;
+	}
 	rcu_read_unlock();
 	if (n) {
 		atomic64_add(n, &bm->weight);

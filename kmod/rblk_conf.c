@@ -27,6 +27,7 @@
 #define RBLK_DEF_ACK_TMO_MS	2000
 /* What a resync keeps while the application does I/O: 4 MiB/s. */
 #define RBLK_DEF_RS_MIN_RATE_KIB	4096
+#define RBLK_DEF_RS_REQUEST		(256 * 1024)
 
 void rblk_conf_init(struct rblk_conf *c)
 {
@@ -39,6 +40,7 @@ void rblk_conf_init(struct rblk_conf *c)
 	c->ack_timeout_ms = RBLK_DEF_ACK_TMO_MS;
 	c->auth = RBLK_AUTH_UNSET;
 	c->resync_min_rate_kib = RBLK_DEF_RS_MIN_RATE_KIB;
+	c->resync_request = RBLK_DEF_RS_REQUEST;
 }
 
 u64 rblk_conf_features(const struct rblk_conf *c)
@@ -393,6 +395,13 @@ static int rblk_conf_check_set(struct rblk_vol *vol, struct nlattr **tb,
 			}
 		}
 	}
+	/* The policy bounds it; a request is whole pages of the source's. */
+	if (tb[RBLK_A_VOL_RESYNC_REQUEST] &&
+	    nla_get_u32(tb[RBLK_A_VOL_RESYNC_REQUEST]) % SZ_4K) {
+		NL_SET_ERR_MSG_ATTR(extack, tb[RBLK_A_VOL_RESYNC_REQUEST],
+				    "resync-request must be a multiple of 4 KiB");
+		return -EINVAL;
+	}
 	/* Else every idle connection would be declared dead. */
 	if (tmo <= ping) {
 		NL_SET_ERR_MSG_FMT(extack,
@@ -469,6 +478,8 @@ int rblk_conf_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
 		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_RATE, c->resync_rate_kib));
 	WRITE_ONCE(c->resync_min_rate_kib,
 		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_MIN_RATE, c->resync_min_rate_kib));
+	WRITE_ONCE(c->resync_request,
+		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_REQUEST, c->resync_request));
 	if (rblk_conf_set_auth(c, tb))
 		renegotiate = true;
 	if (renegotiate)

@@ -244,6 +244,7 @@ static void rblk_hs_fill_hello(struct rblk_peer *peer, struct rblk_msg_hello *h)
 		flags |= RBLK_HELLO_F_UNCOMMITTED;
 	if (g->left_known)
 		flags |= RBLK_HELLO_F_LEFT;
+	peer->hello_left = g->left_known;
 	if (READ_ONCE(vol->role) == RBLK_ROLE_PRIMARY)
 		flags |= RBLK_HELLO_F_PRIMARY;
 	if (vol->md.slot_flags[peer->slot] & RBLK_MD_SLOT_CRASH)

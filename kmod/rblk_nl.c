@@ -31,10 +31,11 @@ int rblk_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,
 				 2 * nla_total_size(4) + nla_total_size(0))
 /*
  * A volume's attributes with both paths at their longest, and its peers
- * with their lists of writes.
+ * (their address and last error at their longest, about 350 bytes) with
+ * their lists of writes.
  */
 #define RBLK_NL_VOL_SIZE	(NLMSG_GOODSIZE + 2 * RBLK_PATH_MAX + \
-				 RBLK_MAX_NODES * (256 + RBLK_WRITES_MAX * \
+				 RBLK_MAX_NODES * (384 + RBLK_WRITES_MAX * \
 						   RBLK_NL_WRITE_SIZE))
 
 int rblk_nl_pre_dumpit(struct netlink_callback *cb)
@@ -201,6 +202,7 @@ static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_AUTH, c->auth) ||
 	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_RATE, c->resync_rate_kib) ||
 	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_MIN_RATE, c->resync_min_rate_kib) ||
+	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_REQUEST, c->resync_request) ||
 	    (c->chain_order_len &&
 	     nla_put(skb, RBLK_A_VOL_CHAIN_ORDER, c->chain_order_len, c->chain_order)) ||
 	    rblk_nl_put_chain(skb, vol))
@@ -246,11 +248,13 @@ static int rblk_nl_put_vol_locked(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u64_64bit(skb, RBLK_A_VOL_GEN_COUNTER,
 			      vol->md.gen.current_gen.counter, 0) ||
 	    nla_put_u32(skb, RBLK_A_VOL_GEN_ORIGIN, vol->md.gen.current_gen.origin) ||
-	    /* Consistent and uncommitted as now, not as loaded. */
+	    /* Consistent, uncommitted and left-known as now, not as loaded. */
 	    nla_put_u32(skb, RBLK_A_VOL_MD_FLAGS,
-			(vol->md.flags & ~(RBLK_MD_F_CONSISTENT | RBLK_MD_F_UNCOMMITTED)) |
+			(vol->md.flags & ~(RBLK_MD_F_CONSISTENT | RBLK_MD_F_UNCOMMITTED |
+					   RBLK_MD_F_LEFT_KNOWN)) |
 			(vol->md.gen.consistent ? RBLK_MD_F_CONSISTENT : 0) |
-			(vol->md.gen.uncommitted ? RBLK_MD_F_UNCOMMITTED : 0)) ||
+			(vol->md.gen.uncommitted ? RBLK_MD_F_UNCOMMITTED : 0) |
+			(vol->md.gen.left_known ? RBLK_MD_F_LEFT_KNOWN : 0)) ||
 	    nla_put_u32(skb, RBLK_A_VOL_MD_COPY, vol->md_copy))
 		return -EMSGSIZE;
 	return rblk_nl_put_repl(skb, vol);

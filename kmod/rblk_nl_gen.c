@@ -31,8 +31,13 @@ static const struct netlink_range_validation rblk_a_vol_ack_timeout_ms_range = {
 	.max	= 600000ULL,
 };
 
+static const struct netlink_range_validation rblk_a_vol_resync_request_range = {
+	.min	= 4096ULL,
+	.max	= 1048576ULL,
+};
+
 /* Common nested types */
-const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_RATE + 1] = {
+const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_REQUESTS + 1] = {
 	[RBLK_A_PEER_NODE_ID] = NLA_POLICY_MAX(NLA_U32, 15),
 	[RBLK_A_PEER_ADDR] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_PEER_CONN_STATE] = NLA_POLICY_MAX(NLA_U32, 2),
@@ -48,6 +53,7 @@ const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_RATE + 1] = {
 	[RBLK_A_PEER_WRITES] = NLA_POLICY_NESTED(rblk_write_nl_policy),
 	[RBLK_A_PEER_RS_DONE] = { .type = NLA_U64, },
 	[RBLK_A_PEER_RS_RATE] = { .type = NLA_U64, },
+	[RBLK_A_PEER_RS_REQUESTS] = { .type = NLA_U64, },
 };
 
 const struct nla_policy rblk_write_nl_policy[RBLK_A_WRITE_FORWARDED + 1] = {
@@ -76,7 +82,7 @@ static const struct nla_policy rblk_vol_get_nl_policy[RBLK_A_VOL_MINOR + 1] = {
 };
 
 /* RBLK_CMD_VOL_SET - do */
-static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_MIN_RATE + 1] = {
+static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_REQUEST + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_LISTEN] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_VOL_TOPOLOGY] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -93,6 +99,7 @@ static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_MIN_RATE
 	[RBLK_A_VOL_SECRET] = { .type = NLA_BINARY, },
 	[RBLK_A_VOL_RESYNC_RATE] = { .type = NLA_U32, },
 	[RBLK_A_VOL_RESYNC_MIN_RATE] = { .type = NLA_U32, },
+	[RBLK_A_VOL_RESYNC_REQUEST] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_resync_request_range),
 };
 
 /* RBLK_CMD_PEER_ADD - do */
@@ -158,7 +165,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_set_doit,
 		.policy		= rblk_vol_set_nl_policy,
-		.maxattr	= RBLK_A_VOL_RESYNC_MIN_RATE,
+		.maxattr	= RBLK_A_VOL_RESYNC_REQUEST,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{

@@ -12,7 +12,7 @@
 #include <uapi/linux/rblk.h>
 
 /* Common nested types */
-extern const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_RATE + 1];
+extern const struct nla_policy rblk_peer_nl_policy[RBLK_A_PEER_RS_REQUESTS + 1];
 extern const struct nla_policy rblk_write_nl_policy[RBLK_A_WRITE_FORWARDED + 1];
 
 int rblk_nl_pre_doit(const struct genl_split_ops *ops, struct sk_buff *skb,

@@ -237,6 +237,7 @@ int rblk_peer_add(struct rblk_vol *vol, struct net *net, u32 node_id,
 	if (fresh) {
 		/* Its new bitmap lacks the blocks left of a resync here. */
 		vol->md.gen.left_known = false;
+		vol->left_seq++;
 		err = rblk_md_persist(vol);
 		if (err) {
 			NL_SET_ERR_MSG_FMT(extack,

@@ -259,6 +259,7 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	struct rblk_gen_decision d;
 	bool primary = be32_to_cpu(h->flags) & RBLK_HELLO_F_PRIMARY;
 	int reason = 0;
+	bool left;
 
 	rblk_gen_state_from_hello(h, other);
 	mutex_lock(&vol->conf_mutex);
@@ -284,7 +285,15 @@ int rblk_repl_peer_up(struct rblk_peer *peer, const struct rblk_msg_hello *h)
 	them.crash_only = be32_to_cpu(h->flags) & RBLK_HELLO_F_CRASH;
 	them.node_id = peer->node_id;
 	them.primary = primary;
+	/*
+	 * Decided on the blocks-left flag the peer was told: a plan may
+	 * have completed since the HELLO (under conf_mutex, as every change
+	 * of the flag).
+	 */
+	left = vol->md.gen.left_known;
+	vol->md.gen.left_known = peer->hello_left;
 	d = rblk_gen_decide(&me, &them);
+	vol->md.gen.left_known = left;
 	/* Both sides use the same features (rblk_conf_agree()). */
 	peer->digest = be64_to_cpu(h->features) & RBLK_PROTO_F_DIGEST;
 	peer->links_ok = be64_to_cpu(h->features) & RBLK_PROTO_F_LINKS;
@@ -417,10 +426,12 @@ void rblk_repl_peer_down(struct rblk_peer *peer)
 	spin_unlock_irq(&peer->lock);
 	/*
 	 * Its writes in flight may have reached some nodes only. Not when
-	 * this volume goes (a clean teardown: its writes ended).
+	 * this volume goes (a clean teardown: its writes ended). A target
+	 * that knows its blocks left took the writes of its source too,
+	 * whatever its own generation: more marks cost a copy, never data.
 	 */
 	if (primary && vol->role == RBLK_ROLE_SECONDARY && !vol->dying &&
-	    rblk_gen_eq(gen, vol->md.gen.current_gen))
+	    (rblk_gen_eq(gen, vol->md.gen.current_gen) || vol->md.gen.left_known))
 		rblk_md_primary_lost(vol, peer->node_id);
 	rblk_chain_forget(vol, peer->node_id);
 	if (was)

@@ -2,7 +2,8 @@
 /*
  * rblk - resync. The source is the primary: its thread walks its
  * out-of-sync bitmap for the target, and for each run of marked blocks
- * (at most RBLK_RS_CHUNK bytes) claims the range (writes over it wait),
+ * (at most a request, resync-request bytes, or one bitmap block copied
+ * in several requests) claims the range (writes over it wait),
  * waits for the writes in flight over it, clears the bits, reads the
  * blocks, sends them (RS_DATA) and waits for the target's RS_ACK before it
  * lets the writes go: a resync write and an application write of the same
@@ -219,6 +220,7 @@ static int rblk_rs_send(struct rblk_resync *rs, sector_t sector, u32 bytes,
 		return -EIO;
 	}
 	WRITE_ONCE(rs->moved, rs->moved + bytes);
+	WRITE_ONCE(rs->requests, rs->requests + 1);
 	rblk_rs_progress(rs);
 	return 0;
 }
@@ -267,22 +269,34 @@ static bool rblk_rs_pace(struct rblk_resync *rs, u32 bytes)
 	return true;
 }
 
-/* Copies bits [@b, @e) to the target. */
+/*
+ * Copies bits [@b, @e) to the target, in requests of at most
+ * @rs->request bytes (a bitmap block larger than that takes several;
+ * the caller paced the first, the controller paces the others). 0;
+ * -EAGAIN when the thread must stop or pause first (nothing lost: the
+ * bits stay); or an error.
+ */
 static int rblk_rs_copy(struct rblk_resync *rs, u64 b, u64 e, struct bio *bio)
 {
 	struct rblk_vol *vol = rs->peer->vol;
 	u64 bs = vol->md.bitmap_block;
-	sector_t sector = (b * bs) >> SECTOR_SHIFT;
+	u64 pos = b * bs;
 	u64 end = min_t(u64, e * bs, vol->md.layout.data_size);
-	u32 bytes = end - b * bs;
+	u32 bytes;
 	int err;
 
-	err = rblk_rs_claim(rs, sector, bytes >> SECTOR_SHIFT);
-	if (err)
-		goto out;
-	err = rblk_rs_read(rs, sector, bytes, bio);
-	if (!err)
-		err = rblk_rs_send(rs, sector, bytes, bio);
+	err = rblk_rs_claim(rs, pos >> SECTOR_SHIFT, (end - pos) >> SECTOR_SHIFT);
+	while (!err && pos < end) {
+		bytes = min_t(u64, rs->request, end - pos);
+		if (pos != b * bs && !rblk_rs_pace(rs, bytes)) {
+			err = -EAGAIN;
+			break;
+		}
+		err = rblk_rs_read(rs, pos >> SECTOR_SHIFT, bytes, bio);
+		if (!err)
+			err = rblk_rs_send(rs, pos >> SECTOR_SHIFT, bytes, bio);
+		pos += bytes;
+	}
 	/*
 	 * Cleared only once the target has the blocks (on its disk: FUA):
 	 * a page of the bitmap written meanwhile (an eviction, a metadata
@@ -294,7 +308,6 @@ static int rblk_rs_copy(struct rblk_resync *rs, u64 b, u64 e, struct bio *bio)
 	if (err)
 		/* Part of the range may be clear already: all of it stays. */
 		rblk_rs_mark(rs, b, e);
-out:
 	rblk_rs_release(rs);
 	return err;
 }
@@ -346,7 +359,8 @@ static int rblk_rs_run(struct rblk_resync *rs)
 	struct rblk_vol *vol = peer->vol;
 	struct rblk_bm *bm = vol->oos[peer->node_id];
 	u64 nbits = rblk_rs_nbits(vol), b, e;
-	u64 max = RBLK_RS_CHUNK / vol->md.bitmap_block;
+	/* A bitmap block larger than a request is copied in several. */
+	u64 max = max_t(u64, 1, rs->request / vol->md.bitmap_block);
 	unsigned long ckpt = jiffies + RBLK_RS_CHECKPOINT;
 	struct bio *bio;
 	bool empty;
@@ -396,9 +410,15 @@ static int rblk_rs_run(struct rblk_resync *rs)
 			continue;
 		}
 		e = rblk_bm_next(bm, b, min(nbits, b + max), false);
-		if (!rblk_rs_pace(rs, (e - b) * vol->md.bitmap_block))
+		/* Paced before the claim: writes do not wait for the pace. */
+		if (!rblk_rs_pace(rs, min_t(u64, rs->request,
+					    (e - b) * vol->md.bitmap_block)))
 			continue;
 		err = rblk_rs_copy(rs, b, e, bio);
+		if (err == -EAGAIN) {
+			err = 0;
+			continue;
+		}
 		if (err)
 			break;
 		rs->next = e;
@@ -486,7 +506,8 @@ int rblk_rs_start(struct rblk_peer *peer, bool full)
 	rs->rate_at = jiffies;
 	INIT_LIST_HEAD(&rs->range.node);
 	init_waitqueue_head(&rs->wait);
-	rs->nr_pages = RBLK_RS_CHUNK / PAGE_SIZE;
+	rs->request = READ_ONCE(vol->conf.resync_request);
+	rs->nr_pages = DIV_ROUND_UP(rs->request, PAGE_SIZE);
 	for (i = 0; i < rs->nr_pages; i++) {
 		rs->pages[i] = alloc_page(GFP_KERNEL);
 		if (!rs->pages[i])
@@ -538,7 +559,9 @@ int rblk_rs_nl_put(struct sk_buff *skb, struct rblk_peer *peer)
 	if (!rs)
 		return 0;
 	return nla_put_u64_64bit(skb, RBLK_A_PEER_RS_DONE, READ_ONCE(rs->moved), 0) ||
-	       nla_put_u64_64bit(skb, RBLK_A_PEER_RS_RATE, READ_ONCE(rs->rate), 0);
+	       nla_put_u64_64bit(skb, RBLK_A_PEER_RS_RATE, READ_ONCE(rs->rate), 0) ||
+	       nla_put_u64_64bit(skb, RBLK_A_PEER_RS_REQUESTS,
+				 READ_ONCE(rs->requests), 0);
 }
 
 /* @peer, the target of a resync that sent RS_DONE, holds this node's data. */

@@ -10,8 +10,6 @@
 
 #include "rblk.h"
 
-/* Largest RS_DATA a source sends: one request of the resync. */
-#define RBLK_RS_CHUNK		(256 * 1024)
 /*
  * The application counts as busy for this long after its latest request
  * (the controller's window, like DRBD's c-plan-ahead).
@@ -49,7 +47,9 @@ struct rblk_rs_range {
  * @acked:	its RS_ACK arrived, with @status; under @peer->lock
  * @status:	RBLK_ACK_* of that RS_ACK
  * @next:	the bit the copy goes on from
+ * @request:	bytes of one request (resync-request when it started)
  * @moved:	bytes the target acked (read locklessly by status)
+ * @requests:	requests the target acked (likewise)
  * @rate:	bytes acked per second over the last second or more
  * @rate_at:	jiffies when @rate was measured
  * @rate_moved:	@moved then
@@ -74,7 +74,9 @@ struct rblk_resync {
 	bool acked;
 	u32 status;
 	u64 next;
+	u32 request;
 	u64 moved;
+	u64 requests;
 	u64 rate;
 	unsigned long rate_at;
 	u64 rate_moved;
@@ -82,7 +84,7 @@ struct rblk_resync {
 	u32 event_pct;
 	bool done;
 	bool failed;
-	struct page *pages[RBLK_RS_CHUNK / PAGE_SIZE];
+	struct page *pages[RBLK_PROTO_MAX_DATA / PAGE_SIZE];
 	u32 nr_pages;
 };
 

@@ -403,6 +403,7 @@ static int rblk_role_take_gen(struct rblk_vol *vol, struct rblk_gen gen,
 	if (whole) {
 		md->gen.consistent = true;
 		memset(&md->gen.sync_from, 0, sizeof(md->gen.sync_from));
+		md->gen.left_known = false;
 	}
 	for (id = 0; id < RBLK_MAX_NODES; id++)
 		if (vol->peers[id] && !(granted & vol->uptodate & BIT(id)))

@@ -58,6 +58,7 @@ int rblk_rs_target_begin(struct rblk_peer *peer)
 		goto out;
 	}
 	WRITE_ONCE(peer->rs_begun, true);
+	peer->rs_left_seq = ++vol->left_seq;
 	pr_info("rblk%u: peer %u: resync into this node started: inconsistent until it ends\n",
 		vol->minor, peer->node_id);
 out:
@@ -166,10 +167,13 @@ void rblk_rs_left_written(struct rblk_peer *peer, sector_t sector, u32 bytes)
 
 	/*
 	 * The source sends a request only once the one before was acked,
-	 * and an RS_ACK follows the FUA write: the last one is on disk.
-	 * Only the blocks it covers whole are cleared.
+	 * and an RS_ACK follows the FUA write: the last one is on disk
+	 * (which its completion said, should a source send ahead). Only the
+	 * blocks it covers whole are cleared.
 	 */
-	if (peer->rs_left_bytes) {
+	if (peer->rs_left_bytes && READ_ONCE(peer->rs_left_ok)) {
+		/* The clearing may sleep: the ACKs held go first. */
+		rblk_apply_release_acks(peer);
 		b = div64_u64(start + bs - 1, bs);
 		e = end >= vol->md.layout.data_size ?
 		    DIV_ROUND_UP_ULL(vol->md.layout.data_size, bs) : div64_u64(end, bs);
@@ -178,6 +182,20 @@ void rblk_rs_left_written(struct rblk_peer *peer, sector_t sector, u32 bytes)
 	}
 	peer->rs_left_sector = sector;
 	peer->rs_left_bytes = bytes;
+	WRITE_ONCE(peer->rs_left_ok, false);
+}
+
+/* Every peer slot has a bitmap base: its bitmap reaches the disk. */
+static bool rblk_rs_slots_based(struct rblk_vol *vol)
+{
+	struct rblk_md *md = &vol->md;
+	u32 i;
+
+	for (i = 0; i < md->max_peers; i++)
+		if ((md->slot_flags[i] & RBLK_MD_SLOT_USED) &&
+		    rblk_gen_is_none(md->slot_base[i]))
+			return false;
+	return true;
 }
 
 /*
@@ -196,14 +214,21 @@ static int rblk_rs_recv_plan(struct rblk_peer *peer, sector_t sector, u64 nr,
 	err = rblk_rs_target_begin(peer);
 	if (err)
 		return err;
-	for (i = 0; i < md->max_peers; i++)
+	for (i = 0; i < md->max_peers; i++) {
 		if (md->slot_flags[i] & RBLK_MD_SLOT_USED)
 			rblk_oos_mark(vol, md->slots[i], sector, nr);
+		cond_resched();
+	}
 	if (!last)
 		return 0;
 	mutex_lock(&vol->conf_mutex);
-	/* A source of unknown lineage leaves blocks of another: all count. */
-	if (!md->gen.consistent && md->gen.sync_from.counter) {
+	/*
+	 * A source of unknown lineage leaves blocks of another: all count.
+	 * So do a resync from another node begun since, and a slot taken
+	 * since (its bitmap lacks the plan).
+	 */
+	if (!md->gen.consistent && md->gen.sync_from.counter &&
+	    peer->rs_left_seq == vol->left_seq && rblk_rs_slots_based(vol)) {
 		rblk_md_begin(vol);
 		md->gen.left_known = true;
 		if (rblk_md_commit(vol))

@@ -66,6 +66,7 @@ static int rblk_rsctl_invalidate(struct rblk_vol *vol,
 	rblk_md_begin(vol);
 	g->consistent = false;
 	memset(&g->sync_from, 0, sizeof(g->sync_from));
+	g->left_known = false;
 	if (rblk_md_commit(vol)) {
 		NL_SET_ERR_MSG(extack, "cannot write the metadata");
 		return -EIO;

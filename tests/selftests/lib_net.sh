@@ -421,8 +421,11 @@ net_bg_stop() {
 		left+=" $pid $kids"
 	done
 	for pid in $left; do
-		wait_for 10 "process $pid to end" gone "$pid" ||
+		wait_for 10 "process $pid to end" gone "$pid" || {
 			echo "net_bg_stop: $pid still there: $(ps -o stat=,args= -p "$pid")"
+			# Where it waits (the kernel's stacks of its threads).
+			cat /proc/"$pid"/task/*/stack 2>/dev/null | sed 's/^/#   /'
+		}
 	done
 	rm -f "$NET_STATE/pids" "$NET_STATE/stop"
 }

@@ -404,6 +404,36 @@ source_lost() {
 	compare_backing 1 2
 }
 
+# request_size: with 1 MiB bitmap blocks and resync-request 64K, a block
+# moves in 16 requests (the mean request, rs_done over rs_requests, is
+# 64 KiB), nothing more than the dirty blocks moves, and the replicas end
+# identical.
+request_size() {
+	local j before moved
+	NODE_MD_OPTS="--bitmap-block 1M" nodes_create 2 16 write-quorum 1
+	make_primary 0 2
+	node_ctl 0 set rblk0 resync-request 64K resync-rate 512K
+	node_ctl 0 status rblk0 | grep -E "resync-request 64(\.0+)? KiB" ||
+		fail "status does not show resync-request 64K"
+	cut 0 1
+	fio --name=dirty --filename=/dev/rblk0 --direct=1 --ioengine=psync \
+		--rw=write --bs=1M --offset=1M --size=2M --output=/dev/null
+	wait_for "$NET_WAIT" "node 1 reported outdated" eq "$OUTDATED" peer_disk 0 1
+	[ "$(oos_bytes 0 1)" = $((2 << 20)) ] || fail "$(oos_bytes 0 1) bytes out of sync, want 2 MiB"
+	before=$(tx_bytes 1)
+	heal
+	wait_for 60 "node 0 to copy 256 KiB" ge $((256 << 10)) peer_field 0 1 rs_done
+	j=$(vol_json 0 | jq -c --arg p "$J_PEERS" '.[$p][] | select(.node_id == 1) |
+		[.rs_done, .rs_requests]')
+	echo "copied, requests: $j"
+	jq -e '.[0] > 0 and .[0] == .[1] * 65536' <<<"$j" >/dev/null ||
+		fail "requests are not of 64 KiB: $j"
+	synced 2 1
+	moved=$(($(tx_bytes 1) - before))
+	echo "2 MiB dirty, sent to node 1: $moved bytes"
+	[ "$moved" -le $(((2 << 20) * 5 / 4 + (1 << 20))) ] || fail "moved $moved bytes"
+}
+
 # md_area I: "SKIP COUNT" of node I's metadata area in 4 KiB blocks.
 md_area() {
 	local j
@@ -542,7 +572,7 @@ logged_crash() {
 	resync_moved 1 "$again"
 }
 
-ktap_set_plan 13
+ktap_set_plan 14
 t "2 nodes: a secondary back after missing 4 MiB is resynced by itself, moving at most 1.25x the dirty bytes + 1 MiB" bitmap_resync 2
 t "3 nodes: the same, the third node untouched" bitmap_resync 3
 t "a resync cut at half and healed goes on: at most 1.3x the dirty bytes in all" interrupted
@@ -552,6 +582,7 @@ t "fresh metadata over other bytes: full resync, promotion refused until done" f
 t "two fresh nodes of unknown content: refused until one is forced, then a full sync" fresh_pair
 t "invalidate, invalidate-remote, pause-sync and resume-sync" operator
 t "resync-rate caps a resync; application I/O slows it to resync-min-rate" rates
+t "resync-request 64K over 1 MiB bitmap blocks: 16 requests a block, only the dirty blocks move" request_size
 t "3 nodes: two behind at once; a source lost mid-resync, the target gets only what it lacked from the new primary" source_lost
 t "the primary restarted cleanly reads its bitmap back: only the dirty blocks move" restart clean
 t "the primary restarted after a crash: its bitmap on disk and its log's extents move; crashed mid-resync, it goes on from its checkpoint" logged_crash

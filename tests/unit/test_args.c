@@ -37,7 +37,7 @@ TEST(set_accepts_every_setting)
 				"on-no-quorum", "io-error", "connect-timeout", "100",
 				"ping-interval", "600000", "ping-timeout", "500",
 				"ack-timeout", "3000", "resync-rate", "100M",
-				"resync-min-rate", "0"))) {
+				"resync-min-rate", "0", "resync-request", "64K"))) {
 		TH_LOG("%s", err);
 	}
 	EXPECT_STREQ("[2001:db8::1]:7789", a.addr);
@@ -51,6 +51,7 @@ TEST(set_accepts_every_setting)
 	EXPECT_EQ(3000, a.num[RBLK_A_VOL_ACK_TIMEOUT_MS]);
 	EXPECT_EQ(100 * 1024, a.num[RBLK_A_VOL_RESYNC_RATE]);
 	EXPECT_EQ(0, a.num[RBLK_A_VOL_RESYNC_MIN_RATE]);
+	EXPECT_EQ(64 * 1024, a.num[RBLK_A_VOL_RESYNC_REQUEST]);
 	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_RESYNC_MIN_RATE));
 	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_WRITE_QUORUM));
 	EXPECT_FALSE(rblk_present(a.present, RBLK_A_VOL_ROLE));
@@ -79,6 +80,12 @@ TEST(set_refusals_name_the_value)
 		  "bad resync-rate '512' (bytes per second with K, M or G, e.g. 100M; 0: none)" },
 		{ { "resync-min-rate", "5T" },
 		  "bad resync-min-rate '5T' (bytes per second with K, M or G, e.g. 100M; 0: none)" },
+		{ { "resync-request", "2M" },
+		  "bad resync-request '2M' (a multiple of 4K from 4K to 1M, e.g. 256K)" },
+		{ { "resync-request", "6000" },
+		  "bad resync-request '6000' (a multiple of 4K from 4K to 1M, e.g. 256K)" },
+		{ { "resync-request", "0" },
+		  "bad resync-request '0' (a multiple of 4K from 4K to 1M, e.g. 256K)" },
 		{ { "quorum" }, "missing value after 'quorum'" },
 		{ { "role", "primary" }, "unexpected argument 'role'" },
 		{ { "quorum", "on", "quorum", "off" }, "'quorum' given twice" },

@@ -48,6 +48,8 @@ static const struct rblk_arg_spec vol_set[] = {
 	{ .key = "resync-rate", .attr = RBLK_A_VOL_RESYNC_RATE, .kind = RBLK_ARG_RATE },
 	{ .key = "resync-min-rate", .attr = RBLK_A_VOL_RESYNC_MIN_RATE,
 	  .kind = RBLK_ARG_RATE },
+	{ .key = "resync-request", .attr = RBLK_A_VOL_RESYNC_REQUEST,
+	  .kind = RBLK_ARG_SIZE, .lo = 4096, .hi = 1 << 20 },
 };
 
 static const struct rblk_arg_spec peer_add[] = {
@@ -86,6 +88,16 @@ int rblk_parse_rate(const char *s, uint32_t *kib)
 	    bytes >> 10 > UINT32_MAX)
 		return -1;
 	*kib = (uint32_t)(bytes >> 10);
+	return 0;
+}
+
+int rblk_parse_bytes(const char *s, uint32_t lo, uint32_t hi, uint32_t *out)
+{
+	uint64_t bytes;
+
+	if (rblk_parse_size(s, &bytes) || bytes < lo || bytes > hi || bytes % 4096)
+		return -1;
+	*out = (uint32_t)bytes;
 	return 0;
 }
 
@@ -188,6 +200,8 @@ static const char *value_hint(const struct rblk_arg_spec *sp, char *buf,
 		return buf;
 	case RBLK_ARG_RATE:
 		return "bytes per second with K, M or G, e.g. 100M; 0: none";
+	case RBLK_ARG_SIZE:
+		return "a multiple of 4K from 4K to 1M, e.g. 256K";
 	default:
 		snprintf(buf, len, "%" PRIu32 "-%" PRIu32 "%s", sp->lo, sp->hi,
 			 sp->unit);
@@ -212,6 +226,8 @@ static int parse_value(const struct rblk_arg_spec *sp, const char *val,
 		return read_small_file(val, a->file, sizeof(a->file), &a->file_len);
 	case RBLK_ARG_RATE:
 		return rblk_parse_rate(val, &a->num[sp->attr]);
+	case RBLK_ARG_SIZE:
+		return rblk_parse_bytes(val, sp->lo, sp->hi, &a->num[sp->attr]);
 	default:
 		return rblk_parse_u32(val, sp->lo, sp->hi, &a->num[sp->attr]);
 	}

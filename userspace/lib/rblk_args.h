@@ -23,6 +23,7 @@ enum rblk_arg_kind {
 	RBLK_ARG_IDS,	/* node ids "0,2,1", sent as one byte each */
 	RBLK_ARG_FILE,	/* a file's contents (at most RBLK_SECRET_MAX bytes) */
 	RBLK_ARG_RATE,	/* bytes per second ("100M"), sent as u32 KiB/s */
+	RBLK_ARG_SIZE,	/* bytes ("64K") in [lo, hi], a multiple of 4 KiB, as u32 */
 };
 
 /**
@@ -115,5 +116,7 @@ int rblk_parse_addr(const char *s);
  * malformed or too large for 32 bits of KiB.
  */
 int rblk_parse_rate(const char *s, uint32_t *kib);
+/* Bytes ("64K") in [@lo, @hi] and a multiple of 4 KiB into @out; 0 or -1. */
+int rblk_parse_bytes(const char *s, uint32_t lo, uint32_t hi, uint32_t *out);
 
 #endif /* RBLK_ARGS_H */

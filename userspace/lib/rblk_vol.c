@@ -234,6 +234,7 @@ static const struct field vol_fields[] = {
 	VOL(RESYNC_RATE, "resync_rate_kib", F_U32, NONE, resync_rate_kib),
 	VOL(RESYNC_MIN_RATE, "resync_min_rate_kib", F_U32, NONE,
 	    resync_min_rate_kib),
+	VOL(RESYNC_REQUEST, "resync_request", F_U32, NONE, resync_request),
 	VOL(PROMISED, "promised", F_U64, NONE, promised),
 	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
 	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
@@ -258,6 +259,7 @@ static const struct field peer_fields[] = {
 	PEER(LAST_ERROR, "last_error", F_STR, NONE, last_error),
 	PEER(RS_DONE, "rs_done", F_U64, NONE, rs_done),
 	PEER(RS_RATE, "rs_rate", F_U64, NONE, rs_rate),
+	PEER(RS_REQUESTS, "rs_requests", F_U64, NONE, rs_requests),
 };
 
 double rblk_rs_percent(uint64_t done, uint64_t left)
@@ -628,7 +630,7 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 		    v->auth == RBLK_AUTH_UNSET ? " (connections refused)" : "");
 }
 
-/* " resync-rate unlimited resync-min-rate 4.00 MiB/s" */
+/* " resync-rate unlimited resync-min-rate 4.00 MiB/s resync-request 256 KiB" */
 static void print_rates(struct line *l, const struct rblk_vol_info *v)
 {
 	char buf[32];
@@ -649,6 +651,9 @@ static void print_rates(struct line *l, const struct rblk_vol_info *v)
 		else
 			add(l, " resync-min-rate off");
 	}
+	if (rblk_present(v->present, RBLK_A_VOL_RESYNC_REQUEST))
+		add(l, " resync-request %s",
+		    rblk_format_size(v->resync_request, buf, sizeof(buf)));
 }
 
 /* "   resync [#########...........]  45.0% 12.0 MiB left 3.00 MiB/s eta 4s" */

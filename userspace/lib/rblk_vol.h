@@ -58,6 +58,7 @@ struct rblk_write_info {
  * @last_error:	why the last connection or handshake failed
  * @rs_done:	while this node resyncs it: bytes copied so far
  * @rs_rate:	and copied per second lately
+ * @rs_requests: and the requests that took
  * @n_writes:	entries of @writes
  * @writes:	the oldest writes waiting for its ack, oldest first
  */
@@ -77,6 +78,7 @@ struct rblk_peer_info {
 	char last_error[256];
 	uint64_t rs_done;
 	uint64_t rs_rate;
+	uint64_t rs_requests;
 	uint32_t n_writes;
 	struct rblk_write_info writes[RBLK_WRITES_MAX];
 };
@@ -118,6 +120,7 @@ struct rblk_peer_info {
  * @resync_rate_kib: the most a resync from this node copies, KiB/s (0: no
  *		limit)
  * @resync_min_rate_kib: what it keeps while the application does I/O
+ * @resync_request: bytes of one of its requests
  * @promised:	highest generation counter this node promised to follow
  * @suspended:	writes held by on-no-quorum suspend-io
  * @chain_order: configured chain order
@@ -161,6 +164,7 @@ struct rblk_vol_info {
 	uint32_t ack_timeout_ms;
 	uint32_t resync_rate_kib;
 	uint32_t resync_min_rate_kib;
+	uint32_t resync_request;
 	uint64_t promised;
 	uint32_t suspended;
 	struct rblk_node_list chain_order;
