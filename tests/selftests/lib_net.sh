@@ -423,8 +423,11 @@ net_bg_stop() {
 	for pid in $left; do
 		wait_for 10 "process $pid to end" gone "$pid" || {
 			echo "net_bg_stop: $pid still there: $(ps -o stat=,args= -p "$pid")"
-			# Where it waits (the kernel's stacks of its threads).
+			# Where it waits (the kernel's stacks of its threads), the
+			# requests the volumes hold, and the tasks blocked (dmesg).
 			cat /proc/"$pid"/task/*/stack 2>/dev/null | sed 's/^/#   /'
+			grep -H . /sys/block/rblk*/inflight 2>/dev/null | sed 's/^/#   /'
+			echo w >/proc/sysrq-trigger 2>/dev/null || true
 		}
 	done
 	rm -f "$NET_STATE/pids" "$NET_STATE/stop"
