@@ -426,7 +426,13 @@ net_bg_stop() {
 			# Where it waits (the kernel's stacks of its threads), the
 			# requests the volumes hold, and the tasks blocked (dmesg).
 			cat /proc/"$pid"/task/*/stack 2>/dev/null | sed 's/^/#   /'
-			grep -H . /sys/block/rblk*/inflight 2>/dev/null | sed 's/^/#   /'
+			grep -H . /sys/block/rblk*/inflight /sys/block/rblk*/queue/scheduler \
+				2>/dev/null | sed 's/^/#   /'
+			# Requests blk-mq holds before the driver (scheduler, dispatch).
+			mountpoint -q /sys/kernel/debug ||
+				mount -t debugfs none /sys/kernel/debug 2>/dev/null || true
+			grep -H . /sys/kernel/debug/block/rblk*/hctx*/{dispatch,busy,state,sched_tags} \
+				/sys/kernel/debug/block/rblk*/state 2>/dev/null | head -40 | sed 's/^/#   /'
 			echo w >/proc/sysrq-trigger 2>/dev/null || true
 		}
 	done
