@@ -651,13 +651,9 @@ int rblk_apply_rs_data(struct rblk_peer *peer, struct rblk_frame *f)
 		rblk_peer_error(peer, "protocol error: %s", bad);
 		return -EPROTO;
 	}
-	err = rblk_rs_target_begin(peer);
+	err = rblk_rs_target_ready(peer, "resync data");
 	if (err)
 		return err;
-	if (!READ_ONCE(peer->rs_oos_done)) {
-		rblk_peer_error(peer, "protocol error: resync data before the source's plan");
-		return -EPROTO;
-	}
 	/*
 	 * The blocks left count from the generation the handshake named
 	 * (sync_from): data of a newer one (the source was promoted, or

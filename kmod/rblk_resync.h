@@ -140,6 +140,11 @@ void rblk_rs_send_oos(struct rblk_peer *peer);
  */
 int rblk_rs_target_begin(struct rblk_peer *peer);
 /*
+ * rblk_rs_target_begin(), and the source's plan is in: @what (RS_DATA,
+ * RS_DONE) may be taken. 0, or an error (the connection ends).
+ */
+int rblk_rs_target_ready(struct rblk_peer *peer, const char *what);
+/*
  * An RS_DATA of @bytes at @sector is about to be written: the blocks of
  * the one before (acked, so on disk) are no longer left. Context:
  * @peer's receive thread.

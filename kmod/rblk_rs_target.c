@@ -68,6 +68,19 @@ out:
 	return err;
 }
 
+int rblk_rs_target_ready(struct rblk_peer *peer, const char *what)
+{
+	int err = rblk_rs_target_begin(peer);
+
+	if (err)
+		return err;
+	if (!READ_ONCE(peer->rs_oos_done)) {
+		rblk_peer_error(peer, "protocol error: %s before the source's plan", what);
+		return -EPROTO;
+	}
+	return 0;
+}
+
 int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f)
 {
 	struct rblk_gen gen = rblk_gen_from_wire(&f->p.rs_done.gen);
@@ -82,13 +95,9 @@ int rblk_rs_recv_done(struct rblk_peer *peer, struct rblk_frame *f)
 		return -EPROTO;
 	}
 	/* A resync that had nothing to copy sent no data. */
-	err = rblk_rs_target_begin(peer);
+	err = rblk_rs_target_ready(peer, "resync end");
 	if (err)
 		return err;
-	if (!READ_ONCE(peer->rs_oos_done)) {
-		rblk_peer_error(peer, "protocol error: resync end before the source's plan");
-		return -EPROTO;
-	}
 	mutex_lock(&vol->conf_mutex);
 	rblk_md_begin(vol);
 	if (rblk_gen_eq(gen, peer->hello_gen.current_gen))
