@@ -428,6 +428,9 @@ static int rblk_rs_run(struct rblk_resync *rs)
 		}
 		cond_resched();
 	}
+	/* Stopped is not done: RS_DONE is not sent. */
+	if (!err && kthread_should_stop())
+		err = -ESHUTDOWN;
 	/* Done or not, what is left is on disk (lazily). */
 	rblk_md_bm_checkpoint(vol, peer);
 	kfree(bio);
@@ -443,7 +446,7 @@ static int rblk_rs_thread(void *data)
 	int err;
 
 	err = rblk_rs_run(rs);
-	if (!err && !kthread_should_stop()) {
+	if (!err) {
 		rblk_gen_to_wire(&d.gen, vol->md.gen.current_gen);
 		err = rblk_peer_send(peer, RBLK_MSG_RS_DONE, 0, 0, &d, sizeof(d), NULL);
 	}
@@ -518,16 +521,18 @@ int rblk_rs_start(struct rblk_peer *peer, bool full)
 		peer->rs_full_gen = vol->md.gen.current_gen;
 	}
 	refcount_inc(&peer->ref);
-	rs->thread = kthread_run(rblk_rs_thread, rs, "rblk%u-rs%u", vol->minor,
-				 peer->node_id);
+	rs->thread = kthread_create(rblk_rs_thread, rs, "rblk%u-rs%u", vol->minor,
+				    peer->node_id);
 	if (IS_ERR(rs->thread)) {
 		rblk_peer_put(peer);
 		goto out_free;
 	}
 	get_task_struct(rs->thread);
+	/* Set before it runs: the target's last RS_OOS wakes it through it. */
 	spin_lock_irq(&peer->lock);
 	peer->rs = rs;
 	spin_unlock_irq(&peer->lock);
+	wake_up_process(rs->thread);
 	return 0;
 
 out_free:
