@@ -76,6 +76,9 @@ struct rblk_secret {
  *		I/O, KiB/s (0: no slowing down); likewise
  * @resync_request: bytes of one resync request (a multiple of 4 KiB up
  *		to RBLK_PROTO_MAX_DATA), taken when a resync starts
+ * @resync_min_share: the percent of its idle rate (rblk_peer.rs_idle_rate)
+ *		a resync also keeps while the application does I/O; read by
+ *		the resync thread without the lock
  */
 struct rblk_conf {
 	struct sockaddr_storage listen;
@@ -97,6 +100,7 @@ struct rblk_conf {
 	u32 resync_rate_kib;
 	u32 resync_min_rate_kib;
 	u32 resync_request;
+	u32 resync_min_share;
 };
 
 /**
@@ -368,6 +372,10 @@ enum rblk_peer_repl {
  * @rs_paused:	an operator paused the resync from this node into the peer
  *		(rblkctl pause-sync, until resume-sync; kept across
  *		connections); under @lock
+ * @rs_idle_rate: bytes per second the last resync into the peer copied
+ *		over a second without application I/O (0: not seen yet);
+ *		kept across resyncs; written and read by the resync thread
+ *		only (one runs at a time)
  */
 struct rblk_peer {
 	struct rblk_vol *vol;
@@ -443,6 +451,7 @@ struct rblk_peer {
 	u64 rs_left_seq;
 	bool hello_left;
 	bool rs_paused;
+	u64 rs_idle_rate;
 };
 
 /**

@@ -28,6 +28,8 @@
 /* What a resync keeps while the application does I/O: 4 MiB/s. */
 #define RBLK_DEF_RS_MIN_RATE_KIB	4096
 #define RBLK_DEF_RS_REQUEST		(256 * 1024)
+/* And a quarter of its idle rate (the target). */
+#define RBLK_DEF_RS_MIN_SHARE		25
 
 void rblk_conf_init(struct rblk_conf *c)
 {
@@ -41,6 +43,7 @@ void rblk_conf_init(struct rblk_conf *c)
 	c->auth = RBLK_AUTH_UNSET;
 	c->resync_min_rate_kib = RBLK_DEF_RS_MIN_RATE_KIB;
 	c->resync_request = RBLK_DEF_RS_REQUEST;
+	c->resync_min_share = RBLK_DEF_RS_MIN_SHARE;
 }
 
 u64 rblk_conf_features(const struct rblk_conf *c)
@@ -480,6 +483,8 @@ int rblk_conf_set(struct rblk_vol *vol, struct net *net, struct nlattr **tb,
 		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_MIN_RATE, c->resync_min_rate_kib));
 	WRITE_ONCE(c->resync_request,
 		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_REQUEST, c->resync_request));
+	WRITE_ONCE(c->resync_min_share,
+		   rblk_conf_u32(tb, RBLK_A_VOL_RESYNC_MIN_SHARE, c->resync_min_share));
 	if (rblk_conf_set_auth(c, tb))
 		renegotiate = true;
 	if (renegotiate)

@@ -203,6 +203,7 @@ static int rblk_nl_put_repl(struct sk_buff *skb, struct rblk_vol *vol)
 	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_RATE, c->resync_rate_kib) ||
 	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_MIN_RATE, c->resync_min_rate_kib) ||
 	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_REQUEST, c->resync_request) ||
+	    nla_put_u32(skb, RBLK_A_VOL_RESYNC_MIN_SHARE, c->resync_min_share) ||
 	    (c->chain_order_len &&
 	     nla_put(skb, RBLK_A_VOL_CHAIN_ORDER, c->chain_order_len, c->chain_order)) ||
 	    rblk_nl_put_chain(skb, vol))

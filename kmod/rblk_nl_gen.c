@@ -82,7 +82,7 @@ static const struct nla_policy rblk_vol_get_nl_policy[RBLK_A_VOL_MINOR + 1] = {
 };
 
 /* RBLK_CMD_VOL_SET - do */
-static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_REQUEST + 1] = {
+static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_MIN_SHARE + 1] = {
 	[RBLK_A_VOL_MINOR] = NLA_POLICY_MAX(NLA_U32, RBLK_MAX_MINOR),
 	[RBLK_A_VOL_LISTEN] = { .type = NLA_NUL_STRING, .len = RBLK_ADDR_MAX, },
 	[RBLK_A_VOL_TOPOLOGY] = NLA_POLICY_MAX(NLA_U32, 1),
@@ -100,6 +100,7 @@ static const struct nla_policy rblk_vol_set_nl_policy[RBLK_A_VOL_RESYNC_REQUEST 
 	[RBLK_A_VOL_RESYNC_RATE] = { .type = NLA_U32, },
 	[RBLK_A_VOL_RESYNC_MIN_RATE] = { .type = NLA_U32, },
 	[RBLK_A_VOL_RESYNC_REQUEST] = NLA_POLICY_FULL_RANGE(NLA_U32, &rblk_a_vol_resync_request_range),
+	[RBLK_A_VOL_RESYNC_MIN_SHARE] = NLA_POLICY_MAX(NLA_U32, 100),
 };
 
 /* RBLK_CMD_PEER_ADD - do */
@@ -165,7 +166,7 @@ static const struct genl_split_ops rblk_nl_ops[] = {
 		.pre_doit	= rblk_nl_pre_doit,
 		.doit		= rblk_nl_vol_set_doit,
 		.policy		= rblk_vol_set_nl_policy,
-		.maxattr	= RBLK_A_VOL_RESYNC_REQUEST,
+		.maxattr	= RBLK_A_VOL_RESYNC_MIN_SHARE,
 		.flags		= GENL_CMD_CAP_DO,
 	},
 	{

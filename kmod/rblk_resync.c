@@ -154,9 +154,18 @@ static int rblk_rs_read(struct rblk_resync *rs, sector_t sector, u32 bytes,
 	return 0;
 }
 
+/* Whether the application did I/O on @vol since @since - RBLK_RS_BUSY_MS. */
+static bool rblk_rs_app_busy(struct rblk_vol *vol, unsigned long since)
+{
+	return time_after_eq(READ_ONCE(vol->app_at) +
+			     msecs_to_jiffies(RBLK_RS_BUSY_MS), since);
+}
+
 /*
- * Measures @rs's rate once a second, and tells the events group about
- * every second or every percent done, whichever comes first.
+ * Measures @rs's rate once a second (and keeps it as the peer's idle rate
+ * when the application did no I/O in that second, nor an operator pause),
+ * and tells the events group about every second or every percent done,
+ * whichever comes first.
  */
 static void rblk_rs_progress(struct rblk_resync *rs)
 {
@@ -169,6 +178,10 @@ static void rblk_rs_progress(struct rblk_resync *rs)
 	if (second) {
 		WRITE_ONCE(rs->rate, div64_u64((rs->moved - rs->rate_moved) * HZ,
 					       jiffies - rs->rate_at));
+		if (!rblk_rs_app_busy(vol, rs->rate_at) && !rs->paused &&
+		    rs->rate)
+			rs->peer->rs_idle_rate = rs->rate;
+		rs->paused = false;
 		rs->rate_at = jiffies;
 		rs->rate_moved = rs->moved;
 	}
@@ -228,18 +241,21 @@ static int rblk_rs_send(struct rblk_resync *rs, sector_t sector, u32 bytes,
 /*
  * The controller: the rate a resync may copy at now, in bytes per second
  * (0: no limit). resync-rate while the application is idle (no request in
- * the last RBLK_RS_BUSY_MS); resync-min-rate, capped by resync-rate,
- * while it does I/O. docs/resync.md, "Rate control".
+ * the last RBLK_RS_BUSY_MS); while it does I/O, the larger of
+ * resync-min-rate and resync-min-share percent of the rate this peer's
+ * resync reached while it was idle, capped by resync-rate.
+ * docs/resync.md, "Rate control".
  */
-static u64 rblk_rs_rate(struct rblk_vol *vol)
+static u64 rblk_rs_rate(struct rblk_resync *rs)
 {
+	struct rblk_vol *vol = rs->peer->vol;
 	u64 max = (u64)READ_ONCE(vol->conf.resync_rate_kib) << 10;
 	u64 min = (u64)READ_ONCE(vol->conf.resync_min_rate_kib) << 10;
-	unsigned long busy_until = READ_ONCE(vol->app_at) +
-				   msecs_to_jiffies(RBLK_RS_BUSY_MS);
+	u32 share = READ_ONCE(vol->conf.resync_min_share);
 
-	if (!min || !time_before(jiffies, busy_until))
+	if (!min || !rblk_rs_app_busy(vol, jiffies))
 		return max;
+	min = max_t(u64, min, div_u64(rs->peer->rs_idle_rate * share, 100));
 	return max ? min_t(u64, min, max) : min;
 }
 
@@ -252,7 +268,7 @@ static u64 rblk_rs_rate(struct rblk_vol *vol)
 static bool rblk_rs_pace(struct rblk_resync *rs, u32 bytes)
 {
 	struct rblk_peer *peer = rs->peer;
-	u64 rate = rblk_rs_rate(peer->vol);
+	u64 rate = rblk_rs_rate(rs);
 	unsigned long now = jiffies;
 
 	if (!rate)
@@ -397,6 +413,7 @@ static int rblk_rs_run(struct rblk_resync *rs)
 		}
 		/* Paused by an operator: new writes still reach the target. */
 		if (READ_ONCE(peer->rs_paused)) {
+			rs->paused = true;
 			wait_event_interruptible(rs->wait, !READ_ONCE(peer->rs_paused) ||
 						 kthread_should_stop());
 			continue;

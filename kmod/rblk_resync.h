@@ -55,6 +55,8 @@ struct rblk_rs_range {
  * @rate_moved:	@moved then
  * @pace_at:	jiffies before which the next request may not start (the
  *		rate controller, rblk_rs_pace())
+ * @paused:	an operator paused the copy since @rate_at: that second's
+ *		rate is not the peer's idle rate
  * @event_pct:	percent done when the last progress event went out
  * @done:	@thread sent RS_DONE: the target adopts this node's generation
  *		and says so with a STATE (rblk_rs_check())
@@ -81,6 +83,7 @@ struct rblk_resync {
 	unsigned long rate_at;
 	u64 rate_moved;
 	unsigned long pace_at;
+	bool paused;
 	u32 event_pct;
 	bool done;
 	bool failed;

@@ -328,35 +328,46 @@ copied_over() {
 reads_on() { awk '{ print $1 }' "/sys/block/rblk$1/stat"; }
 
 # rates: node 0's resync-rate 1M caps a full resync of node 1 (over 3 s
-# at most 1.25 MiB/s and a request); with no cap and resync-min-rate
-# 512K, while the application reads on node 0 the copy keeps to about
-# 512 KiB/s (at most 1.25x and a request over 3 s); once the reads stop it
-# ends. Asserting that the copy does not go faster: bounded waits.
+# at most 1.25 MiB/s and a request), in requests of 64K. While the
+# application reads on node 0 and the cap is lifted, resync-min-rate 256K
+# with resync-min-share 0 keeps the copy to about 256 KiB/s (at most 1.25x
+# and a request); resync-min-rate 64K with resync-min-share 50 to about
+# half the rate it had while the application was idle: 512 KiB/s (between
+# 400 KiB/s and 1.25x and a request). Once the reads stop it ends.
+# Asserting that the copy does not go faster: bounded waits.
 rates() {
 	local size rate slack reads
 	nodes_create 2 16
 	make_primary 0 2
 	size=$(vol_field 0 "$J_SIZE")
-	node_ctl 0 set rblk0 resync-rate 1M
-	node_ctl 0 status rblk0 | grep "resync-rate 1.00 MiB/s resync-min-rate 4.00 MiB/s" ||
+	node_ctl 0 set rblk0 resync-rate 1M resync-request 64K
+	node_ctl 0 status rblk0 |
+		grep "resync-rate 1.00 MiB/s resync-min-rate 4.00 MiB/s resync-min-share 25%" ||
 		fail "status does not show the rates"
 	node_ctl 0 invalidate-remote rblk0 1
 	wait_for "$NET_WAIT" "node 0 copying to node 1" eq sync-target peer_disk 0 1
-	slack=$((256 * 1024 / 3))
+	slack=$((64 * 1024 / 3))
 	rate=$(copied_over 3 1 "$size")
 	echo "resync-rate 1M: $rate bytes/s"
 	[ "$rate" -gt 0 ] || fail "nothing copied"
 	[ "$rate" -le $((1024 * 1024 * 5 / 4 + slack)) ] || fail "$rate bytes/s above resync-rate 1M"
-	node_ctl 0 set rblk0 resync-rate 0 resync-min-rate 512K
+	node_ctl 0 set rblk0 resync-min-rate 256K resync-min-share 0
 	reads=$(reads_on 0)
 	net_bg node_exec 0 fio --name=reads --filename=/dev/rblk0 --direct=1 \
 		--ioengine=psync --rw=randread --bs=4k --time_based --runtime=60 \
 		--output=/dev/null
 	wait_for "$NET_WAIT" "the application reading" ge $((reads + 100)) reads_on 0
+	# The application busy before the cap goes: no second unpaced is idle.
+	node_ctl 0 set rblk0 resync-rate 0
 	rate=$(copied_over 3 1 "$size")
-	echo "application reading, resync-min-rate 512K: $rate bytes/s"
-	[ "$rate" -le $((512 * 1024 * 5 / 4 + slack)) ] ||
-		fail "$rate bytes/s above resync-min-rate 512K while the application reads"
+	echo "application reading, resync-min-rate 256K: $rate bytes/s"
+	[ "$rate" -le $((256 * 1024 * 5 / 4 + slack)) ] ||
+		fail "$rate bytes/s above resync-min-rate 256K while the application reads"
+	node_ctl 0 set rblk0 resync-min-rate 64K resync-min-share 50
+	rate=$(copied_over 3 1 "$size")
+	echo "application reading, resync-min-share 50 of 1M idle: $rate bytes/s"
+	[ "$rate" -ge $((400 * 1024)) ] && [ "$rate" -le $((512 * 1024 * 5 / 4 + slack)) ] ||
+		fail "$rate bytes/s, not about half the idle 1M, while the application reads"
 	net_bg_stop
 	wait_for 120 "node 0 to resync node 1" eq 0 oos_bytes 0 1
 	synced 2 1
@@ -581,7 +592,7 @@ t "writes hammer 64 KiB while the resync passes: replicas identical" hammer
 t "fresh metadata over other bytes: full resync, promotion refused until done" full_initial
 t "two fresh nodes of unknown content: refused until one is forced, then a full sync" fresh_pair
 t "invalidate, invalidate-remote, pause-sync and resume-sync" operator
-t "resync-rate caps a resync; application I/O slows it to resync-min-rate" rates
+t "resync-rate caps a resync; application I/O slows it to resync-min-rate, or a share of its idle rate" rates
 t "resync-request 64K over 1 MiB bitmap blocks: 16 requests a block, only the dirty blocks move" request_size
 t "3 nodes: two behind at once; a source lost mid-resync, the target gets only what it lacked from the new primary" source_lost
 t "the primary restarted cleanly reads its bitmap back: only the dirty blocks move" restart clean

@@ -37,7 +37,8 @@ TEST(set_accepts_every_setting)
 				"on-no-quorum", "io-error", "connect-timeout", "100",
 				"ping-interval", "600000", "ping-timeout", "500",
 				"ack-timeout", "3000", "resync-rate", "100M",
-				"resync-min-rate", "0", "resync-request", "64K"))) {
+				"resync-min-rate", "0", "resync-request", "64K",
+				"resync-min-share", "100"))) {
 		TH_LOG("%s", err);
 	}
 	EXPECT_STREQ("[2001:db8::1]:7789", a.addr);
@@ -52,6 +53,7 @@ TEST(set_accepts_every_setting)
 	EXPECT_EQ(100 * 1024, a.num[RBLK_A_VOL_RESYNC_RATE]);
 	EXPECT_EQ(0, a.num[RBLK_A_VOL_RESYNC_MIN_RATE]);
 	EXPECT_EQ(64 * 1024, a.num[RBLK_A_VOL_RESYNC_REQUEST]);
+	EXPECT_EQ(100, a.num[RBLK_A_VOL_RESYNC_MIN_SHARE]);
 	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_RESYNC_MIN_RATE));
 	EXPECT_TRUE(rblk_present(a.present, RBLK_A_VOL_WRITE_QUORUM));
 	EXPECT_FALSE(rblk_present(a.present, RBLK_A_VOL_ROLE));
@@ -86,6 +88,8 @@ TEST(set_refusals_name_the_value)
 		  "bad resync-request '6000' (a multiple of 4K from 4K to 1M, e.g. 256K)" },
 		{ { "resync-request", "0" },
 		  "bad resync-request '0' (a multiple of 4K from 4K to 1M, e.g. 256K)" },
+		{ { "resync-min-share", "101" },
+		  "bad resync-min-share '101' (0-100 percent)" },
 		{ { "quorum" }, "missing value after 'quorum'" },
 		{ { "role", "primary" }, "unexpected argument 'role'" },
 		{ { "quorum", "on", "quorum", "off" }, "'quorum' given twice" },

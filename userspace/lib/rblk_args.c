@@ -50,6 +50,8 @@ static const struct rblk_arg_spec vol_set[] = {
 	  .kind = RBLK_ARG_RATE },
 	{ .key = "resync-request", .attr = RBLK_A_VOL_RESYNC_REQUEST,
 	  .kind = RBLK_ARG_SIZE, .lo = 4096, .hi = 1 << 20 },
+	UINT_ARG("resync-min-share", RBLK_A_VOL_RESYNC_MIN_SHARE, 0, 100,
+		 " percent", false),
 };
 
 static const struct rblk_arg_spec peer_add[] = {

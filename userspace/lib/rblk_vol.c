@@ -235,6 +235,7 @@ static const struct field vol_fields[] = {
 	VOL(RESYNC_MIN_RATE, "resync_min_rate_kib", F_U32, NONE,
 	    resync_min_rate_kib),
 	VOL(RESYNC_REQUEST, "resync_request", F_U32, NONE, resync_request),
+	VOL(RESYNC_MIN_SHARE, "resync_min_share", F_U32, NONE, resync_min_share),
 	VOL(PROMISED, "promised", F_U64, NONE, promised),
 	VOL(SUSPENDED, "suspended", F_U32, NONE, suspended),
 	VOL(DATA_DIGEST, "data_digest", F_NAME, DIGEST, data_digest),
@@ -630,7 +631,10 @@ static void print_timeouts(struct line *l, const struct rblk_vol_info *v)
 		    v->auth == RBLK_AUTH_UNSET ? " (connections refused)" : "");
 }
 
-/* " resync-rate unlimited resync-min-rate 4.00 MiB/s resync-request 256 KiB" */
+/*
+ * " resync-rate unlimited resync-min-rate 4.00 MiB/s resync-min-share 25%
+ * resync-request 256 KiB"
+ */
 static void print_rates(struct line *l, const struct rblk_vol_info *v)
 {
 	char buf[32];
@@ -651,6 +655,8 @@ static void print_rates(struct line *l, const struct rblk_vol_info *v)
 		else
 			add(l, " resync-min-rate off");
 	}
+	if (rblk_present(v->present, RBLK_A_VOL_RESYNC_MIN_SHARE))
+		add(l, " resync-min-share %" PRIu32 "%%", v->resync_min_share);
 	if (rblk_present(v->present, RBLK_A_VOL_RESYNC_REQUEST))
 		add(l, " resync-request %s",
 		    rblk_format_size(v->resync_request, buf, sizeof(buf)));

@@ -121,6 +121,8 @@ struct rblk_peer_info {
  *		limit)
  * @resync_min_rate_kib: what it keeps while the application does I/O
  * @resync_request: bytes of one of its requests
+ * @resync_min_share: percent of its idle rate it keeps while the
+ *		application does I/O
  * @promised:	highest generation counter this node promised to follow
  * @suspended:	writes held by on-no-quorum suspend-io
  * @chain_order: configured chain order
@@ -165,6 +167,7 @@ struct rblk_vol_info {
 	uint32_t resync_rate_kib;
 	uint32_t resync_min_rate_kib;
 	uint32_t resync_request;
+	uint32_t resync_min_share;
 	uint64_t promised;
 	uint32_t suspended;
 	struct rblk_node_list chain_order;
