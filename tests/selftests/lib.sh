@@ -20,6 +20,16 @@ rblk_load() {
 	insmod "$RBLK_MODULE"
 }
 
+# t_main DESCRIPTION COMMAND...: a case the debug lane (RBLK_TEST_DEBUG_LANE)
+# skips: its paths are the main lane's, and KASAN adds only time to them.
+t_main() {
+	if [ "${RBLK_TEST_DEBUG_LANE:-}" = 1 ]; then
+		ktap_test_skip "$1 (the main lane runs it)"
+		return
+	fi
+	t "$@"
+}
+
 # t DESCRIPTION COMMAND...: one test case. COMMAND runs in a subshell with
 # errexit on; its output is shown as TAP comments before the result line.
 # With RBLK_TEST_CASES set (a bash regex), a case whose description does not

@@ -204,13 +204,13 @@ offline_changes() {
 }
 
 ktap_set_plan 9
-t "create-md / dump-md / status round trip"	round_trip
+t_main "create-md / dump-md / status round trip"	round_trip
 t "fresh metadata without --assume-clean: promotion only forced" fresh_unknown
-t "exported size is the device minus metadata"	exported_size
+t_main "exported size is the device minus metadata"	exported_size
 t "external metadata"				external_md
 t "no metadata: create refused, nothing written" no_metadata
 t "every checked field: other copy used, else refused" every_field
 t "torn copy: the valid copy is used"		torn_copy
-t "create-md refuses to overwrite; bad options"	create_md_refusals
-t "offline outdate and set-gen"			offline_changes
+t_main "create-md refuses to overwrite; bad options"	create_md_refusals
+t_main "offline outdate and set-gen"			offline_changes
 ktap_finished

@@ -115,10 +115,6 @@ take_gen_unwritable() {
 ktap_set_plan 2
 # The debug lane runs what only its kernel can (fail_make_request); the
 # first case's paths are the main lane's, and cost it 80 s there.
-if [ "${RBLK_TEST_DEBUG_LANE:-}" = 1 ]; then
-	ktap_test_skip "promise unwritable (the main lane runs it)"
-else
-	t "promise unwritable: promotion fails, nothing advertised, then works" promise_unwritable
-fi
+t_main "promise unwritable: promotion fails, nothing advertised, then works" promise_unwritable
 t "new generation unwritable: rolled back, nothing advertised, then works" take_gen_unwritable
 ktap_finished
