@@ -18,8 +18,12 @@ size_t rblk_cmd_size(void)
 void rblk_cmd_put(struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
+	int left = atomic_dec_return(&cmd->pending);
 
-	if (!atomic_dec_and_test(&cmd->pending))
+	/* One put too many would end the request, or its tag's next one, twice. */
+	if (WARN_ON_ONCE(left < 0 || blk_mq_rq_state(rq) != MQ_RQ_IN_FLIGHT))
+		return;
+	if (left)
 		return;
 	if (cmd->repl)
 		rblk_req_decide(rq);

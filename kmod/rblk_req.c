@@ -85,6 +85,9 @@ static void rblk_req_end(struct request *rq, blk_status_t status)
 	unsigned long flags;
 	bool kick;
 
+	/* Ended twice, it would end its tag's next request. */
+	if (WARN_ON_ONCE(blk_mq_rq_state(rq) != MQ_RQ_IN_FLIGHT))
+		return;
 	/* On this disk, completed or not: every node that did not ack lacks it. */
 	if (READ_ONCE(cmd->status) == BLK_STS_OK && req_op(rq) != REQ_OP_FLUSH) {
 		unsigned long lack = ~READ_ONCE(cmd->acked);
@@ -126,6 +129,11 @@ enum rblk_start rblk_req_start(struct rblk_vol *vol, struct request *rq)
 	enum rblk_start start = RBLK_START_NOW;
 
 	if (!rblk_req_writable(vol))
+		return RBLK_START_FAIL;
+	/* Still on a list of its last use: it would be lost or ended twice. */
+	if (WARN_ON_ONCE(!list_empty(&cmd->defer_node) ||
+			 !list_empty(&cmd->overlap_node) ||
+			 !list_empty(&cmd->park_node)))
 		return RBLK_START_FAIL;
 	cmd->repl = true;
 	/* 30 bits: bits 63 and 62 of an id mark calls and forwards. */
