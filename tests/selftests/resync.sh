@@ -179,14 +179,30 @@ hammer() {
 }
 
 hammer_once() {
+	local pid
 	behind 2 1 8M
-	net_bg fio --name=hammer --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
-		--rw=randwrite --bs=4k --iodepth=4 --size=64k --offset=1M \
-		--time_based --runtime=600 --output=/dev/null
+	rm -f "$NET_STATE/stop"
+	net_bg hammer_writes
+	pid=$NET_BG_PID
 	heal
 	wait_for 120 "node 0 to see node 1 up to date" eq "$UPTODATE" peer_disk 0 1
+	touch "$NET_STATE/stop"
+	wait_for 60 "the writes to end" gone "$pid" ||
+		fail "the writes did not end: one of them never completed"
 	net_bg_stop
 	synced 2 1
+}
+
+# hammer_writes: 4 KiB writes at QD4 over 64 KiB of rblk0, in runs of
+# 2 s until $NET_STATE/stop. Each run ends by itself: a SIGTERM landing
+# in fio 3.33's last io_getevents() can hang it (fixed in fio 3.35,
+# axboe/fio#1556), which would look like a write that never completes.
+hammer_writes() {
+	until [ -e "$NET_STATE/stop" ]; do
+		fio --name=hammer --filename=/dev/rblk0 --direct=1 --ioengine=libaio \
+			--rw=randwrite --bs=4k --iodepth=4 --size=64k --offset=1M \
+			--time_based --runtime=2 --output=/dev/null || return
+	done
 }
 
 # full_initial: node 1 comes back with fresh metadata over a disk of
