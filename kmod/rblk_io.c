@@ -18,12 +18,17 @@ size_t rblk_cmd_size(void)
 void rblk_cmd_put(struct request *rq)
 {
 	struct rblk_cmd *cmd = blk_mq_rq_to_pdu(rq);
-	int left = atomic_dec_return(&cmd->pending);
+	int left;
 
-	/* One put too many would end the request, or its tag's next one, twice. */
-	if (WARN_ON_ONCE(left < 0 || blk_mq_rq_state(rq) != MQ_RQ_IN_FLIGHT))
+	/*
+	 * One put too many would end the request, or its tag's next one,
+	 * twice. Checked while our reference keeps it in flight: after the
+	 * decrement another holder may end it at once.
+	 */
+	if (WARN_ON_ONCE(blk_mq_rq_state(rq) != MQ_RQ_IN_FLIGHT))
 		return;
-	if (left)
+	left = atomic_dec_return(&cmd->pending);
+	if (WARN_ON_ONCE(left < 0) || left)
 		return;
 	if (cmd->repl)
 		rblk_req_decide(rq);

@@ -28,6 +28,8 @@ void rblk_repl_init(struct rblk_vol *vol)
 	INIT_LIST_HEAD(&vol->deferred);
 	INIT_LIST_HEAD(&vol->rs_locks);
 	init_waitqueue_head(&vol->rs_wait);
+	/* Idle since long ago: jiffies starts 5 minutes before wrapping. */
+	vol->app_at = jiffies - msecs_to_jiffies(RBLK_RS_BUSY_MS) - 1;
 	INIT_WORK(&vol->defer_work, rblk_req_defer_work);
 	INIT_LIST_HEAD(&vol->al_punted);
 	INIT_WORK(&vol->al_work, rblk_req_al_work);

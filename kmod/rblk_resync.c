@@ -397,6 +397,9 @@ static int rblk_rs_run(struct rblk_resync *rs)
 	err = rblk_rs_send_plan(rs);
 	if (err)
 		return err;
+	/* The rate from the copy on: the plan's wait and send are not in it. */
+	rs->rate_at = jiffies;
+	rs->rate_moved = rs->moved;
 	bio = kmalloc(struct_size(bio, bi_inline_vecs, rs->nr_pages), GFP_KERNEL);
 	if (!bio)
 		return -ENOMEM;
@@ -463,6 +466,9 @@ static int rblk_rs_thread(void *data)
 	int err;
 
 	err = rblk_rs_run(rs);
+	/* A stop that came during the last checkpoint: not done either. */
+	if (!err && kthread_should_stop())
+		err = -ESHUTDOWN;
 	if (!err) {
 		rblk_gen_to_wire(&d.gen, vol->md.gen.current_gen);
 		err = rblk_peer_send(peer, RBLK_MSG_RS_DONE, 0, 0, &d, sizeof(d), NULL);
