@@ -170,9 +170,45 @@ crash_rounds() {
 	done
 }
 
-ktap_set_plan 2
+# late_survivor: node 0's write reaches node 2 but not node 1 (0 -> 1
+# cut), then node 0 is isolated before it can give up node 1. Node 1
+# notices at once (ping-timeout 1 s) and is promoted; node 2 still sees
+# node 0 (ping-timeout 60 s) and follows node 1 to its generation, so
+# node 0's loss, when node 2 notices it, no longer counts. Node 1, which
+# keeps crash marks for node 2, restarts their connection after its
+# promotion; node 2 sees its new primary lost at its own generation and
+# marks its log's extents then, and node 1 resyncs them: node 2 ends with
+# node 1's bytes, not the lost primary's write.
+late_survivor() {
+	local x=$NET_STATE/x.blk
+	nodes_create 3 "$DEV_MIB" on-no-quorum io-error
+	make_primary 0 3
+	node_ctl 0 set rblk0 ping-timeout 10000 ack-timeout 8000
+	node_ctl 1 set rblk1 ping-interval 300 ping-timeout 1000 ack-timeout 1000
+	node_ctl 2 set rblk2 ping-interval 300 ping-timeout 60000
+	head -c 4096 /dev/urandom >"$x"
+	cut_oneway 0 1
+	net_bg write_block 0 7 "$x" "$NET_STATE/dd.err"
+	wait_for "$NET_WAIT" "node 2 to hold node 0's write" block_is "$(node_dev 2)" 7 "$x"
+	isolate 0
+	wait_for "$NET_WAIT" "node 1 to lose node 0" ne "$CONNECTED" peer_conn 1 0
+	try_primary 1
+	[ "$(peer_conn 2 0)" = "$CONNECTED" ] ||
+		fail "node 2 lost node 0 before node 1's promotion: not the late case"
+	wait_for 60 "node 1 to see node 2 up to date" eq "$UPTODATE" peer_disk 1 2
+	wait_for "$NET_WAIT" "node 1: nothing out of sync with node 2" \
+		eq 0 peer_field 1 2 oos_bytes
+	! block_is "$(node_dev 2)" 7 "$x" || fail "node 2 kept the lost primary's write"
+	flush_vol 1
+	compare_backing 1 2
+	net_bg_stop
+}
+
+ktap_set_plan 3
 t "quorum: $ROUNDS power cuts (primary, secondary) during fio: every completed write kept, all identical" \
 	crash_rounds quorum "$ROUNDS"
 t "chain: a primary's power cut during fio: every completed write kept, all identical" \
 	crash_rounds chain 1
+t "a survivor that still sees the primary when the other is promoted reconciles its log's extents" \
+	late_survivor
 ktap_finished
