@@ -93,18 +93,6 @@ bool rblk_gen_known(const struct rblk_gen_state *s, struct rblk_gen g)
 		rblk_gen_in_list(s->history, min_t(u32, s->history_len, RBLK_GEN_HISTORY), g));
 }
 
-/*
- * Whether @base, @v's bitmap base for a peer, comes before @g in @v's
- * lineage: @v holds or held both, @base the older. Its bits since @base
- * then cover every block changed since @g too.
- */
-static bool rblk_gen_base_before(const struct rblk_gen_view *v,
-				 struct rblk_gen base, struct rblk_gen g)
-{
-	return base.counter < g.counter && rblk_gen_view_knows(v, base) &&
-	       rblk_gen_view_knows(v, g);
-}
-
 /* A generation both lineages contain. */
 static bool rblk_gen_common_ancestor(const struct rblk_gen_view *a,
 				     const struct rblk_gen_view *b)
@@ -229,12 +217,6 @@ static struct rblk_gen_decision rblk_gen_equal_changed(const struct rblk_gen_vie
  * 10 peer-at-my-bitmap-base the peer has not moved since my bitmap for it
  *                           started: I am the source, bitmap resync
  * 11 me-at-peer-bitmap-base the mirror of 10
- *    peer-past-my-bitmap-base the peer is at a generation of my lineage
- *                           newer than my bitmap's base (it followed me
- *                           for a while after the bitmap started, then
- *                           missed writes): the bitmap covers what it
- *                           lacks; I am the source, bitmap resync
- *    me-past-peer-bitmap-base the mirror
  * 12 peer-in-my-history     my data descends from the peer's: I am the
  *                           source, full resync
  * 13 me-in-peer-history     the mirror of 12
@@ -280,8 +262,7 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 	const struct rblk_gen_state *m = me->s, *p = peer->s;
 	bool m_fresh = rblk_gen_is_none(me->current);
 	bool p_fresh = rblk_gen_is_none(peer->current);
-	bool me_at_base, peer_at_base, me_past_base, peer_past_base;
-	bool me_behind, peer_behind;
+	bool me_at_base, peer_at_base, me_behind, peer_behind;
 	bool m_changed, p_changed, m_real, p_real;
 
 	if (m_fresh && p_fresh) {
@@ -348,8 +329,6 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 		     rblk_gen_eq(me->current, peer->slot_base);
 	peer_at_base = !rblk_gen_is_none(me->slot_base) &&
 		       rblk_gen_eq(peer->current, me->slot_base);
-	me_past_base = rblk_gen_base_before(peer, peer->slot_base, me->current);
-	peer_past_base = rblk_gen_base_before(me, me->slot_base, peer->current);
 	me_behind = me_at_base ||
 		    rblk_gen_in_list(peer->history, peer->history_len, me->current);
 	peer_behind = peer_at_base ||
@@ -363,12 +342,6 @@ static struct rblk_gen_decision rblk_gen_decide_views(const struct rblk_gen_view
 	if (me_at_base)
 		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_BITMAP,
 					    "me-at-peer-bitmap-base");
-	if (peer_past_base)
-		return rblk_gen_need_source(me, peer, true, RBLK_GEN_SOURCE_BITMAP,
-					    "peer-past-my-bitmap-base");
-	if (me_past_base)
-		return rblk_gen_need_source(me, peer, false, RBLK_GEN_TARGET_BITMAP,
-					    "me-past-peer-bitmap-base");
 	if (peer_behind)
 		return rblk_gen_need_source(me, peer, true, RBLK_GEN_SOURCE_FULL,
 					    "peer-in-my-history");

@@ -84,7 +84,6 @@ static const char *mirror_rule(const char *rule)
 		{ "me-fresh", "peer-fresh" },
 		{ "equal-my-changes", "equal-peer-changes" },
 		{ "peer-at-my-bitmap-base", "me-at-peer-bitmap-base" },
-		{ "peer-past-my-bitmap-base", "me-past-peer-bitmap-base" },
 		{ "peer-in-my-history", "me-in-peer-history" },
 	};
 
@@ -360,23 +359,6 @@ TEST(rule_table)
 		  inconsistent(S(G(3, 0), 1, G(2, 0))), G(2, 0),
 		  S(G(2, 0), 0), NONE, RBLK_GEN_NO_SOURCE,
 		  "peer-at-my-bitmap-base" },
-		/*
-		 * A survivor dropped after my promotion (its crash marks from
-		 * 3:0) had followed me to 6:0, then missed writes: my bits
-		 * since 3:0 cover them.
-		 */
-		{ "the peer past my bitmap base, in my lineage",
-		  S(G(7, 2), 2, G(6, 0), G(3, 0)), G(3, 0),
-		  S(G(6, 0), 1, G(3, 0)), NONE,
-		  RBLK_GEN_SOURCE_BITMAP, "peer-past-my-bitmap-base" },
-		{ "the peer past my bitmap base, but inconsistent",
-		  S(G(7, 2), 2, G(6, 0), G(3, 0)), G(3, 0),
-		  inconsistent(S(G(6, 0), 1, G(3, 0))), NONE,
-		  RBLK_GEN_SOURCE_FULL, "peer-past-my-bitmap-base" },
-		{ "my bitmap base older than my history reaches",
-		  S(G(7, 2), 1, G(6, 0)), G(3, 0),
-		  S(G(6, 0), 1, G(3, 0)), NONE,
-		  RBLK_GEN_SOURCE_FULL, "peer-in-my-history" },
 		{ "the peer's data in my history, no bitmap",
 		  S(G(7, 2), 3, G(6, 0), G(3, 0), G(1, 0)), NONE,
 		  S(G(3, 0), 1, G(1, 0)), NONE,
@@ -450,8 +432,7 @@ TEST(rule_table)
 		"both-fresh", "me-fresh", "peer-fresh", "both-inconsistent",
 		"equal-both-changed", "equal-my-changes", "equal-peer-changes",
 		"equal", "conflicting-lineage", "peer-at-my-bitmap-base",
-		"me-at-peer-bitmap-base", "peer-past-my-bitmap-base",
-		"me-past-peer-bitmap-base", "peer-in-my-history",
+		"me-at-peer-bitmap-base", "peer-in-my-history",
 		"me-in-peer-history", "common-ancestor", "unrelated",
 	};
 
