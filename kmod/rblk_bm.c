@@ -457,19 +457,6 @@ int rblk_bm_write(struct rblk_bm *bm, struct block_device *bdev, u64 offset)
 			if (err)
 				break;
 			n = 0;
-			/*
-			 * Changed pages only (the disk holds the rest): the lock
-			 * goes between runs, so that a transaction writing the
-			 * pages of an evicted extent (rblk_bm_write_range())
-			 * does not wait for a whole bitmap of changes (a full
-			 * resync's fill: 512 MiB for 16 TiB). Each page's dirty
-			 * bit is taken under the lock: one of the two writes it.
-			 */
-			if (!all) {
-				mutex_unlock(&bm->lock);
-				cond_resched();
-				mutex_lock(&bm->lock);
-			}
 		}
 		if (!take)
 			continue;

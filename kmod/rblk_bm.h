@@ -31,8 +31,7 @@
  * @weight:	bits set in all (for a moment above or below, while a
  *		setter races a swap)
  * @lock:	serializes clear, fill, zero, read and write (the setters
- *		take nothing); taken under conf_mutex, never the reverse. A
- *		write of changed pages only drops it between runs of pages
+ *		take nothing); taken under conf_mutex, never the reverse
  * @on_disk:	the disk holds the bitmap but for the @dirty pages: it was
  *		read from there, or written whole; under @lock
  * @offset:	where on the disk (valid with @on_disk); under @lock
